@@ -1,0 +1,73 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Settings shared by every target of ours.
+let swiftSettings: [SwiftSetting] = [
+    // Swift 6 language mode is the package default; these keep us honest about what is coming next.
+    // SE-0335: `any` must be spelled out for existential types.
+    .enableUpcomingFeature("ExistentialAny"),
+    // SE-0444: an import in one file does not leak member lookup into the others.
+    .enableUpcomingFeature("MemberImportVisibility"),
+    // SE-0409: imports are internal unless a file says otherwise.
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "Causeway",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "causeway", targets: ["causeway"]),
+        .library(name: "CausewayCore", targets: ["CausewayCore"]),
+        .library(name: "CausewayTrust", targets: ["CausewayTrust"]),
+        .library(name: "CausewayMapping", targets: ["CausewayMapping"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3" ..< "5.0.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+    ],
+    targets: [
+        .target(
+            name: "CausewayCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CausewayTrust",
+            dependencies: ["CausewayCore", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CausewayMapping",
+            dependencies: ["CausewayCore", .product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "causeway",
+            dependencies: [
+                "CausewayCore", "CausewayTrust", "CausewayMapping",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // libFuzzer entry point over read → canonicalize → verify. `scripts/fuzz` builds it with
+        // `-sanitize=fuzzer`; a plain build gives a replay tool that runs saved inputs.
+        .executableTarget(
+            name: "causeway-fuzz",
+            dependencies: ["CausewayCore", "CausewayTrust"],
+            path: "Fuzz/causeway-fuzz",
+            swiftSettings: swiftSettings
+        ),
+        // Test support: paths of the shared vectors and tools, helpers to run the CLI.
+        .target(name: "CausewayTesting", swiftSettings: swiftSettings),
+        .testTarget(name: "CausewayCoreTests", dependencies: ["CausewayCore", "CausewayTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CausewayTrustTests",
+            dependencies: ["CausewayTrust", "CausewayTesting", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "CausewayMappingTests", dependencies: ["CausewayMapping", "CausewayTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "CausewayCLITests", dependencies: ["causeway", "CausewayTrust", "CausewayTesting"], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,163 @@
+/// RFC 8785 JSON Canonicalization Scheme.
+///
+/// Members are sorted by the UTF-16 code units of their names, strings are written with the
+/// minimal escaping of ECMAScript's `JSON.stringify`, numbers as ECMAScript prints them, and no
+/// whitespace is emitted. The output is the exact byte sequence that signatures and digests cover.
+///
+/// ```swift
+/// JCS.canonicalize(["b": 1, "a": "ü"])   // bytes of {"a":"ü","b":1}
+/// ```
+public enum JCS {
+    /// The canonical UTF-8 bytes of a value.
+    public static func canonicalize(_ value: JSONValue) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(1024)
+        JSONWriter.write(value, to: &output, style: .canonical)
+        return output
+    }
+
+    /// The canonical text of a value.
+    public static func canonicalString(_ value: JSONValue) -> String {
+        String(decoding: canonicalize(value), as: UTF8.self)
+    }
+
+    /// Whether `a` sorts before `b` by UTF-16 code units (RFC 8785 §3.2.3).
+    public static func precedes(_ a: String, _ b: String) -> Bool {
+        // UTF-8 byte order equals code-point order, which equals UTF-16 order unless a
+        // supplementary-plane character (4-byte UTF-8) meets one in U+E000…U+FFFF.
+        var sawFourByte = false
+        let byUTF8: Bool? = {
+            var ia = a.utf8.makeIterator()
+            var ib = b.utf8.makeIterator()
+            while true {
+                switch (ia.next(), ib.next()) {
+                case (nil, nil): return false
+                case (nil, _): return true
+                case (_, nil): return false
+                case (let x?, let y?):
+                    if x >= 0xF0 || y >= 0xF0 { sawFourByte = true; return nil }
+                    if x != y { return x < y }
+                }
+            }
+        }()
+        if let byUTF8, !sawFourByte { return byUTF8 }
+        return a.utf16.lexicographicallyPrecedes(b.utf16)
+    }
+}
+
+/// Serialises ``JSONValue`` as canonical (JCS), compact or indented JSON.
+public enum JSONWriter {
+    /// How to lay out the output.
+    public enum Style: Sendable {
+        /// RFC 8785: sorted members, no whitespace.
+        case canonical
+        /// Members in their order, no whitespace.
+        case compact
+        /// Members in their order, two-space indentation, a space after each colon.
+        case pretty
+        /// Members sorted as in JCS, two-space indentation.
+        case prettySorted
+    }
+
+    /// The text of a value in the given style.
+    public static func string(_ value: JSONValue, style: Style = .compact) -> String {
+        var output: [UInt8] = []
+        write(value, to: &output, style: style)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Appends a value in the given style to a byte buffer.
+    public static func write(_ value: JSONValue, to output: inout [UInt8], style: Style) {
+        switch style {
+        case .canonical: writeCompact(value, to: &output, sorted: true)
+        case .compact: writeCompact(value, to: &output, sorted: false)
+        case .pretty: writePretty(value, to: &output, sorted: false, indent: 0)
+        case .prettySorted: writePretty(value, to: &output, sorted: true, indent: 0)
+        }
+    }
+
+    static func sortedMembers(_ object: JSONObject) -> [JSONObject.Member] {
+        object.members.sorted { JCS.precedes($0.key, $1.key) }
+    }
+
+    static func writeCompact(_ value: JSONValue, to output: inout [UInt8], sorted: Bool) {
+        switch value {
+        case .null: output.append(contentsOf: [0x6E, 0x75, 0x6C, 0x6C])
+        case .bool(true): output.append(contentsOf: [0x74, 0x72, 0x75, 0x65])
+        case .bool(false): output.append(contentsOf: [0x66, 0x61, 0x6C, 0x73, 0x65])
+        case .number(let number): ECMAScriptNumber.append(number, to: &output)
+        case .string(let string): writeString(string, to: &output)
+        case .array(let array):
+            output.append(UInt8(ascii: "["))
+            for (position, element) in array.enumerated() {
+                if position > 0 { output.append(UInt8(ascii: ",")) }
+                writeCompact(element, to: &output, sorted: sorted)
+            }
+            output.append(UInt8(ascii: "]"))
+        case .object(let object):
+            output.append(UInt8(ascii: "{"))
+            let members = sorted ? sortedMembers(object) : object.members
+            for (position, member) in members.enumerated() {
+                if position > 0 { output.append(UInt8(ascii: ",")) }
+                writeString(member.key, to: &output)
+                output.append(UInt8(ascii: ":"))
+                writeCompact(member.value, to: &output, sorted: sorted)
+            }
+            output.append(UInt8(ascii: "}"))
+        }
+    }
+
+    static func writePretty(_ value: JSONValue, to output: inout [UInt8], sorted: Bool, indent: Int) {
+        func newline(_ level: Int) {
+            output.append(0x0A)
+            for _ in 0..<(level * 2) { output.append(0x20) }
+        }
+        switch value {
+        case .array(let array) where !array.isEmpty:
+            output.append(UInt8(ascii: "["))
+            for (position, element) in array.enumerated() {
+                if position > 0 { output.append(UInt8(ascii: ",")) }
+                newline(indent + 1)
+                writePretty(element, to: &output, sorted: sorted, indent: indent + 1)
+            }
+            newline(indent)
+            output.append(UInt8(ascii: "]"))
+        case .object(let object) where !object.isEmpty:
+            output.append(UInt8(ascii: "{"))
+            let members = sorted ? sortedMembers(object) : object.members
+            for (position, member) in members.enumerated() {
+                if position > 0 { output.append(UInt8(ascii: ",")) }
+                newline(indent + 1)
+                writeString(member.key, to: &output)
+                output.append(contentsOf: [UInt8(ascii: ":"), 0x20])
+                writePretty(member.value, to: &output, sorted: sorted, indent: indent + 1)
+            }
+            newline(indent)
+            output.append(UInt8(ascii: "}"))
+        default:
+            writeCompact(value, to: &output, sorted: sorted)
+        }
+    }
+
+    /// Writes a string with JSON.stringify's escaping: `"` `\` and C0 controls only.
+    static func writeString(_ string: String, to output: inout [UInt8]) {
+        output.append(UInt8(ascii: "\""))
+        let hex = Array("0123456789abcdef".utf8)
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])
+            case UInt8(ascii: "\\"): output.append(contentsOf: [0x5C, 0x5C])
+            case 0x08: output.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+            case 0x09: output.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0x0A: output.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0C: output.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+            case 0x0D: output.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0..<0x20:
+                output.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                           hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
+            default: output.append(byte)
+            }
+        }
+        output.append(UInt8(ascii: "\""))
+    }
+}

@@ -1,0 +1,110 @@
+public import Crypto
+
+/// A `did:key` identifier for an Ed25519 public key (multicodec `0xed01`, multibase base58btc).
+///
+/// ```swift
+/// let did = try DIDKey(parsing: "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK")
+/// did.verificationMethod  // "did:key:z6Mkha…#z6Mkha…"
+/// ```
+public struct DIDKey: Sendable, Hashable, CustomStringConvertible {
+    /// The 32-byte Ed25519 public key.
+    public let publicKeyBytes: [UInt8]
+
+    /// The multicodec prefix of an Ed25519 public key (`ed25519-pub`, varint of 0xed).
+    static let ed25519Prefix: [UInt8] = [0xED, 0x01]
+
+    /// The DID for a raw 32-byte Ed25519 public key.
+    public init(publicKey: [UInt8]) throws(DIDKeyError) {
+        guard publicKey.count == 32 else { throw DIDKeyError(.invalidPublicKeyLength, "an Ed25519 public key has 32 bytes, not \(publicKey.count)") }
+        publicKeyBytes = publicKey
+    }
+
+    /// The DID of a swift-crypto public key.
+    public init(_ key: Curve25519.Signing.PublicKey) {
+        publicKeyBytes = Array(key.rawRepresentation)
+    }
+
+    /// Parses `did:key:z6Mk…`, or a DID URL `did:key:z6Mk…#z6Mk…` whose fragment names the same key.
+    public init(parsing text: String) throws(DIDKeyError) {
+        var did = Substring(text)
+        if let hash = text.firstIndex(of: "#") {
+            did = text[..<hash]
+            let fragment = text[text.index(after: hash)...]
+            guard fragment == did.dropFirst("did:key:".count) else {
+                throw DIDKeyError(.invalidVerificationMethod,
+                                  "the fragment of a did:key verification method must repeat the key (did:key:X#X)")
+            }
+        }
+        guard did.hasPrefix("did:key:") else {
+            throw DIDKeyError(.invalidDid, "not a did:key identifier (expected 'did:key:z…')")
+        }
+        let multibase = did.dropFirst("did:key:".count)
+        guard multibase.first == "z" else {
+            throw DIDKeyError(.invalidDid, "the did:key value must be multibase base58btc and begin with 'z'")
+        }
+        guard let decoded = Multibase.decode(multibase) else {
+            throw DIDKeyError(.invalidDid, "the did:key value is not valid base58btc")
+        }
+        guard decoded.count >= 2 else { throw DIDKeyError(.invalidDid, "the did:key value is too short to hold a key") }
+        guard decoded[0] == 0xED, decoded[1] == 0x01 else {
+            let header = decoded.prefix(2).map { String($0, radix: 16) }.joined()
+            throw DIDKeyError(.unsupportedKeyType,
+                              "the did:key holds a key of multicodec 0x\(header), but only Ed25519 (0xed01) signs agreements")
+        }
+        guard decoded.count == 34 else {
+            throw DIDKeyError(.invalidPublicKeyLength, "an Ed25519 did:key holds 32 key bytes, not \(decoded.count - 2)")
+        }
+        publicKeyBytes = Array(decoded[2...])
+    }
+
+    /// The multibase value (`z6Mk…`), as used in `publicKeyMultibase`.
+    public var publicKeyMultibase: String { Multibase.encode(DIDKey.ed25519Prefix + publicKeyBytes) }
+
+    /// `did:key:z6Mk…`.
+    public var did: String { "did:key:" + publicKeyMultibase }
+
+    /// The verification method id, `did:key:z6Mk…#z6Mk…`.
+    public var verificationMethod: String { did + "#" + publicKeyMultibase }
+
+    public var description: String { did }
+
+    /// The key for signature checks.
+    public func publicKey() throws(DIDKeyError) -> Curve25519.Signing.PublicKey {
+        do {
+            return try Curve25519.Signing.PublicKey(rawRepresentation: publicKeyBytes)
+        } catch {
+            throw DIDKeyError(.invalidPublicKey, "the did:key does not hold a valid Ed25519 public key")
+        }
+    }
+}
+
+/// Why a string is not an acceptable Ed25519 `did:key`.
+public struct DIDKeyError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The reason, named as the did:key test suite names them.
+    public struct Code: Sendable, Hashable, CustomStringConvertible {
+        public let rawValue: String
+        init(_ rawValue: String) { self.rawValue = rawValue }
+        public var description: String { rawValue }
+
+        /// Not syntactically a base58btc `did:key`.
+        public static let invalidDid = Code("invalidDid")
+        /// The multicodec header names another key type (secp256k1, X25519, …).
+        public static let unsupportedKeyType = Code("unsupportedPublicKeyType")
+        /// The key bytes have the wrong length.
+        public static let invalidPublicKeyLength = Code("invalidPublicKeyLength")
+        /// The bytes are not a valid Ed25519 public key.
+        public static let invalidPublicKey = Code("invalidPublicKey")
+        /// The DID URL's fragment does not name the DID's own key.
+        public static let invalidVerificationMethod = Code("invalidVerificationMethod")
+    }
+
+    public let code: Code
+    public let message: String
+
+    init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(message) (\(code))" }
+}

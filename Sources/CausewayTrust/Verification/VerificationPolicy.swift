@@ -1,0 +1,28 @@
+public import Foundation
+
+/// What an agreement must satisfy beyond valid proofs: who may sign which role, and limits.
+///
+/// The default policy asks that every role in the agreement's `parties` carries a valid proof
+/// from that party's own DID or from an agent it delegated to. A partner's configuration
+/// narrows it: the roles that must be present, the DIDs that speak for each, and limits.
+public struct VerificationPolicy: Sendable {
+    /// Role → the DIDs that may hold it. `nil` accepts whatever DID the document names.
+    public var roles: [String: [String]]?
+    /// The largest acceptable `total`, in the agreement's currency.
+    public var maxTotal: Decimal?
+    /// Acceptable ISO 4217 currencies; `nil` accepts any.
+    public var currencies: [String]?
+    /// Acceptable agreement types; `nil` accepts any type this gateway knows.
+    public var agreementTypes: [String]?
+
+    public init(roles: [String: [String]]? = nil, maxTotal: Decimal? = nil, currencies: [String]? = nil,
+                agreementTypes: [String]? = nil) {
+        self.roles = roles
+        self.maxTotal = maxTotal
+        self.currencies = currencies
+        self.agreementTypes = agreementTypes
+    }
+
+    /// Parties must sign; no partner limits.
+    public static let `default` = VerificationPolicy()
+}

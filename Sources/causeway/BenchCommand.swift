@@ -1,0 +1,123 @@
+import ArgumentParser
+import CausewayCore
+import CausewayTrust
+import Crypto
+import Foundation
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure throughput against a baseline measured in the same run.",
+        discussion: "Build with -c release for meaningful numbers: swift run -c release causeway bench verify",
+        subcommands: [VerifyBench.self])
+}
+
+/// Agreements verified per second on one core, against raw Ed25519 verifications per second.
+struct VerifyBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Agreement verification rate vs. raw Ed25519 verify rate (goal: ratio ≥ 0.8).",
+        discussion: """
+            Verifies a two-party, three-line PurchaseAgreement of about 2 KB from its bytes (parse, \
+            canonicalize, hash, two signature checks, content rules) on one thread, and in the same run \
+            the bare Ed25519 verification of one signature. Ratio = (agreements/s × 2) / (raw verifies/s).
+            """)
+
+    @Option(name: .long, help: "Seconds per measurement round.")
+    var seconds: Double = 2
+
+    @Option(name: .long, help: "Measurement rounds; the best of each is reported.")
+    var rounds: Int = 3
+
+    @Flag(name: .long, help: "Print JSON.")
+    var json = false
+
+    func run() throws {
+        let (bytes, identity) = try BenchAgreement.make()
+        let agreement = try Agreement(bytes: bytes)
+        let report = AgreementVerifier().verify(agreement)
+        guard report.verified else { throw CLIError("benchmark agreement does not verify: \(report.findings)") }
+
+        // Baseline: one raw Ed25519 verification of a 64-byte message (the hash data size).
+        let message = Array(repeating: UInt8(7), count: 64)
+        let signature = try identity.sign(message)
+        let publicKey = try identity.didKey.publicKey()
+
+        var agreementRate = 0.0
+        var rawRate = 0.0
+        for _ in 0..<rounds {
+            // Alternate the two so that machine noise hits both alike.
+            rawRate = max(rawRate, measure(seconds: seconds) {
+                precondition(publicKey.isValidSignature(signature, for: message))
+            })
+            agreementRate = max(agreementRate, measure(seconds: seconds) {
+                let agreement = try! Agreement(bytes: bytes)
+                precondition(AgreementVerifier().verify(agreement).verified)
+            })
+        }
+        let ratio = agreementRate * 2 / rawRate
+        if json {
+            let object: JSONValue = [
+                "benchmark": "verify", "agreementBytes": .number(Double(bytes.count)),
+                "agreementsPerSecond": .number(agreementRate.rounded()), "rawVerifiesPerSecond": .number(rawRate.rounded()),
+                "ratio": .number((ratio * 1000).rounded() / 1000), "goal": 0.8,
+            ]
+            print(JSONWriter.string(object, style: .pretty))
+        } else {
+            print("agreement: \(bytes.count) bytes, 2 proofs, 3 lines")
+            print(String(format: "agreements verified/s (1 core): %10.0f", agreementRate))
+            print(String(format: "raw Ed25519 verifies/s:         %10.0f", rawRate))
+            print(String(format: "ratio (agreements/s × 2) / raw: %10.3f   (goal ≥ 0.8)", ratio))
+        }
+    }
+
+    /// Operations per second of `body` over about `seconds`.
+    func measure(seconds: Double, _ body: () -> Void) -> Double {
+        for _ in 0..<50 { body() }  // warm up
+        var count = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        let limit = UInt64(seconds * 1e9)
+        var elapsed: UInt64 = 0
+        repeat {
+            for _ in 0..<64 { body() }
+            count += 64
+            elapsed = DispatchTime.now().uptimeNanoseconds - start
+        } while elapsed < limit
+        return Double(count) / (Double(elapsed) / 1e9)
+    }
+}
+
+/// The benchmark's agreement: two parties, three lines, about 2 KB signed.
+enum BenchAgreement {
+    static func make() throws -> ([UInt8], SigningIdentity) {
+        let seller = try SigningIdentity(seed: Array(repeating: 1, count: 32))
+        let buyer = try SigningIdentity(seed: Array(repeating: 2, count: 32))
+        let lines: [JSONValue] = [
+            ["sku": "STL-6205-2RS", "description": "Deep groove ball bearing 6205-2RS, sealed both sides, C3 clearance",
+             "quantity": "200", "unit": "pcs", "unitPrice": "7.85"],
+            ["sku": "STL-NU205", "description": "Zylinderrollenlager NU205 — Käfig aus Messing, für hohe Drehzahlen",
+             "quantity": "40", "unit": "pcs", "unitPrice": "31.20"],
+            ["sku": "STL-22205-E", "description": "Pendelrollenlager 22205-E, Fett lose (Gebinde), lithiumverseift",
+             "quantity": "12.5", "unit": "kg", "unitPrice": "18.40"],
+        ]
+        let document: JSONObject = [
+            "type": "PurchaseAgreement",
+            "id": "urn:uuid:5f0c2a9e-3b1d-4c6e-8f70-1a2b3c4d5e6f",
+            "parties": [
+                "buyer": ["id": .string(buyer.didKey.did), "name": "Konepaja Oy", "vatId": "FI12345678"],
+                "seller": ["id": .string(seller.didKey.did), "name": "Stahlteile GmbH", "vatId": "DE123456789"],
+            ],
+            "issued": "2026-11-20T09:30:00Z",
+            "currency": "EUR",
+            "lines": .array(lines),
+            "total": "3048.00",
+            "delivery": ["incoterm": "DAP", "place": "Tampere, FI", "date": "2026-12-15"],
+            "payment": ["terms": "NET30"],
+        ]
+        var signed = try EddsaJcs2022.addProof(to: document, signer: seller,
+                                               options: .init(created: "2026-11-20T09:31:00Z", id: "urn:uuid:0c8e6a52-9d0b-4d55-b2a3-4f5e0e6a7b11"))
+        signed = try EddsaJcs2022.addProof(to: signed, signer: buyer,
+                                           options: .init(created: "2026-11-20T09:32:00Z", id: "urn:uuid:7a1d3c44-1e2f-4a6b-9c8d-2b3e4f5a6b7c"))
+        return (Array(JSONWriter.string(.object(signed), style: .pretty).utf8), seller)
+    }
+}
