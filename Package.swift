@@ -67,7 +67,7 @@ let package = Package(
             dependencies: ["CausewayTrust", "CausewayTesting", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CausewayMappingTests", dependencies: ["CausewayMapping", "CausewayTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "CausewayMappingTests", dependencies: ["CausewayMapping", "CausewayTrust", "CausewayTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "CausewayCLITests", dependencies: ["causeway", "CausewayTrust", "CausewayTesting"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,8 +1,23 @@
+import CausewayCore
+import CausewayMapping
 import CausewayTrust
+import Foundation
 
-/// Loads a partner folder's verification policy for `causeway verify --partner`.
+/// Builds verification policies from partner folders.
 enum PartnerPolicyLoader {
+    static func partner(at path: String) throws(CLIError) -> PartnerConfiguration {
+        do {
+            return try PartnerConfiguration.load(folder: URL(fileURLWithPath: path))
+        } catch {
+            throw CLIError("the partner folder is not valid:\n" + error.description)
+        }
+    }
+
+    static func policy(for partner: PartnerConfiguration) -> VerificationPolicy {
+        VerificationPolicy(roles: partner.roles, maxTotal: partner.maxTotal, currencies: partner.currencies, agreementTypes: partner.accepts)
+    }
+
     static func policy(forPartnerAt path: String) throws(CLIError) -> VerificationPolicy {
-        throw CLIError("--partner is not available yet")
+        policy(for: try partner(at: path))
     }
 }

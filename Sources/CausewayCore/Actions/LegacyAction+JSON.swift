@@ -25,6 +25,7 @@ extension RowsAction {
         var object: JSONObject = ["table": .string(table), "key": .array(key.map(JSONValue.string)),
                                   "returning": .array(returning.map(JSONValue.string)),
                                   "values": row.json, "types": row.typesJSON]
+        if let provenanceColumn { object["provenance"] = .string(provenanceColumn) }
         if !children.isEmpty { object["children"] = .array(children.map(\.json)) }
         return .object(object)
     }

@@ -147,13 +147,17 @@ public struct RowsAction: Sendable, Hashable {
     public let returning: [String]
     public let row: Row
     public let children: [ChildRows]
+    /// The parent-table column that receives the provenance record (jsonb), written by the adapter
+    /// in the same transaction.
+    public let provenanceColumn: String?
 
-    public init(table: String, key: [String], returning: [String], row: Row, children: [ChildRows]) {
+    public init(table: String, key: [String], returning: [String], row: Row, children: [ChildRows], provenanceColumn: String? = nil) {
         self.table = table
         self.key = key
         self.returning = returning
         self.row = row
         self.children = children
+        self.provenanceColumn = provenanceColumn
     }
 }
 

@@ -37,8 +37,28 @@ public enum DecimalText {
             guard fraction > 0, i == b.endIndex else { return nil }
         }
         guard significant <= 38 else { return nil }
-        return Decimal(string: text, locale: Locale(identifier: "en_US_POSIX"))
+        // Up to 19 significant digits (all money and quantities in practice): build the value
+        // from its digits directly, which is far cheaper than Foundation's string parsing.
+        if significant <= 19 {
+            var mantissa: UInt64 = 0
+            var fractionDigits = 0
+            var afterPoint = false
+            var negative = false
+            for byte in b {
+                switch byte {
+                case UInt8(ascii: "-"): negative = true
+                case UInt8(ascii: "."): afterPoint = true
+                default:
+                    mantissa = mantissa &* 10 &+ UInt64(byte - 48)
+                    if afterPoint { fractionDigits += 1 }
+                }
+            }
+            return Decimal(sign: negative && mantissa != 0 ? .minus : .plus, exponent: -fractionDigits, significand: Decimal(mantissa))
+        }
+        return Decimal(string: text, locale: posix)
     }
+
+    private static let posix = Locale(identifier: "en_US_POSIX")
 
     /// How to round to a scale.
     public enum Rounding: String, Sendable, Hashable, CaseIterable {

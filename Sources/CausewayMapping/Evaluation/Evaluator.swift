@@ -1,0 +1,447 @@
+public import CausewayCore
+import Foundation
+
+/// A value during evaluation. `absent` (nothing matched) and `null` (JSON null) stay distinct.
+enum MValue {
+    case absent
+    case null
+    case failed
+    case string(String)
+    case decimal(Decimal)
+    case integer(Int)
+    case date(CalendarDate)
+    case timestamp(Timestamp)
+    case bool(Bool)
+    case json(JSONValue)
+
+    init(_ json: JSONValue) {
+        switch json {
+        case .string(let s): self = .string(s)
+        case .bool(let b): self = .bool(b)
+        case .null: self = .null
+        default: self = .json(json)
+        }
+    }
+
+    var isPresent: Bool {
+        switch self {
+        case .absent, .null, .failed: false
+        default: true
+        }
+    }
+}
+
+extension Mapping {
+    /// Maps an agreement to its actions, or reports every failure. Pure: the same inputs always
+    /// give the same output.
+    public func map(_ agreement: JSONValue, context: MappingContext) -> MappingResult {
+        var evaluator = Evaluator(mapping: self, agreement: agreement, context: context)
+        return evaluator.run()
+    }
+}
+
+struct Evaluator {
+    struct Frame {
+        let name: String
+        let value: JSONValue
+        let path: NormalizedPath
+        let position: Int
+    }
+
+    let mapping: Mapping
+    let agreement: JSONValue
+    let context: MappingContext
+    var frames: [Frame] = []
+    var failures: [MappingFailure] = []
+    /// `action.field` being produced, for messages.
+    var target = ""
+    /// When true, failures are not recorded (conditions probe values).
+    var silent = 0
+
+    init(mapping: Mapping, agreement: JSONValue, context: MappingContext) {
+        self.mapping = mapping
+        self.agreement = agreement
+        self.context = context
+    }
+
+    mutating func run() -> MappingResult {
+        for assertion in mapping.assertions {
+            target = "assertions"
+            if !check(assertion.condition) {
+                fail("mapping.assertion_failed", assertion.message, at: assertion.location)
+            }
+        }
+        var actions: [LegacyAction] = []
+        for (index, spec) in mapping.actions.enumerated() {
+            let payload: LegacyAction.Payload?
+            switch spec.body {
+            case .rows(let rows): payload = evaluate(rows, action: spec.name).map(LegacyAction.Payload.rows)
+            case .http(let http): payload = evaluate(http, action: spec.name).map(LegacyAction.Payload.http)
+            case .xml(let xml): payload = evaluate(xml, action: spec.name).map(LegacyAction.Payload.xml)
+            case .erp(let erp): payload = evaluate(erp, action: spec.name).map(LegacyAction.Payload.erpPurchaseOrder)
+            }
+            if let payload { actions.append(LegacyAction(index: index, name: spec.name, target: spec.target, payload: payload)) }
+        }
+        return failures.isEmpty ? MappingResult(actions: actions, failures: []) : MappingResult(actions: [], failures: failures)
+    }
+
+    // MARK: Failures
+
+    mutating func fail(_ code: String, _ message: String, at location: SourceLocation, input: String? = nil) {
+        guard silent == 0 else { return }
+        failures.append(MappingFailure(code: code, message: message, location: location, inputPath: input, target: target.isEmpty ? nil : target))
+    }
+
+    /// The normalized path a selector points at (for messages), relative to its root.
+    func inputPath(_ selector: Selector) -> String {
+        let base: NormalizedPath
+        let value: JSONValue
+        switch selector.root {
+        case .agreement:
+            base = NormalizedPath()
+            value = agreement
+        case .variable(let name):
+            guard let frame = frames.last(where: { $0.name == name }) else { return selector.query.text }
+            base = frame.path
+            value = frame.value
+        }
+        if let node = selector.query.select(value).first {
+            var path = base
+            path.append(contentsOf: node.path)
+            return path.description
+        }
+        // Nothing matched: show the base and the query as written.
+        let suffix = selector.query.text.dropFirst()  // drop "$"
+        return base.description + suffix
+    }
+
+    // MARK: Loops
+
+    mutating func iterate(_ loop: Loop, _ body: (inout Evaluator) -> Void) {
+        guard let (rootValue, basePath) = root(loop.selector.root) else { return }
+        let nodes = loop.selector.query.select(rootValue)
+        if nodes.count < loop.minimum {
+            fail("mapping.too_few", "for_each '\(loop.variable)' needs at least \(loop.minimum) items, found \(nodes.count)", at: loop.location,
+                 input: basePath.description)
+        }
+        for (position, node) in nodes.enumerated() {
+            var path = basePath
+            path.append(contentsOf: node.path)
+            frames.append(Frame(name: loop.variable, value: node.value, path: path, position: position))
+            body(&self)
+            frames.removeLast()
+        }
+    }
+
+    func root(_ root: SelectorRoot) -> (JSONValue, NormalizedPath)? {
+        switch root {
+        case .agreement: return (agreement, NormalizedPath())
+        case .variable(let name):
+            guard let frame = frames.last(where: { $0.name == name }) else { return nil }
+            return (frame.value, frame.path)
+        }
+    }
+
+    // MARK: Expressions
+
+    mutating func evaluate(_ e: Expression) -> MValue {
+        switch e.kind {
+        case .constant(let text): return .string(text)
+        case .select(let selector): return select(selector)
+        case .meta(let field):
+            switch field {
+            case .agreementDigest: return .string(context.digest.description)
+            case .agreementID: return agreement["id"]?.stringValue.map(MValue.string) ?? .absent
+            case .partner: return .string(context.partner)
+            case .mappingID: return .string(mapping.id)
+            case .mappingVersion: return .string(mapping.version)
+            }
+        case .position(let variable, let start):
+            guard let frame = frames.last(where: { $0.name == variable }) else { return .failed }
+            return .integer(frame.position + start)
+        case .parent: return .absent  // links are resolved by the adapter, never evaluated here
+        case .lookup(let name, let keyExpression, _):
+            let key = evaluate(keyExpression)
+            guard key.isPresent else { return key }
+            guard let keyText = text(key, at: keyExpression.location) else { return .failed }
+            guard let crosswalk = mapping.crosswalks[name] else { return .failed }
+            if let value = crosswalk.value(for: keyText) { return .string(value) }
+            switch crosswalk.onMiss {
+            case .passThrough: return .string(keyText)
+            case .value(let fallback): return .string(fallback)
+            case .error:
+                var input: String?
+                if case .select(let selector) = keyExpression.kind { input = inputPath(selector) }
+                fail("mapping.lookup_missing",
+                     "crosswalk '\(name)' (\(crosswalk.file)) has no row whose \(crosswalk.keyColumn) is '\(keyText)'; add the row or set on_miss",
+                     at: e.location, input: input)
+                return .failed
+            }
+        case .concat(let parts, let separator):
+            var pieces: [String] = []
+            for part in parts {
+                let value = evaluate(part)
+                guard value.isPresent else { return value }
+                guard let t = text(value, at: part.location) else { return .failed }
+                pieces.append(t)
+            }
+            return .string(pieces.joined(separator: separator))
+        case .upper(let inner): return mapText(inner) { $0.uppercased() }
+        case .lower(let inner): return mapText(inner) { $0.lowercased() }
+        case .trim(let inner): return mapText(inner) { $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+        case .length(let inner):
+            let value = evaluate(inner)
+            guard value.isPresent else { return value }
+            guard let t = text(value, at: inner.location) else { return .failed }
+            return .integer(t.count)
+        case .substring(let inner, let start, let length):
+            return mapText(inner) { s in
+                let chars = Array(s)
+                let from = min(max(start, 0), chars.count)
+                let to = length.map { min(from + max($0, 0), chars.count) } ?? chars.count
+                return String(chars[from..<to])
+            }
+        case .pad(let inner, let width, let fill, let left):
+            return mapText(inner) { s in
+                guard s.count < width else { return s }
+                let padding = String(repeating: fill, count: width - s.count)
+                return left ? padding + s : s + padding
+            }
+        case .replace(let inner, let find, let with):
+            return mapText(inner) { $0.replacingOccurrences(of: find, with: with) }
+        case .date(let inner, let format, let offset):
+            let value = evaluate(inner)
+            guard value.isPresent else { return value }
+            guard var date = calendarDate(value, offsetMinutes: offset, at: inner.location) else { return .failed }
+            if let format {
+                var time = (0, 0, 0)
+                if case .timestamp(let t) = value, let local = shifted(t, offset) { time = local.time; date = local.date }
+                if case .string(let s) = value, let t = Timestamp(rfc3339: s), let local = shifted(t, offset) { time = local.time; date = local.date }
+                return .string(format.format(year: date.year, month: date.month, day: date.day, hour: time.0, minute: time.1, second: time.2))
+            }
+            return .date(date)
+        case .timestamp(let inner):
+            let value = evaluate(inner)
+            guard value.isPresent else { return value }
+            switch value {
+            case .timestamp: return value
+            case .string(let s):
+                if let t = Timestamp(rfc3339: s) { return .timestamp(t) }
+            default: break
+            }
+            fail("mapping.type_error", "expected an RFC 3339 date-time", at: inner.location, input: selectorPath(inner))
+            return .failed
+        case .add(let parts): return arithmetic(parts) { $0 + $1 }
+        case .multiply(let parts): return arithmetic(parts) { $0 * $1 }
+        case .subtract(let a, let b): return arithmetic([a, b]) { $0 - $1 }
+        case .divide(let a, let b, let scale, let rounding):
+            let x = evaluate(a), y = evaluate(b)
+            guard x.isPresent else { return x }
+            guard y.isPresent else { return y }
+            guard let dx = decimal(x, at: a.location), let dy = decimal(y, at: b.location) else { return .failed }
+            guard dy != 0 else {
+                fail("mapping.division_by_zero", "division by zero", at: e.location, input: selectorPath(b))
+                return .failed
+            }
+            guard let result = DecimalText.round(dx / dy, scale: scale, rounding) else {
+                fail("mapping.rounding", "the quotient has more than \(scale) decimals and rounding is 'exact'", at: e.location)
+                return .failed
+            }
+            return .decimal(result)
+        case .round(let inner, let scale, let rounding):
+            let value = evaluate(inner)
+            guard value.isPresent else { return value }
+            guard let d = decimal(value, at: inner.location) else { return .failed }
+            guard let result = DecimalText.round(d, scale: scale, rounding) else {
+                fail("mapping.rounding", "the value has more than \(scale) decimals and rounding is 'exact'", at: e.location)
+                return .failed
+            }
+            return .decimal(result)
+        case .sum(let inner, let loop):
+            guard let loop else { return evaluate(inner) }
+            var total = Decimal(0)
+            var failed = false
+            iterate(loop) { ev in
+                let value = ev.evaluate(inner)
+                if case .failed = value { failed = true; return }
+                guard value.isPresent else { return }
+                if let d = ev.decimal(value, at: inner.location) { total += d } else { failed = true }
+            }
+            return failed ? .failed : .decimal(total)
+        case .coalesce(let parts):
+            for part in parts {
+                let value = evaluate(part)
+                if case .failed = value { return .failed }
+                if value.isPresent { return value }
+            }
+            return .absent
+        case .required(let inner, let message):
+            let value = evaluate(inner)
+            if case .failed = value { return .failed }
+            if !value.isPresent {
+                fail("mapping.value_missing", message, at: e.location, input: selectorPath(inner))
+                return .failed
+            }
+            return value
+        case .conditional(let condition, let then, let otherwise):
+            if check(condition) { return evaluate(then) }
+            return otherwise.map { evaluate($0) } ?? .absent
+        }
+    }
+
+    func selectorPath(_ e: Expression) -> String? {
+        if case .select(let selector) = e.kind { return inputPath(selector) }
+        return nil
+    }
+
+    func shifted(_ t: Timestamp, _ offset: Int?) -> (date: CalendarDate, time: (Int, Int, Int))? {
+        let minutes = offset ?? t.offsetMinutes
+        let local = t.epochSeconds + Int64(minutes * 60)
+        let shifted = Timestamp(epochSeconds: local)
+        let secondOfDay = Int(((local % 86_400) + 86_400) % 86_400)
+        guard let date = CalendarDate(shifted.localDateText) else { return nil }
+        return (date, (secondOfDay / 3600, secondOfDay % 3600 / 60, secondOfDay % 60))
+    }
+
+    mutating func select(_ selector: Selector) -> MValue {
+        guard let (rootValue, _) = root(selector.root) else { return .failed }
+        guard let reduce = selector.reduce else {
+            guard let value = selector.query.firstValue(rootValue) else { return .absent }
+            return MValue(value)
+        }
+        let values = selector.query.selectValues(rootValue)
+        switch reduce {
+        case .count: return .integer(values.count)
+        case .first: return values.first.map(MValue.init) ?? .absent
+        case .join:
+            var parts: [String] = []
+            for value in values {
+                guard let t = text(MValue(value), at: selector.location) else { return .failed }
+                parts.append(t)
+            }
+            return .string(parts.joined(separator: selector.separator))
+        case .sum:
+            var total = Decimal(0)
+            for value in values {
+                guard let d = decimal(MValue(value), at: selector.location) else { return .failed }
+                total += d
+            }
+            return .decimal(total)
+        }
+    }
+
+    mutating func mapText(_ inner: Expression, _ transform: (String) -> String) -> MValue {
+        let value = evaluate(inner)
+        guard value.isPresent else { return value }
+        guard let t = text(value, at: inner.location) else { return .failed }
+        return .string(transform(t))
+    }
+
+    mutating func arithmetic(_ parts: [Expression], _ op: (Decimal, Decimal) -> Decimal) -> MValue {
+        var result: Decimal?
+        for part in parts {
+            let value = evaluate(part)
+            guard value.isPresent else { return value }
+            guard let d = decimal(value, at: part.location, input: selectorPath(part)) else { return .failed }
+            result = result.map { op($0, d) } ?? d
+        }
+        return .decimal(result ?? 0)
+    }
+
+    // MARK: Conversions
+
+    mutating func text(_ value: MValue, at location: SourceLocation) -> String? {
+        switch value {
+        case .string(let s): return s
+        case .decimal(let d): return DecimalText.plain(d)
+        case .integer(let i): return String(i)
+        case .date(let d): return d.description
+        case .timestamp(let t): return t.text
+        case .bool(let b): return b ? "true" : "false"
+        case .json(.number(let n)): return ECMAScriptNumber.format(n)
+        case .json(let j):
+            fail("mapping.type_error", "expected text, found a JSON \(j.typeName)", at: location)
+            return nil
+        case .absent, .null, .failed: return nil
+        }
+    }
+
+    mutating func decimal(_ value: MValue, at location: SourceLocation, input: String? = nil) -> Decimal? {
+        switch value {
+        case .decimal(let d): return d
+        case .integer(let i): return Decimal(i)
+        case .string(let s):
+            if let d = DecimalText.parse(s) { return d }
+            fail("mapping.type_error", "expected a decimal string such as \"7.85\"", at: location, input: input)
+            return nil
+        case .json(.number(let n)):
+            if let d = DecimalText.parse(ECMAScriptNumber.format(n)) { return d }
+            fail("mapping.type_error", "the JSON number cannot be read as a decimal", at: location, input: input)
+            return nil
+        default:
+            fail("mapping.type_error", "expected a decimal", at: location, input: input)
+            return nil
+        }
+    }
+
+    mutating func calendarDate(_ value: MValue, offsetMinutes: Int?, at location: SourceLocation) -> CalendarDate? {
+        switch value {
+        case .date(let d): return d
+        case .timestamp(let t): return offsetMinutes == nil ? CalendarDate(t.localDateText) : shifted(t, offsetMinutes)?.date
+        case .string(let s):
+            if let d = CalendarDate(s) { return d }
+            if let t = Timestamp(rfc3339: s) { return offsetMinutes == nil ? CalendarDate(t.localDateText) : shifted(t, offsetMinutes)?.date }
+        default: break
+        }
+        fail("mapping.type_error", "expected an RFC 3339 date or date-time", at: location)
+        return nil
+    }
+
+    // MARK: Conditions
+
+    mutating func check(_ condition: Condition) -> Bool {
+        switch condition {
+        case .exists(let e):
+            silent += 1
+            defer { silent -= 1 }
+            return evaluate(e).isPresent
+        case .equals(let a, let b):
+            let x = evaluate(a), y = evaluate(b)
+            guard x.isPresent, y.isPresent else { return !x.isPresent && !y.isPresent && !isFailed(x) && !isFailed(y) }
+            silent += 1
+            defer { silent -= 1 }
+            if let dx = decimalIfNumeric(x), let dy = decimalIfNumeric(y) { return dx == dy }
+            return text(x, at: a.location) == text(y, at: b.location)
+        case .greater(let a, let b), .less(let a, let b):
+            let x = evaluate(a), y = evaluate(b)
+            guard x.isPresent, y.isPresent, let dx = decimal(x, at: a.location), let dy = decimal(y, at: b.location) else { return false }
+            if case .greater = condition { return dx > dy }
+            return dx < dy
+        case .matches(let e, let regex, _):
+            let value = evaluate(e)
+            guard value.isPresent, let t = text(value, at: e.location) else { return false }
+            return regex.firstMatch(in: t, range: NSRange(t.startIndex..., in: t)) != nil
+        case .isIn(let e, let values):
+            let value = evaluate(e)
+            guard value.isPresent, let t = text(value, at: e.location) else { return false }
+            return values.contains(t)
+        case .not(let inner): return !check(inner)
+        case .all(let conditions): return conditions.allSatisfy { check($0) }
+        case .any(let conditions): return conditions.contains { check($0) }
+        }
+    }
+
+    func isFailed(_ value: MValue) -> Bool {
+        if case .failed = value { return true }
+        return false
+    }
+
+    func decimalIfNumeric(_ value: MValue) -> Decimal? {
+        switch value {
+        case .decimal(let d): return d
+        case .integer(let i): return Decimal(i)
+        case .string(let s): return DecimalText.parse(s)
+        default: return nil
+        }
+    }
+}

@@ -1,0 +1,55 @@
+public import CausewayCore
+
+/// What the evaluation of a mapping knows besides the agreement: pinned values only, no clock.
+public struct MappingContext: Sendable {
+    public let digest: ContentDigest
+    public let partner: String
+
+    public init(digest: ContentDigest, partner: String) {
+        self.digest = digest
+        self.partner = partner
+    }
+}
+
+/// Why a mapping could not produce its actions for one agreement.
+///
+/// It points at three places: the mapping (file:line:column), the input (an RFC 9535 normalized
+/// path into the agreement) and the output (action and field).
+public struct MappingFailure: Error, Sendable, Hashable, CustomStringConvertible {
+    /// A stable code: `mapping.value_missing`, `mapping.lookup_missing`, `mapping.assertion_failed`, …
+    public let code: String
+    public let message: String
+    public let location: SourceLocation
+    /// Where in the agreement, when known: `$['lines'][1]['sku']`.
+    public let inputPath: String?
+    /// The action and field being produced, e.g. `purchase-order.lines[2].item_code`.
+    public let target: String?
+
+    public var description: String {
+        var text = "\(location): \(message) [\(code)]"
+        if let inputPath { text += " input \(inputPath)" }
+        if let target { text += " output \(target)" }
+        return text
+    }
+
+    /// The failure as JSON (for `--json` and fixtures).
+    public var json: JSONValue {
+        var object: JSONObject = ["code": .string(code), "message": .string(message), "location": .string(location.description)]
+        if let inputPath { object["path"] = .string(inputPath) }
+        if let target { object["target"] = .string(target) }
+        return .object(object)
+    }
+}
+
+/// The actions a mapping produced for an agreement, or every reason it could not.
+public struct MappingResult: Sendable {
+    public let actions: [LegacyAction]
+    public let failures: [MappingFailure]
+
+    public var succeeded: Bool { failures.isEmpty }
+
+    /// `{"actions": [...]}` or `{"errors": [...]}`.
+    public var json: JSONValue {
+        failures.isEmpty ? ["actions": .array(actions.map(\.json))] : ["errors": .array(failures.map(\.json))]
+    }
+}
