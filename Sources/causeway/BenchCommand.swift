@@ -2,6 +2,7 @@ import ArgumentParser
 import CausewayCore
 import CausewayTrust
 import Crypto
+import CausewayMapping
 import Foundation
 
 struct BenchCommand: ParsableCommand {
@@ -9,7 +10,7 @@ struct BenchCommand: ParsableCommand {
         commandName: "bench",
         abstract: "Measure throughput against a baseline measured in the same run.",
         discussion: "Build with -c release for meaningful numbers: swift run -c release causeway bench verify",
-        subcommands: [VerifyBench.self])
+        subcommands: [VerifyBench.self, MappingBench.self])
 }
 
 /// Agreements verified per second on one core, against raw Ed25519 verifications per second.
@@ -31,6 +32,9 @@ struct VerifyBench: ParsableCommand {
 
     @Flag(name: .long, help: "Print JSON.")
     var json = false
+
+    @Flag(name: .long, help: "Also time each phase (read, canonicalize+digest, proofs, content rules) on its own.")
+    var breakdown = false
 
     func run() throws {
         let (bytes, identity) = try BenchAgreement.make()
@@ -56,6 +60,22 @@ struct VerifyBench: ParsableCommand {
             })
         }
         let ratio = agreementRate * 2 / rawRate
+        if breakdown {
+            let reader = JSONReader()
+            let value = try reader.read(bytes)
+            let object = value.objectValue!
+            let phases: [(String, () -> Void)] = [
+                ("read (strict I-JSON parse)", { _ = try! reader.read(bytes) }),
+                ("canonicalize body + SHA-256 digest", { _ = Agreement(object) }),
+                ("verify proofs (2 × Ed25519 + proof JCS)", { _ = EddsaJcs2022.verifyProofs(in: object, canonicalBody: agreement.canonicalBody) }),
+                ("PurchaseAgreement rules", { _ = PurchaseAgreement.check(object) }),
+                ("whole verify (no parse)", { _ = AgreementVerifier().verify(agreement) }),
+            ]
+            for (name, body) in phases {
+                let rate = measure(seconds: seconds / 2, body)
+                print(String(format: "  %-44@ %8.1f µs", name as NSString, 1e6 / rate))
+            }
+        }
         if json {
             let object: JSONValue = [
                 "benchmark": "verify", "agreementBytes": .number(Double(bytes.count)),
@@ -119,5 +139,69 @@ enum BenchAgreement {
         signed = try EddsaJcs2022.addProof(to: signed, signer: buyer,
                                            options: .init(created: "2026-11-20T09:32:00Z", id: "urn:uuid:7a1d3c44-1e2f-4a6b-9c8d-2b3e4f5a6b7c"))
         return (Array(JSONWriter.string(.object(signed), style: .pretty).utf8), seller)
+    }
+}
+
+/// Mapping evaluation rate for a partner's mapping, against canonicalizing the same agreements.
+struct MappingBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mapping",
+        abstract: "Agreements mapped per second on one core (goal for stahlteile: ≥ 50,000/s).",
+        discussion: """
+            Maps the partner's fixture agreements (those that map without error) round-robin through its \
+            first mapping on one thread. In the same run it measures JCS canonicalization of the same \
+            agreements as a baseline and prints the ratio, so that machine noise can be told apart.
+            """)
+
+    @Option(name: .long, help: "The partner folder.")
+    var partner: String = "Mappings/stahlteile"
+
+    @Option(name: .long, help: "Seconds per measurement round.")
+    var seconds: Double = 2
+
+    @Option(name: .long, help: "Measurement rounds; the best of each is reported.")
+    var rounds: Int = 3
+
+    func run() throws {
+        let configuration = try PartnerPolicyLoader.partner(at: partner)
+        let mapping: Mapping
+        do {
+            guard let first = try configuration.loadMappings().first else { throw CLIError("the partner has no mapping") }
+            mapping = first
+        } catch let error as MappingLoadError {
+            throw CLIError(error.description)
+        }
+        let folder = configuration.folder.appendingPathComponent("fixtures/agreements")
+        var inputs: [(JSONValue, MappingContext)] = []
+        for name in ((try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []).sorted() where name.hasSuffix(".json") {
+            guard let data = FileManager.default.contents(atPath: folder.appendingPathComponent(name).path),
+                let agreement = try? Agreement(bytes: Array(data))
+            else { continue }
+            let context = MappingContext(digest: agreement.digest, partner: configuration.name)
+            if mapping.map(.object(agreement.document), context: context).succeeded {
+                inputs.append((.object(agreement.document), context))
+            }
+        }
+        guard !inputs.isEmpty else { throw CLIError("no fixture agreement of \(configuration.name) maps without error") }
+        var next = 0
+        var mapRate = 0.0
+        var jcsRate = 0.0
+        let timer = VerifyBench()
+        for _ in 0..<rounds {
+            mapRate = max(mapRate, timer.measure(seconds: seconds) {
+                let (value, context) = inputs[next % inputs.count]
+                next &+= 1
+                precondition(mapping.map(value, context: context).succeeded)
+            })
+            jcsRate = max(jcsRate, timer.measure(seconds: seconds) {
+                let (value, _) = inputs[next % inputs.count]
+                next &+= 1
+                _ = JCS.canonicalize(value)
+            })
+        }
+        print("mapping \(mapping.id) \(mapping.version), \(inputs.count) agreements round-robin")
+        print(String(format: "agreements mapped/s (1 core):        %10.0f   (goal ≥ 50000)", mapRate))
+        print(String(format: "baseline: JCS canonicalizations/s:   %10.0f", jcsRate))
+        print(String(format: "ratio mapping / canonicalization:    %10.3f", mapRate / jcsRate))
     }
 }

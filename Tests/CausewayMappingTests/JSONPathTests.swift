@@ -63,12 +63,39 @@ struct JSONPathTests {
         #expect(try paths("$") == ["$"])
     }
 
+    @Test func selectedPathsBehaveLikeBuiltPaths() throws {
+        let node = try #require(try JSONPathQuery("$.lines[*].sku").select(Self.agreement).last)
+        let built = NormalizedPath([.name("lines"), .index(2), .name("sku")])
+        #expect(node.path == built)
+        #expect(node.path.hashValue == built.hashValue)
+        #expect(Set([node.path, built]).count == 1)
+        #expect(node.path.elements == built.elements)
+        #expect(node.path.count == 3)
+        #expect(!node.path.isRoot)
+        #expect(node.path.last == .name("sku"))
+        #expect(node.path.parent == NormalizedPath([.name("lines"), .index(2)]))
+        #expect(node.path.parent?.parent?.parent == NormalizedPath())
+        #expect(node.path.parent?.parent?.parent?.isRoot == true)
+        #expect(node.path.parent?.parent?.parent?.parent == nil)
+        #expect(node.path.appending(index: 0).description == "$['lines'][2]['sku'][0]")
+        #expect(node.path.appending(index: 0).parent == built)
+        #expect(node.path.jsonPointer == "/lines/2/sku")
+        var rebased = NormalizedPath()
+        rebased.append(contentsOf: node.path)
+        #expect(rebased == built)
+        #expect(rebased.description == "$['lines'][2]['sku']")
+        var extended = node.path
+        extended.append(contentsOf: NormalizedPath([.name("x"), .index(1)]))
+        #expect(extended.description == "$['lines'][2]['sku']['x'][1]")
+        #expect(extended.count == 5)
+    }
+
     // MARK: Singular queries
 
     @Test(arguments: [
         ("$", true), ("$.a", true), ("$['a'][0]", true), ("$.lines[-1].sku", true), ("$[\"a\"]['b']", true),
         ("$.lines[*]", false), ("$..a", false), ("$[0,1]", false), ("$[0:1]", false), ("$[?@.a]", false),
-        ("$.*", false), ("$['a','b']", false),
+        ("$.*", false), ("$['a','b']", false), ("$[ 'a' ][ 0 ]", true), ("$ .a ['b']", true),
     ])
     func singularDetection(query: String, singular: Bool) throws {
         #expect(try JSONPathQuery(query).isSingular == singular)
@@ -120,6 +147,14 @@ struct JSONPathTests {
             #expect(error.message == message, "message for \(query.debugDescription)")
             return true
         }
+    }
+
+    @Test func comparedSingularQueriesFollowTheGrammar() throws {
+        // singular-query segments are "[" name-selector "]" / "[" index-selector "]": no inner blanks.
+        #expect(throws: JSONPathSyntaxError.self) { try JSONPathQuery("$[?@[ 'a' ] == 1]") }
+        #expect(throws: JSONPathSyntaxError.self) { try JSONPathQuery("$[?length(@[0 ]) == 1]") }
+        #expect(try values("$[?@ ['a'] == 1]", [["a": 1], ["a": 2]]) == [["a": 1]])
+        #expect(try values("$[?@[ 'a' ]]", [["a": 1], ["b": 2]]) == [["a": 1]], "existence tests take any query")
     }
 
     @Test func syntaxErrorDescription() {

@@ -50,7 +50,7 @@ func rowsMapping(_ columns: String, crosswalks: String = "") -> String {
 }
 
 let sampleAgreement: JSONValue = [
-    "id": "urn:x:1", "issued": "2026-11-20T23:30:00-02:00", "currency": "EUR", "total": "12.50", "nothing": nil,
+    "id": "urn:x:1", "issued": "2026-11-20T23:30:00-02:00", "currency": "EUR", "total": "12.50", "nothing": .null,
     "lines": [
         ["sku": "A", "quantity": "2.5", "unitPrice": "3.15", "description": "  Käfig  "],
         ["sku": "B", "quantity": "1", "unitPrice": "6.20", "description": "x"],

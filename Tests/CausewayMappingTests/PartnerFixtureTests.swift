@@ -46,3 +46,33 @@ struct PartnerFixtureTests {
         #expect(again.actions.map(\.kind) == [.erpPurchaseOrder, .xml, .http])
     }
 }
+
+/// The nordic-fasteners UBL Order documents validate against the XSD shipped in the partner
+/// folder, checked with libxml2's own validator (`xmllint`, Debian libxml2-utils).
+@Suite("UBL Order documents against the partner's XSD")
+struct UBLSchemaTests {
+    @Test("every golden UBL document validates; a broken one does not")
+    func validate() throws {
+        let folder = TestPaths.repository.appendingPathComponent("Mappings/nordic-fasteners")
+        let schema = folder.appendingPathComponent("schemas/UBL-Order-2.1-subset.xsd").path
+        let xmllint = ["/usr/bin/xmllint", "/bin/xmllint"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let tool = try #require(xmllint, "xmllint is missing: install libxml2-utils (scripts/test does)")
+        let scratch = try CommandRunner.temporaryDirectory("ubl")
+        var documents = 0
+        for name in try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("fixtures/expected").path).sorted() {
+            let golden = try JSONReader().read(Array(try Data(contentsOf: folder.appendingPathComponent("fixtures/expected/" + name))))
+            for action in golden["actions"]?.arrayValue ?? [] where action["kind"] == "xml" {
+                let document = try #require(action["xml"]?["document"]?.stringValue)
+                let file = scratch.appendingPathComponent(name + ".xml")
+                try Data(document.utf8).write(to: file)
+                let r = try CommandRunner.run(tool, ["--noout", "--schema", schema, file.path])
+                #expect(r.status == 0, "\(name): \(r.stderr)")
+                documents += 1
+                let broken = document.replacingOccurrences(of: "<cbc:IssueDate>", with: "<cbc:IssueDate>x")
+                try Data(broken.utf8).write(to: file)
+                #expect(try CommandRunner.run(tool, ["--noout", "--schema", schema, file.path]).status != 0)
+            }
+        }
+        #expect(documents >= 5)
+    }
+}

@@ -24,23 +24,21 @@ public enum JCS {
     /// Whether `a` sorts before `b` by UTF-16 code units (RFC 8785 §3.2.3).
     public static func precedes(_ a: String, _ b: String) -> Bool {
         // UTF-8 byte order equals code-point order, which equals UTF-16 order unless a
-        // supplementary-plane character (4-byte UTF-8) meets one in U+E000…U+FFFF.
-        var sawFourByte = false
-        let byUTF8: Bool? = {
-            var ia = a.utf8.makeIterator()
-            var ib = b.utf8.makeIterator()
-            while true {
-                switch (ia.next(), ib.next()) {
-                case (nil, nil): return false
-                case (nil, _): return true
-                case (_, nil): return false
-                case (let x?, let y?):
-                    if x >= 0xF0 || y >= 0xF0 { sawFourByte = true; return nil }
-                    if x != y { return x < y }
-                }
+        // supplementary-plane character (4-byte UTF-8, lead byte ≥ 0xF0) is compared with one in
+        // U+E000…U+FFFF (lead byte 0xEE/0xEF). Only then compare UTF-16 code units.
+        var a = a
+        var b = b
+        let result: Bool? = a.withUTF8 { x in
+            b.withUTF8 { y in
+                let n = min(x.count, y.count)
+                var i = 0
+                while i < n, x[i] == y[i] { i += 1 }
+                if i == n { return x.count < y.count }
+                if x[i] >= 0xEE || y[i] >= 0xEE { return nil }
+                return x[i] < y[i]
             }
-        }()
-        if let byUTF8, !sawFourByte { return byUTF8 }
+        }
+        if let result { return result }
         return a.utf16.lexicographicallyPrecedes(b.utf16)
     }
 }

@@ -20,7 +20,8 @@ struct IRegexp: Sendable {
     static let maxNesting = 64
 
     private let program: [RegexInstruction]
-    private let sets: [RegexCharSet]
+    /// The code point ranges of all character classes, which refer to slices of it.
+    private let ranges: [ClosedRange<UInt32>]
 
     /// Compiles a pattern, or returns `nil` if it is not a valid I-Regexp (or too large).
     init?(_ pattern: String) {
@@ -29,7 +30,7 @@ struct IRegexp: Sendable {
         var compiler = RegexCompiler()
         guard (try? compiler.emit(tree)) != nil, (try? compiler.append(.match)) != nil else { return nil }
         program = compiler.program
-        sets = compiler.sets
+        ranges = compiler.ranges
     }
 
     /// Whether the whole of `subject` matches (the semantics of `match()`).
@@ -46,7 +47,7 @@ struct IRegexp: Sendable {
         return withUnsafeTemporaryAllocation(of: Int.self, capacity: size * 5 + 2) { buffer in
             let base = buffer.baseAddress.unsafelyUnwrapped
             base.initialize(repeating: -1, count: size)
-            var vm = PikeVM(program: program, sets: sets, marks: base, current: base + size,
+            var vm = PikeVM(program: program, ranges: ranges, marks: base, current: base + size,
                             next: base + 2 * size, stack: base + 3 * size)
             return vm.run(subject, anchored: anchored)
         }
@@ -57,7 +58,7 @@ struct IRegexp: Sendable {
 /// state; a generation number per instruction keeps each thread list free of duplicates.
 private struct PikeVM {
     let program: [RegexInstruction]
-    let sets: [RegexCharSet]
+    let ranges: [ClosedRange<UInt32>]
     let marks: UnsafeMutablePointer<Int>
     var current: UnsafeMutablePointer<Int>
     var currentCount = 0
@@ -65,11 +66,11 @@ private struct PikeVM {
     var nextCount = 0
     let stack: UnsafeMutablePointer<Int>
 
-    init(program: [RegexInstruction], sets: [RegexCharSet], marks: UnsafeMutablePointer<Int>,
+    init(program: [RegexInstruction], ranges: [ClosedRange<UInt32>], marks: UnsafeMutablePointer<Int>,
          current: UnsafeMutablePointer<Int>, next: UnsafeMutablePointer<Int>, stack: UnsafeMutablePointer<Int>)
     {
         self.program = program
-        self.sets = sets
+        self.ranges = ranges
         self.marks = marks
         self.current = current
         self.next = next
@@ -78,17 +79,16 @@ private struct PikeVM {
 
     mutating func run(_ subject: String, anchored: Bool) -> Bool {
         let matchPC = program.count - 1
-        let scalars = subject.unicodeScalars
-        var index = scalars.startIndex
+        var scalars = subject.unicodeScalars.makeIterator()
+        var upcoming = scalars.next()
         var generation = 0
-        var atEnd = index == scalars.endIndex
+        var atEnd = upcoming == nil
         addThreads(from: 0, toNext: false, generation: generation, atStart: true, atEnd: atEnd)
         while true {
             if marks[matchPC] == generation && (atEnd || !anchored) { return true }
-            guard index < scalars.endIndex else { return false }
-            let scalar = scalars[index]
-            scalars.formIndex(after: &index)
-            atEnd = index == scalars.endIndex
+            guard let scalar = upcoming else { return false }
+            upcoming = scalars.next()
+            atEnd = upcoming == nil
             generation += 1
             nextCount = 0
             for position in 0..<currentCount {
@@ -110,7 +110,7 @@ private struct PikeVM {
     private func accepts(_ pc: Int, _ scalar: Unicode.Scalar) -> Bool {
         switch program[pc] {
         case .scalar(let expected): scalar == expected
-        case .set(let set): sets[set].contains(scalar)
+        case .set(let set): set.contains(scalar, ranges: ranges)
         case .any: scalar != "\n" && scalar != "\r"
         default: false
         }
@@ -174,7 +174,7 @@ private indirect enum RegexNode {
 
 private enum RegexInstruction: Sendable {
     case scalar(Unicode.Scalar)
-    case set(Int)
+    case set(CompiledCharSet)
     case any
     case split(Int, Int)
     case jump(Int)
@@ -183,7 +183,7 @@ private enum RegexInstruction: Sendable {
     case match
 }
 
-/// A character class: code point ranges and Unicode general categories, possibly negated.
+/// A character class as parsed: code point ranges and Unicode general categories, possibly negated.
 private struct RegexCharSet: Sendable {
     struct Category: Sendable {
         var mask: UInt32
@@ -193,20 +193,36 @@ private struct RegexCharSet: Sendable {
     var negated = false
     var ranges: [ClosedRange<UInt32>] = []
     var categories: [Category] = []
+}
 
-    func contains(_ scalar: Unicode.Scalar) -> Bool {
+/// A character class as the VM tests it: a slice of the shared range table and category bit masks.
+/// Plain data, so testing a scalar retains nothing.
+private struct CompiledCharSet: Sendable {
+    var rangeStart: Int32
+    var rangeEnd: Int32
+    /// The union of the `\p{…}` categories.
+    var categoryMask: UInt32
+    /// The intersection of the `\P{…}` categories: one of them matches when the scalar's category is outside it.
+    var complementMask: UInt32
+    var hasComplement: Bool
+    var negated: Bool
+
+    @inline(__always)
+    func contains(_ scalar: Unicode.Scalar, ranges: [ClosedRange<UInt32>]) -> Bool {
         var found = false
         let value = scalar.value
-        for range in ranges where range.contains(value) {
-            found = true
-            break
-        }
-        if !found && !categories.isEmpty {
-            let bit = generalCategoryBit(scalar)
-            for category in categories where ((category.mask & bit) != 0) != category.negated {
+        var index = Int(rangeStart)
+        let end = Int(rangeEnd)
+        while index < end {
+            if ranges[index].contains(value) {
                 found = true
                 break
             }
+            index += 1
+        }
+        if !found && (categoryMask != 0 || hasComplement) {
+            let bit = generalCategoryBit(scalar)
+            found = (categoryMask & bit) != 0 || (hasComplement && (complementMask & bit) == 0)
         }
         return found != negated
     }
@@ -216,7 +232,7 @@ private struct RegexTooLarge: Error {}
 
 private struct RegexCompiler {
     var program: [RegexInstruction] = []
-    var sets: [RegexCharSet] = []
+    var ranges: [ClosedRange<UInt32>] = []
 
     @discardableResult
     mutating func append(_ instruction: RegexInstruction) throws(RegexTooLarge) -> Int {
@@ -232,8 +248,21 @@ private struct RegexCompiler {
         case .scalar(let scalar):
             try append(.scalar(scalar))
         case .set(let set):
-            sets.append(set)
-            try append(.set(sets.count - 1))
+            let start = ranges.count
+            ranges.append(contentsOf: set.ranges)
+            var compiled = CompiledCharSet(rangeStart: Int32(start), rangeEnd: Int32(ranges.count),
+                                           categoryMask: 0, complementMask: UInt32.max, hasComplement: false,
+                                           negated: set.negated)
+            for category in set.categories {
+                if category.negated {
+                    // Some \P{X} matches exactly when the category is outside the intersection of the Xs.
+                    compiled.complementMask &= category.mask
+                    compiled.hasComplement = true
+                } else {
+                    compiled.categoryMask |= category.mask
+                }
+            }
+            try append(.set(compiled))
         case .any:
             try append(.any)
         case .start:

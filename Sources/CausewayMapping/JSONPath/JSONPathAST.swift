@@ -17,10 +17,14 @@ struct PathSegment: Sendable {
     let isDescendant: Bool
     /// The single name or index this segment selects, if it is a singular-query step.
     let singularStep: SingularStep?
+    /// Whether the segment was written without whitespace inside its brackets, as the grammar's
+    /// `name-segment` and `index-segment` of a `singular-query` require (RFC 9535 §2.3.5.1).
+    let isCompact: Bool
 
-    init(selectors: [PathSelector], isDescendant: Bool) {
+    init(selectors: [PathSelector], isDescendant: Bool, isCompact: Bool = true) {
         self.selectors = selectors
         self.isDescendant = isDescendant
+        self.isCompact = isCompact
         if !isDescendant, selectors.count == 1 {
             switch selectors[0] {
             case .name(let name): singularStep = .name(name)
@@ -46,6 +50,9 @@ struct CompiledPath: Sendable {
     let singularSteps: [SingularStep]?
     /// How many leading segments are singular steps; they are walked without building nodelists.
     let singularPrefixCount: Int
+    /// Whether the path matches the grammar of `singular-query-segments`: singular, and no
+    /// whitespace inside brackets. Only such queries may be compared or passed as ValueType.
+    let isGrammaticallySingular: Bool
 
     init(_ segments: [PathSegment]) {
         self.segments = segments
@@ -57,6 +64,7 @@ struct CompiledPath: Sendable {
         }
         singularPrefixCount = steps.count
         singularSteps = steps.count == segments.count ? steps : nil
+        isGrammaticallySingular = singularSteps != nil && segments.allSatisfy(\.isCompact)
     }
 }
 
@@ -67,10 +75,10 @@ struct FilterQuery: Sendable {
 }
 
 /// A well-typed logical expression (LogicalType in RFC 9535 §2.4.1).
-indirect enum FilterExpression: Sendable {
+enum FilterExpression: Sendable {
     case or([FilterExpression])
     case and([FilterExpression])
-    case not(FilterExpression)
+    indirect case not(FilterExpression)
     /// An existence test: true when the query selects at least one node.
     case exists(FilterQuery)
     case comparison(ValueExpression, ComparisonOperator, ValueExpression)
@@ -85,7 +93,7 @@ enum ComparisonOperator: Sendable {
 }
 
 /// A well-typed expression of ValueType: a comparable, or a ValueType function argument.
-indirect enum ValueExpression: Sendable {
+enum ValueExpression: Sendable {
     case literal(JSONValue)
     case singularQuery(isAbsolute: Bool, steps: [SingularStep])
     /// A function whose declared result type is ValueType.
@@ -93,7 +101,7 @@ indirect enum ValueExpression: Sendable {
 }
 
 /// A well-typed expression of NodesType.
-indirect enum NodesExpression: Sendable {
+enum NodesExpression: Sendable {
     case query(FilterQuery)
     /// A function whose declared result type is NodesType.
     case function(FunctionCall)

@@ -32,14 +32,19 @@ extension JSONValue: SelectionNode {
 }
 
 /// Every location created during one selection, as a parent-pointer table: a node's path costs
-/// one table entry instead of an array of its own. Only the paths of result nodes are built, at
-/// the end.
+/// one table entry instead of an array of its own. When the selection is done the table is frozen
+/// into a ``SharedPathTable`` that the result paths share.
 struct PathArena {
     private var parents: [Int] = []
     private var elements: [NormalizedPath.Element] = []
 
     /// The slot of the root, `$`.
-    static let root = -1
+    static let root = SharedPathTable.root
+
+    init() {
+        parents.reserveCapacity(16)
+        elements.reserveCapacity(16)
+    }
 
     @inline(__always)
     mutating func add(_ element: NormalizedPath.Element, parent: Int) -> Int {
@@ -48,23 +53,7 @@ struct PathArena {
         return parents.count - 1
     }
 
-    func path(of slot: Int) -> NormalizedPath {
-        var depth = 0
-        var cursor = slot
-        while cursor != Self.root {
-            depth += 1
-            cursor = parents[cursor]
-        }
-        var steps: [NormalizedPath.Element] = []
-        steps.reserveCapacity(depth)
-        cursor = slot
-        while cursor != Self.root {
-            steps.append(elements[cursor])
-            cursor = parents[cursor]
-        }
-        steps.reverse()
-        return NormalizedPath(steps)
-    }
+    func freeze() -> SharedPathTable { SharedPathTable(parents: parents, elements: elements) }
 }
 
 /// A node with a handle on its location in a ``PathArena``.
@@ -229,6 +218,7 @@ struct JSONPathEvaluator {
         case .filter(let expression):
             switch node.selectedValue {
             case .array(let array):
+                output.reserveCapacity(output.count + array.count)
                 for index in array.indices where test(expression, current: array[index]) {
                     output.append(Node.child(of: node, index: index, value: array[index], in: &context))
                 }

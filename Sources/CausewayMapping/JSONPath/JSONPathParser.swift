@@ -49,12 +49,15 @@ struct JSONPathParser {
     }
 
     private mutating func parseSegment() throws(JSONPathSyntaxError) -> PathSegment {
-        if peek() == "[" { return PathSegment(selectors: try parseBracketedSelection(), isDescendant: false) }
+        if peek() == "[" {
+            let (selectors, isCompact) = try parseBracketedSelection()
+            return PathSegment(selectors: selectors, isDescendant: false, isCompact: isCompact)
+        }
         position += 1  // "."
         if peek() == "." {
             position += 1
             guard let next = peek() else { throw error("expected a member name, '*' or '[' after '..'") }
-            if next == "[" { return PathSegment(selectors: try parseBracketedSelection(), isDescendant: true) }
+            if next == "[" { return PathSegment(selectors: try parseBracketedSelection().selectors, isDescendant: true) }
             if next == "*" {
                 position += 1
                 return PathSegment(selectors: [.wildcard], isDescendant: true)
@@ -83,16 +86,18 @@ struct JSONPathParser {
     }
 
     /// bracketed-selection = "[" S selector *(S "," S selector) S "]"
-    private mutating func parseBracketedSelection() throws(JSONPathSyntaxError) -> [PathSelector] {
+    private mutating func parseBracketedSelection() throws(JSONPathSyntaxError)
+        -> (selectors: [PathSelector], isCompact: Bool)
+    {
         position += 1  // "["
-        skipBlanks()
+        var isCompact = !skipBlanks()
         var selectors = [try parseSelector()]
         while true {
-            skipBlanks()
+            if skipBlanks() { isCompact = false }
             guard let next = peek() else { throw error("expected ',' or ']'") }
             if next == "]" {
                 position += 1
-                return selectors
+                return (selectors, isCompact)
             }
             guard next == "," else { throw error("expected ',' or ']', found \(describe(next))") }
             position += 1
@@ -480,6 +485,9 @@ struct JSONPathParser {
                 guard let steps = query.path.singularSteps else {
                     throw error("\(which) must be a single value, but the query is not singular", at: offset)
                 }
+                guard query.path.isGrammaticallySingular else {
+                    throw error("\(which): a singular query allows no whitespace inside its brackets", at: offset)
+                }
                 return .value(.singularQuery(isAbsolute: query.isAbsolute, steps: steps))
             case .function(let call, _):
                 guard call.function.resultType == .value else {
@@ -541,6 +549,9 @@ struct JSONPathParser {
             guard let steps = query.path.singularSteps else {
                 throw error("only singular queries can be compared; this query can select several nodes", at: offset)
             }
+            guard query.path.isGrammaticallySingular else {
+                throw error("a compared singular query allows no whitespace inside its brackets", at: offset)
+            }
             return .singularQuery(isAbsolute: query.isAbsolute, steps: steps)
         case .function(let call, let offset):
             guard call.function.resultType == .value else {
@@ -572,8 +583,12 @@ struct JSONPathParser {
         return index < scalars.count ? scalars[index] : nil
     }
 
-    private mutating func skipBlanks() {
+    /// Skips whitespace; tells whether there was any.
+    @discardableResult
+    private mutating func skipBlanks() -> Bool {
+        let start = position
         while let scalar = peek(), isBlank(scalar) { position += 1 }
+        return position != start
     }
 
     private func error(_ message: String, at offset: Int? = nil) -> JSONPathSyntaxError {

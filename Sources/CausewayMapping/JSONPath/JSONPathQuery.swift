@@ -67,7 +67,8 @@ public struct JSONPathQuery: Sendable, Hashable, CustomStringConvertible {
         let evaluator = JSONPathEvaluator(root: root)
         var arena = PathArena()
         let nodes = evaluator.run(path, from: PathNode(value: root, slot: PathArena.root), in: &arena)
-        return nodes.map { JSONPathNode(value: $0.value, path: arena.path(of: $0.slot)) }
+        let table = arena.freeze()
+        return nodes.map { JSONPathNode(value: $0.value, path: NormalizedPath(table: table, slot: $0.slot)) }
     }
 
     /// The values of the nodes the query selects from `root`, in order, without computing
@@ -88,8 +89,10 @@ public struct JSONPathQuery: Sendable, Hashable, CustomStringConvertible {
     /// The query text.
     public var description: String { text }
 
+    /// Queries are equal when their texts are equal.
     public static func == (lhs: JSONPathQuery, rhs: JSONPathQuery) -> Bool { lhs.text == rhs.text }
 
+    /// Hashes the query text.
     public func hash(into hasher: inout Hasher) { hasher.combine(text) }
 }
 

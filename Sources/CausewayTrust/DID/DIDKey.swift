@@ -9,6 +9,8 @@ public import Crypto
 public struct DIDKey: Sendable, Hashable, CustomStringConvertible {
     /// The 32-byte Ed25519 public key.
     public let publicKeyBytes: [UInt8]
+    /// The multibase value (`z6Mk…`), as used in `publicKeyMultibase`; computed once.
+    public let publicKeyMultibase: String
 
     /// The multicodec prefix of an Ed25519 public key (`ed25519-pub`, varint of 0xed).
     static let ed25519Prefix: [UInt8] = [0xED, 0x01]
@@ -17,11 +19,13 @@ public struct DIDKey: Sendable, Hashable, CustomStringConvertible {
     public init(publicKey: [UInt8]) throws(DIDKeyError) {
         guard publicKey.count == 32 else { throw DIDKeyError(.invalidPublicKeyLength, "an Ed25519 public key has 32 bytes, not \(publicKey.count)") }
         publicKeyBytes = publicKey
+        publicKeyMultibase = Multibase.encode(DIDKey.ed25519Prefix + publicKey)
     }
 
     /// The DID of a swift-crypto public key.
     public init(_ key: Curve25519.Signing.PublicKey) {
         publicKeyBytes = Array(key.rawRepresentation)
+        publicKeyMultibase = Multibase.encode(DIDKey.ed25519Prefix + publicKeyBytes)
     }
 
     /// Parses `did:key:z6Mk…`, or a DID URL `did:key:z6Mk…#z6Mk…` whose fragment names the same key.
@@ -55,10 +59,8 @@ public struct DIDKey: Sendable, Hashable, CustomStringConvertible {
             throw DIDKeyError(.invalidPublicKeyLength, "an Ed25519 did:key holds 32 key bytes, not \(decoded.count - 2)")
         }
         publicKeyBytes = Array(decoded[2...])
+        publicKeyMultibase = String(multibase)
     }
-
-    /// The multibase value (`z6Mk…`), as used in `publicKeyMultibase`.
-    public var publicKeyMultibase: String { Multibase.encode(DIDKey.ed25519Prefix + publicKeyBytes) }
 
     /// `did:key:z6Mk…`.
     public var did: String { "did:key:" + publicKeyMultibase }

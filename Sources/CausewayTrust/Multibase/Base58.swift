@@ -35,23 +35,46 @@ public enum Base58 {
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
         let utf8 = Array(text.utf8)
         let ones = utf8.prefix { $0 == alphabet[0] }.count
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(utf8.count * 733 / 1000 + 1)
-        for character in utf8[ones...] {
-            let value = table[Int(character)]
-            guard value >= 0 else { return nil }
-            var carry = Int(value)
-            for index in bytes.indices {
-                carry += Int(bytes[index]) * 58
-                bytes[index] = UInt8(carry & 0xFF)
-                carry >>= 8
+        // Big number in 32-bit limbs, least significant first; five base-58 digits are folded in
+        // per step (58^5 < 2^32), which keeps signature and key decoding cheap.
+        var limbs: [UInt32] = []
+        limbs.reserveCapacity(utf8.count / 5 + 2)
+        var index = ones
+        while index < utf8.count {
+            var chunk: UInt64 = 0
+            var multiplier: UInt64 = 1
+            var taken = 0
+            while taken < 5, index < utf8.count {
+                let value = table[Int(utf8[index])]
+                guard value >= 0 else { return nil }
+                chunk = chunk * 58 + UInt64(value)
+                multiplier *= 58
+                taken += 1
+                index += 1
+            }
+            var carry = chunk
+            for i in limbs.indices {
+                let product = UInt64(limbs[i]) * multiplier + carry
+                limbs[i] = UInt32(truncatingIfNeeded: product)
+                carry = product >> 32
             }
             while carry > 0 {
-                bytes.append(UInt8(carry & 0xFF))
-                carry >>= 8
+                limbs.append(UInt32(truncatingIfNeeded: carry))
+                carry >>= 32
             }
         }
-        return [UInt8](repeating: 0, count: ones) + bytes.reversed()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(ones + limbs.count * 4)
+        for _ in 0..<ones { bytes.append(0) }
+        var started = false
+        for limb in limbs.reversed() {
+            for shift in stride(from: 24, through: 0, by: -8) {
+                let byte = UInt8(truncatingIfNeeded: limb >> UInt32(shift))
+                if byte != 0 { started = true }
+                if started { bytes.append(byte) }
+            }
+        }
+        return bytes
     }
 }
 
