@@ -64,11 +64,21 @@ struct VerifyBench: ParsableCommand {
             let reader = JSONReader()
             let value = try reader.read(bytes)
             let object = value.objectValue!
+            let proofObject = object["proof"]![0]!.objectValue!
+            let proofValue = proofObject["proofValue"]!.stringValue!
+            let method = proofObject["verificationMethod"]!.stringValue!
+            let didKey = try DIDKey(parsing: method)
+            let didPublicKey = try didKey.publicKey()
             let phases: [(String, () -> Void)] = [
                 ("read (strict I-JSON parse)", { _ = try! reader.read(bytes) }),
                 ("canonicalize body + SHA-256 digest", { _ = Agreement(object) }),
                 ("verify proofs (2 × Ed25519 + proof JCS)", { _ = EddsaJcs2022.verifyProofs(in: object, canonicalBody: agreement.canonicalBody) }),
                 ("PurchaseAgreement rules", { _ = PurchaseAgreement.check(object) }),
+                ("  base58 decode of a proofValue", { _ = Multibase.decode(proofValue) }),
+                ("  did:key parse", { _ = try! DIDKey(parsing: method) }),
+                ("  public key from did:key", { _ = try! didKey.publicKey() }),
+                ("  JCS of proof options + SHA-256", { _ = ContentDigest(of: JCS.canonicalize(.object(proofObject))) }),
+                ("  Ed25519 verify with key from did:key", { _ = didPublicKey.isValidSignature(signature, for: message) }),
                 ("whole verify (no parse)", { _ = AgreementVerifier().verify(agreement) }),
             ]
             for (name, body) in phases {

@@ -64,3 +64,39 @@ struct ValueTests {
         #expect(ContentDigest("sha1:abc") == nil)
     }
 }
+
+@Suite("Decimal formatting fast paths agree with Foundation")
+struct DecimalFormattingTests {
+    @Test("format(_:scale:) equals Foundation's plain notation for many values")
+    func formatMatches() throws {
+        var generator = SystemRandomNumberGenerator()
+        for _ in 0..<5000 {
+            let integer = Int64.random(in: -9_999_999_999...9_999_999_999, using: &generator)
+            let exponent = Int.random(in: -6...2, using: &generator)
+            let value = Decimal(sign: integer < 0 ? .minus : .plus, exponent: exponent, significand: Decimal(integer.magnitude))
+            for scale in [0, 2, 3, 4] {
+                let rounded = try #require(DecimalText.round(value, scale: scale, .halfEven))
+                #expect(DecimalText.format(value, scale: scale) == DecimalText.plain(rounded, minimumScale: scale), "\(value) at \(scale)")
+            }
+        }
+        #expect(DecimalText.format(Decimal(string: "0.005")!, scale: 2) == "0.00")
+        #expect(DecimalText.format(Decimal(string: "-0.015")!, scale: 2) == "-0.02")
+        #expect(DecimalText.format(Decimal(string: "123456789012345678901234")!, scale: 2) == "123456789012345678901234.00")
+    }
+
+    @Test("rescaled(_:scale:precision:) pads, drops only zeros, and defers everything else")
+    func rescaled() {
+        #expect(DecimalText.rescaled("7.85", scale: 4, precision: 14) == "7.8500")
+        #expect(DecimalText.rescaled("200", scale: 3, precision: 14) == "200.000")
+        #expect(DecimalText.rescaled("12.500", scale: 2, precision: 14) == "12.50")
+        #expect(DecimalText.rescaled("0.5", scale: 0, precision: 14) == nil)  // needs rounding
+        #expect(DecimalText.rescaled("12.345", scale: 2, precision: 14) == nil)
+        #expect(DecimalText.rescaled("123", scale: 2, precision: 4) == nil)  // too many integer digits
+        #expect(DecimalText.rescaled("0.25", scale: 2, precision: 2) == "0.25")
+        #expect(DecimalText.rescaled("-3.1", scale: 2, precision: 5) == "-3.10")
+        #expect(DecimalText.rescaled("-0.0", scale: 2, precision: 5) == nil)
+        #expect(DecimalText.rescaled("007", scale: 2, precision: 5) == nil)
+        #expect(DecimalText.rescaled("1e3", scale: 2, precision: 5) == nil)
+        #expect(DecimalText.rescaled("1.", scale: 2, precision: 5) == nil)
+    }
+}

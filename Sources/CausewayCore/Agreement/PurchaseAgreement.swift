@@ -42,21 +42,22 @@ public struct PurchaseAgreement: Sendable, Hashable {
         var findings: [Finding] = []
         func path(_ parts: String...) -> String { "$" + parts.map { "['\($0)']" }.joined() }
 
-        func requiredString(_ key: String, in object: JSONObject, at prefix: String) -> String? {
+        // Paths are built only when a finding is reported: the happy path allocates no strings.
+        func requiredString(_ key: String, in object: JSONObject, at prefix: @autoclosure () -> String) -> String? {
             switch object[key] {
             case nil:
-                findings.append(Finding(.agreementFieldMissing, "'\(key)' is required", path: prefix + "['\(key)']"))
+                findings.append(Finding(.agreementFieldMissing, "'\(key)' is required", path: prefix() + "['\(key)']"))
             case .string(let s)? where !s.isEmpty:
                 return s
             case let other?:
                 findings.append(Finding(.agreementFieldInvalid, "'\(key)' must be a non-empty string, not \(other.typeName)",
-                                        path: prefix + "['\(key)']"))
+                                        path: prefix() + "['\(key)']"))
             }
             return nil
         }
 
-        func requiredDecimal(_ key: String, in object: JSONObject, at prefix: String) -> Decimal? {
-            let at = prefix + "['\(key)']"
+        func requiredDecimal(_ key: String, in object: JSONObject, at prefix: @autoclosure () -> String) -> Decimal? {
+            var at: String { prefix() + "['\(key)']" }
             switch object[key] {
             case nil:
                 findings.append(Finding(.agreementFieldMissing, "'\(key)' is required", path: at))
@@ -101,7 +102,7 @@ public struct PurchaseAgreement: Sendable, Hashable {
             linesComplete = false
         case .array(let array)? where !array.isEmpty:
             for (index, element) in array.enumerated() {
-                let at = "$['lines'][\(index)]"
+                var at: String { "$['lines'][\(index)]" }
                 guard case .object(let line) = element else {
                     findings.append(Finding(.agreementFieldInvalid, "each line must be an object", path: at))
                     linesComplete = false

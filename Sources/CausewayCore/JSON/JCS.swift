@@ -16,6 +16,32 @@ public enum JCS {
         return output
     }
 
+    /// The canonical bytes of an object with and without one member, sorting and writing the
+    /// members once. Data Integrity needs both for a proof: with `proofValue` (its digest) and
+    /// without (the signed proof options).
+    public static func canonicalize(_ object: JSONObject, withAndWithout key: String) -> (with: [UInt8], without: [UInt8]) {
+        var with: [UInt8] = [UInt8(ascii: "{")]
+        var without: [UInt8] = [UInt8(ascii: "{")]
+        with.reserveCapacity(512)
+        without.reserveCapacity(512)
+        var member: [UInt8] = []
+        for (key: name, value: value) in JSONWriter.sortedMembers(object) {
+            member.removeAll(keepingCapacity: true)
+            JSONWriter.writeString(name, to: &member)
+            member.append(UInt8(ascii: ":"))
+            JSONWriter.write(value, to: &member, style: .canonical)
+            if with.count > 1 { with.append(UInt8(ascii: ",")) }
+            with.append(contentsOf: member)
+            if name != key {
+                if without.count > 1 { without.append(UInt8(ascii: ",")) }
+                without.append(contentsOf: member)
+            }
+        }
+        with.append(UInt8(ascii: "}"))
+        without.append(UInt8(ascii: "}"))
+        return (with, without)
+    }
+
     /// The canonical text of a value.
     public static func canonicalString(_ value: JSONValue) -> String {
         String(decoding: canonicalize(value), as: UTF8.self)
@@ -23,6 +49,8 @@ public enum JCS {
 
     /// Whether `a` sorts before `b` by UTF-16 code units (RFC 8785 §3.2.3).
     public static func precedes(_ a: String, _ b: String) -> Bool {
+        // Fast path: most member names already differ in their first byte.
+        if let x = a.utf8.first, let y = b.utf8.first, x != y, x < 0xEE, y < 0xEE { return x < y }
         // UTF-8 byte order equals code-point order, which equals UTF-16 order unless a
         // supplementary-plane character (4-byte UTF-8, lead byte ≥ 0xF0) is compared with one in
         // U+E000…U+FFFF (lead byte 0xEE/0xEF). Only then compare UTF-16 code units.
@@ -140,22 +168,36 @@ public enum JSONWriter {
     /// Writes a string with JSON.stringify's escaping: `"` `\` and C0 controls only.
     static func writeString(_ string: String, to output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
-        let hex = Array("0123456789abcdef".utf8)
-        for byte in string.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): output.append(contentsOf: [0x5C, 0x5C])
-            case 0x08: output.append(contentsOf: [0x5C, UInt8(ascii: "b")])
-            case 0x09: output.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0x0A: output.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0C: output.append(contentsOf: [0x5C, UInt8(ascii: "f")])
-            case 0x0D: output.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0..<0x20:
-                output.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
-                                           hex[Int(byte >> 4)], hex[Int(byte & 0xF)]])
-            default: output.append(byte)
+        var string = string
+        string.withUTF8 { bytes in
+            // Copy runs that need no escaping in one go; most strings are a single run.
+            var runStart = 0
+            for index in 0..<bytes.count {
+                let byte = bytes[index]
+                guard byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") else { continue }
+                if runStart < index { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index])) }
+                appendEscaped(byte, to: &output)
+                runStart = index + 1
             }
+            if runStart < bytes.count { output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart...])) }
         }
         output.append(UInt8(ascii: "\""))
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    private static func appendEscaped(_ byte: UInt8, to output: inout [UInt8]) {
+        switch byte {
+        case UInt8(ascii: "\""): output.append(contentsOf: [0x5C, 0x22])
+        case UInt8(ascii: "\\"): output.append(contentsOf: [0x5C, 0x5C])
+        case 0x08: output.append(contentsOf: [0x5C, UInt8(ascii: "b")])
+        case 0x09: output.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+        case 0x0A: output.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+        case 0x0C: output.append(contentsOf: [0x5C, UInt8(ascii: "f")])
+        case 0x0D: output.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+        default:
+            output.append(contentsOf: [0x5C, UInt8(ascii: "u"), UInt8(ascii: "0"), UInt8(ascii: "0"),
+                                       hexDigits[Int(byte >> 4)], hexDigits[Int(byte & 0xF)]])
+        }
     }
 }

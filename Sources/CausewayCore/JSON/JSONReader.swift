@@ -132,6 +132,7 @@ private struct Parser {
         try enter()
         index += 1  // {
         var members: [JSONObject.Member] = []
+        members.reserveCapacity(8)
         var seen: Set<MemberName>? = nil
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
@@ -189,6 +190,7 @@ private struct Parser {
         try enter()
         index += 1  // [
         var elements: [JSONValue] = []
+        elements.reserveCapacity(4)
         skipWhitespace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1

@@ -100,7 +100,62 @@ public enum DecimalText {
     /// Plain notation with exactly `scale` fraction digits (rounding half-even if needed): `"1570.00"`.
     public static func format(_ value: Decimal, scale: Int) -> String {
         let rounded = round(value, scale: scale, .halfEven) ?? value
+        // Fast path: scale to an integer and print its digits. Foundation's description is far
+        // slower, and this runs for every computed money cell. Limited to 2^53 so that the integer
+        // conversion is exact on every platform.
+        if scale >= 0, scale <= 18 {
+            let scaled = rounded * Decimal(sign: .plus, exponent: scale, significand: 1)
+            if scaled.magnitude < 9_007_199_254_740_992 {
+                let integer = NSDecimalNumber(decimal: scaled).int64Value
+                return insertPoint(integer, scale: scale)
+            }
+        }
         return plain(rounded, minimumScale: scale)
+    }
+
+    static func insertPoint(_ integer: Int64, scale: Int) -> String {
+        var digits = String(integer.magnitude)
+        if scale > 0 {
+            if digits.count <= scale { digits = String(repeating: "0", count: scale - digits.count + 1) + digits }
+            digits.insert(".", at: digits.index(digits.endIndex, offsetBy: -scale))
+        }
+        return integer < 0 ? "-" + digits : digits
+    }
+
+    /// Rewrites a strict decimal string with exactly `scale` fraction digits without arithmetic,
+    /// when that needs no rounding (only padding, or dropping trailing zeros) and the integer part
+    /// has at most `precision - scale` digits. Returns nil when the caller must use `Decimal`.
+    public static func rescaled(_ text: String, scale: Int, precision: Int) -> String? {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty, bytes.count <= 64 else { return nil }
+        var i = 0
+        let negative = bytes[0] == UInt8(ascii: "-")
+        if negative { i = 1 }
+        let integerStart = i
+        while i < bytes.count, bytes[i] >= 48, bytes[i] <= 57 { i += 1 }
+        let integerDigits = i - integerStart
+        guard integerDigits > 0, integerDigits == 1 || bytes[integerStart] != 48 else { return nil }
+        var fraction: ArraySlice<UInt8> = []
+        if i < bytes.count {
+            guard bytes[i] == UInt8(ascii: ".") else { return nil }
+            fraction = bytes[(i + 1)...]
+            guard !fraction.isEmpty, fraction.allSatisfy({ $0 >= 48 && $0 <= 57 }) else { return nil }
+        }
+        let significantInteger = bytes[integerStart] == 48 ? 0 : integerDigits
+        guard significantInteger <= precision - scale else { return nil }
+        if fraction.count > scale {
+            // Only zeros may be dropped without rounding.
+            guard fraction.dropFirst(scale).allSatisfy({ $0 == 48 }) else { return nil }
+            fraction = fraction.prefix(scale)
+        }
+        if negative, bytes[integerStart] == 48, fraction.allSatisfy({ $0 == 48 }) { return nil }  // "-0.00": let Decimal normalise
+        var out = Array(bytes[0..<(integerStart + integerDigits)])
+        if scale > 0 {
+            out.append(UInt8(ascii: "."))
+            out.append(contentsOf: fraction)
+            for _ in fraction.count..<scale { out.append(48) }
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Plain notation, no exponent, as few fraction digits as the value needs (at least `minimumScale`).

@@ -180,6 +180,13 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
         day = d
     }
 
+    /// The calendar date of a timestamp as written (`Timestamp.localDate`).
+    public init(_ date: (year: Int, month: Int, day: Int)) {
+        year = date.year
+        month = date.month
+        day = date.day
+    }
+
     public var description: String {
         func pad(_ v: Int, _ width: Int) -> String {
             let s = String(v)

@@ -6,9 +6,8 @@ extension Evaluator {
 
     /// Evaluates a cell and applies its policy (absent, null, default), type, scale and checks.
     mutating func cell(_ cell: Cell, field: String) -> CellValue? {
-        let saved = target
-        target = target + "." + field
-        defer { target = saved }
+        fields.append(field)
+        defer { fields.removeLast() }
         var value = evaluate(cell.expression)
         switch value {
         case .failed: return nil
@@ -20,7 +19,7 @@ extension Evaluator {
             } else {
                 let input = selectorPath(cell.expression)
                 fail("mapping.value_missing", "'\(field)' has no value: \(describe(cell.expression)) matched nothing (mark the cell optional or give a default)",
-                     at: cell.location, input: input)
+                     at: cell.location, input: selectorPath(cell.expression))
                 return nil
             }
         case .null:
@@ -53,7 +52,6 @@ extension Evaluator {
 
     mutating func convert(_ value: MValue, to cell: Cell, field: String) -> CellValue? {
         let location = cell.location
-        let input = selectorPath(cell.expression)
         switch cell.type {
         case nil:
             switch value {
@@ -70,16 +68,20 @@ extension Evaluator {
             guard let t = text(value, at: location) else { return nil }
             return .text(t)
         case .decimal(let precision, let scale)?:
-            guard let d = decimal(value, at: location, input: input) else { return nil }
+            // Most money cells copy a decimal string: rescale the text, no arithmetic needed.
+            if case .string(let text) = value, let fast = DecimalText.rescaled(text, scale: scale, precision: precision) {
+                return .text(fast, .decimal(precision: precision, scale: scale))
+            }
+            guard let d = decimal(value, at: location, source: cell.expression) else { return nil }
             guard let rounded = DecimalText.round(d, scale: scale, cell.rounding) else {
                 fail("mapping.rounding", "'\(field)' is \(DecimalText.plain(d)), which has more than \(scale) decimals; declare a rounding",
-                     at: location, input: input)
+                     at: location, input: selectorPath(cell.expression))
                 return nil
             }
             let limit = Evaluator.powerOfTen(precision - scale)
             guard rounded.magnitude < limit else {
                 fail("mapping.out_of_range", "'\(field)' is \(DecimalText.plain(rounded)), too large for decimal(\(precision),\(scale))",
-                     at: location, input: input)
+                     at: location, input: selectorPath(cell.expression))
                 return nil
             }
             return .text(DecimalText.format(rounded, scale: scale), .decimal(precision: precision, scale: scale))
@@ -90,7 +92,7 @@ extension Evaluator {
                 if let d = decimalIfNumeric(value), d == DecimalText.round(d, scale: 0, .down), d.magnitude < 1e18 {
                     return .text(DecimalText.plain(d), .integer)
                 }
-                fail("mapping.type_error", "'\(field)' must be a whole number", at: location, input: input)
+                fail("mapping.type_error", "'\(field)' must be a whole number", at: location, input: selectorPath(cell.expression))
                 return nil
             }
         case .date?:
@@ -103,7 +105,7 @@ extension Evaluator {
                 if let t = Timestamp(rfc3339: s) { return .text(Evaluator.utc(t), .timestamp) }
             default: break
             }
-            fail("mapping.type_error", "'\(field)' must be an RFC 3339 date-time", at: location, input: input)
+            fail("mapping.type_error", "'\(field)' must be an RFC 3339 date-time", at: location, input: selectorPath(cell.expression))
             return nil
         case .boolean?:
             switch value {
@@ -111,7 +113,7 @@ extension Evaluator {
             case .string("true"): return .text("true", .boolean)
             case .string("false"): return .text("false", .boolean)
             default:
-                fail("mapping.type_error", "'\(field)' must be true or false", at: location, input: input)
+                fail("mapping.type_error", "'\(field)' must be true or false", at: location, input: selectorPath(cell.expression))
                 return nil
             }
         case .json?:
@@ -162,7 +164,7 @@ extension Evaluator {
             var links: [(column: String, parentColumn: String)] = []
             if let loop = child.loop {
                 iterate(loop) { ev in
-                    ev.target = "\(action).\(child.table)[\(ev.frames.last!.position)]"
+                    ev.row = (child.table, ev.frames.last!.position)
                     if let (r, l) = ev.row(child.columns) {
                         rows.append(r)
                         links = l
@@ -171,7 +173,7 @@ extension Evaluator {
                     }
                 }
             } else {
-                target = "\(action).\(child.table)"
+                row = (child.table, 0)
                 if let (r, l) = row(child.columns) {
                     rows.append(r)
                     links = l
@@ -188,6 +190,7 @@ extension Evaluator {
             children.append(ChildRows(table: child.table, links: links, rows: rows))
         }
         target = ""
+        row = nil
         guard ok else { return nil }
         return RowsAction(table: spec.table, key: spec.key, returning: spec.returns, row: parent, children: children,
                           provenanceColumn: spec.provenanceColumn)

@@ -44,8 +44,17 @@ struct Evaluator {
     struct Frame {
         let name: String
         let value: JSONValue
-        let path: NormalizedPath
+        /// Where the loop's selector started, and where this item is relative to it; combined
+        /// only when a failure needs the path.
+        let base: NormalizedPath
+        let relative: NormalizedPath
         let position: Int
+
+        var path: NormalizedPath {
+            var path = base
+            path.append(contentsOf: relative)
+            return path
+        }
     }
 
     let mapping: Mapping
@@ -53,8 +62,12 @@ struct Evaluator {
     let context: MappingContext
     var frames: [Frame] = []
     var failures: [MappingFailure] = []
-    /// `action.field` being produced, for messages.
+    /// The action (and row) being produced, for messages.
     var target = ""
+    /// The fields being produced inside `target`, innermost last; joined only when a failure is reported.
+    var fields: [String] = []
+    /// The child row being produced (table and position), for messages.
+    var row: (table: String, position: Int)?
     /// When true, failures are not recorded (conditions probe values).
     var silent = 0
 
@@ -89,7 +102,9 @@ struct Evaluator {
 
     mutating func fail(_ code: String, _ message: String, at location: SourceLocation, input: String? = nil) {
         guard silent == 0 else { return }
-        failures.append(MappingFailure(code: code, message: message, location: location, inputPath: input, target: target.isEmpty ? nil : target))
+        let rowLabel = row.map { "\($0.table)[\($0.position)]" } ?? ""
+        let output = ([target, rowLabel] + fields).filter { !$0.isEmpty }.joined(separator: ".")
+        failures.append(MappingFailure(code: code, message: message, location: location, inputPath: input, target: output.isEmpty ? nil : output))
     }
 
     /// The normalized path a selector points at (for messages), relative to its root.
@@ -125,11 +140,19 @@ struct Evaluator {
                  input: basePath.description)
         }
         for (position, node) in nodes.enumerated() {
-            var path = basePath
-            path.append(contentsOf: node.path)
-            frames.append(Frame(name: loop.variable, value: node.value, path: path, position: position))
+            frames.append(Frame(name: loop.variable, value: node.value, base: basePath, relative: node.path, position: position))
             body(&self)
             frames.removeLast()
+        }
+    }
+
+    /// The value a selector starts from (no path: that is only built for messages and loops).
+    func rootValue(_ root: SelectorRoot) -> JSONValue? {
+        switch root {
+        case .agreement: return agreement
+        case .variable(let name):
+            for frame in frames.reversed() where frame.name == name { return frame.value }
+            return nil
         }
     }
 
@@ -304,7 +327,7 @@ struct Evaluator {
     }
 
     mutating func select(_ selector: Selector) -> MValue {
-        guard let (rootValue, _) = root(selector.root) else { return .failed }
+        guard let rootValue = rootValue(selector.root) else { return .failed }
         guard let reduce = selector.reduce else {
             guard let value = selector.query.firstValue(rootValue) else { return .absent }
             return MValue(value)
@@ -342,7 +365,7 @@ struct Evaluator {
         for part in parts {
             let value = evaluate(part)
             guard value.isPresent else { return value }
-            guard let d = decimal(value, at: part.location, input: selectorPath(part)) else { return .failed }
+            guard let d = decimal(value, at: part.location, source: part) else { return .failed }
             result = result.map { op($0, d) } ?? d
         }
         return .decimal(result ?? 0)
@@ -366,20 +389,20 @@ struct Evaluator {
         }
     }
 
-    mutating func decimal(_ value: MValue, at location: SourceLocation, input: String? = nil) -> Decimal? {
+    mutating func decimal(_ value: MValue, at location: SourceLocation, source: Expression? = nil) -> Decimal? {
         switch value {
         case .decimal(let d): return d
         case .integer(let i): return Decimal(i)
         case .string(let s):
             if let d = DecimalText.parse(s) { return d }
-            fail("mapping.type_error", "expected a decimal string such as \"7.85\"", at: location, input: input)
+            fail("mapping.type_error", "expected a decimal string such as \"7.85\"", at: location, input: source.flatMap(selectorPath))
             return nil
         case .json(.number(let n)):
             if let d = DecimalText.parse(ECMAScriptNumber.format(n)) { return d }
-            fail("mapping.type_error", "the JSON number cannot be read as a decimal", at: location, input: input)
+            fail("mapping.type_error", "the JSON number cannot be read as a decimal", at: location, input: source.flatMap(selectorPath))
             return nil
         default:
-            fail("mapping.type_error", "expected a decimal", at: location, input: input)
+            fail("mapping.type_error", "expected a decimal", at: location, input: source.flatMap(selectorPath))
             return nil
         }
     }
@@ -387,10 +410,10 @@ struct Evaluator {
     mutating func calendarDate(_ value: MValue, offsetMinutes: Int?, at location: SourceLocation) -> CalendarDate? {
         switch value {
         case .date(let d): return d
-        case .timestamp(let t): return offsetMinutes == nil ? CalendarDate(t.localDateText) : shifted(t, offsetMinutes)?.date
+        case .timestamp(let t): return offsetMinutes == nil ? CalendarDate(t.localDate) : shifted(t, offsetMinutes)?.date
         case .string(let s):
             if let d = CalendarDate(s) { return d }
-            if let t = Timestamp(rfc3339: s) { return offsetMinutes == nil ? CalendarDate(t.localDateText) : shifted(t, offsetMinutes)?.date }
+            if let t = Timestamp(rfc3339: s) { return offsetMinutes == nil ? CalendarDate(t.localDate) : shifted(t, offsetMinutes)?.date }
         default: break
         }
         fail("mapping.type_error", "expected an RFC 3339 date or date-time", at: location)

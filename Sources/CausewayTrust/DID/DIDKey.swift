@@ -11,6 +11,10 @@ public struct DIDKey: Sendable, Hashable, CustomStringConvertible {
     public let publicKeyBytes: [UInt8]
     /// The multibase value (`z6Mk…`), as used in `publicKeyMultibase`; computed once.
     public let publicKeyMultibase: String
+    /// `did:key:z6Mk…`.
+    public let did: String
+    /// The verification method id, `did:key:z6Mk…#z6Mk…`.
+    public let verificationMethod: String
 
     /// The multicodec prefix of an Ed25519 public key (`ed25519-pub`, varint of 0xed).
     static let ed25519Prefix: [UInt8] = [0xED, 0x01]
@@ -20,12 +24,16 @@ public struct DIDKey: Sendable, Hashable, CustomStringConvertible {
         guard publicKey.count == 32 else { throw DIDKeyError(.invalidPublicKeyLength, "an Ed25519 public key has 32 bytes, not \(publicKey.count)") }
         publicKeyBytes = publicKey
         publicKeyMultibase = Multibase.encode(DIDKey.ed25519Prefix + publicKey)
+        did = "did:key:" + publicKeyMultibase
+        verificationMethod = did + "#" + publicKeyMultibase
     }
 
     /// The DID of a swift-crypto public key.
     public init(_ key: Curve25519.Signing.PublicKey) {
         publicKeyBytes = Array(key.rawRepresentation)
         publicKeyMultibase = Multibase.encode(DIDKey.ed25519Prefix + publicKeyBytes)
+        did = "did:key:" + publicKeyMultibase
+        verificationMethod = did + "#" + publicKeyMultibase
     }
 
     /// Parses `did:key:z6Mk…`, or a DID URL `did:key:z6Mk…#z6Mk…` whose fragment names the same key.
@@ -60,13 +68,10 @@ public struct DIDKey: Sendable, Hashable, CustomStringConvertible {
         }
         publicKeyBytes = Array(decoded[2...])
         publicKeyMultibase = String(multibase)
+        self.did = String(did)
+        verificationMethod = self.did + "#" + publicKeyMultibase
     }
 
-    /// `did:key:z6Mk…`.
-    public var did: String { "did:key:" + publicKeyMultibase }
-
-    /// The verification method id, `did:key:z6Mk…#z6Mk…`.
-    public var verificationMethod: String { did + "#" + publicKeyMultibase }
 
     public var description: String { did }
 
@@ -109,4 +114,24 @@ public struct DIDKeyError: Error, Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String { "\(message) (\(code))" }
+}
+
+import Synchronization
+
+extension DIDKey {
+    /// Parsed verification methods, so that a partner's keys are decoded once, not per agreement.
+    /// Bounded: when full it is cleared, which costs one decode per key afterwards.
+    private static let cache = Mutex<[String: DIDKey]>([:])
+    private static let cacheLimit = 4096
+
+    /// Parses like ``init(parsing:)``, remembering successful results.
+    public static func cached(parsing text: String) throws(DIDKeyError) -> DIDKey {
+        if let hit = cache.withLock({ $0[text] }) { return hit }
+        let parsed = try DIDKey(parsing: text)
+        cache.withLock { entries in
+            if entries.count >= cacheLimit { entries.removeAll(keepingCapacity: true) }
+            entries[text] = parsed
+        }
+        return parsed
+    }
 }

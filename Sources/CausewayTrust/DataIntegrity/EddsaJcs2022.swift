@@ -174,7 +174,7 @@ public enum EddsaJcs2022 {
         let didKey: DIDKey
         let publicKey: Curve25519.Signing.PublicKey
         do {
-            didKey = try DIDKey(parsing: method)
+            didKey = try DIDKey.cached(parsing: method)
             publicKey = try didKey.publicKey()
         } catch {
             check.status = .malformed
@@ -237,7 +237,8 @@ public enum EddsaJcs2022 {
         }
         if let unsecured { documentHash = Array(SHA256.hash(data: JCS.canonicalize(.object(unsecured)))) }
 
-        let hashData = hashData(proofConfig: proof.removing("proofValue"), documentHash: documentHash)
+        let (proofBytes, configBytes) = JCS.canonicalize(proof, withAndWithout: "proofValue")
+        let hashData = Array(SHA256.hash(data: configBytes)) + documentHash
         if publicKey.isValidSignature(signature, for: hashData) {
             check.status = check.findings.isEmpty ? .verified : .invalid
         } else {
@@ -246,7 +247,7 @@ public enum EddsaJcs2022 {
                                           "the signature by \(didKey.did) does not match the document and proof options — the content or the proof was changed after signing",
                                           path: path + "['proofValue']"))
         }
-        check.proofDigest = ContentDigest(of: JCS.canonicalize(value))
+        check.proofDigest = ContentDigest(of: proofBytes)
         return check
     }
 }
