@@ -103,7 +103,17 @@ public enum JSONWriter {
     }
 
     static func sortedMembers(_ object: JSONObject) -> [JSONObject.Member] {
-        object.members.sorted { JCS.precedes($0.key, $1.key) }
+        let members = object.members
+        // Already in order (canonical input, or one member): nothing to do.
+        var ordered = true
+        for i in members.indices.dropFirst() where !JCS.precedes(members[i - 1].key, members[i].key) {
+            ordered = false
+            break
+        }
+        if ordered { return members }
+        // Sort positions rather than the members themselves: no copies of keys and values while sorting.
+        let order = members.indices.sorted { JCS.precedes(members[$0].key, members[$1].key) }
+        return order.map { members[$0] }
     }
 
     static func writeCompact(_ value: JSONValue, to output: inout [UInt8], sorted: Bool) {
