@@ -104,7 +104,12 @@ struct MappingsCommand: ParsableCommand {
     struct Preview: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Print the actions a partner's mapping makes of an agreement, delivering nothing.",
-            discussion: "Signatures are not checked, so any sample can be tried. Exit 1 when the mapping fails (errors as JSON with --json).")
+            discussion: """
+                Signatures are not checked, so any sample can be tried. Prints {"actions": […]} or {"errors": […]} with \
+                the mapping's id, version and digest. Exit 0 when the mapping produces its actions, 1 when it fails on \
+                this agreement (each failure also on standard error), 2 when the partner folder, the mapping or the \
+                agreement cannot be read.
+                """)
 
         @Option(name: .long, help: "The partner folder.")
         var partner: String
@@ -130,6 +135,9 @@ struct MappingsCommand: ParsableCommand {
             do {
                 document = try Agreement(bytes: try CLIInput.bytes(agreement))
             } catch let error as AgreementReadError {
+                if case .json(let json) = error {
+                    throw CLIError("\(agreement):\(json.line):\(json.column): \(json.message) (\(json.code))")
+                }
                 throw CLIError("\(agreement): \(error) (\(error.code))")
             }
             let result = selected.map(.object(document.document), context: MappingContext(digest: document.digest, partner: configuration.name))

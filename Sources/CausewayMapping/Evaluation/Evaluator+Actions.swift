@@ -31,13 +31,13 @@ extension Evaluator {
         }
         guard let result = convert(value, to: cell, field: field) else { return nil }
         if let text = result.text {
-            if let maxLength = cell.maxLength, text.count > maxLength {
-                fail("mapping.too_long", "'\(field)' is \(text.count) characters, over its max_length of \(maxLength)", at: cell.location,
+            if let maxLength = cell.maxLength, text.unicodeScalars.count > maxLength {
+                fail("mapping.too_long", "'\(field)' is \(text.unicodeScalars.count) characters, over its max_length of \(maxLength)", at: cell.location,
                      input: selectorPath(cell.expression))
                 return nil
             }
             if let accepted = cell.accepted, !accepted.contains(text) {
-                fail("mapping.not_accepted", "'\(field)' must be one of \(accepted.joined(separator: ", ")), not '\(text)'", at: cell.location,
+                fail("mapping.not_accepted", "'\(field)' must be one of \(accepted.joined(separator: ", "))", at: cell.location,
                      input: selectorPath(cell.expression))
                 return nil
             }
@@ -96,7 +96,7 @@ extension Evaluator {
                 return nil
             }
         case .date?:
-            guard let d = calendarDate(value, offsetMinutes: nil, at: location) else { return nil }
+            guard let d = calendarDate(value, offsetMinutes: nil, at: location, source: cell.expression) else { return nil }
             return .text(d.description, .date)
         case .timestamp?:
             switch value {
@@ -128,6 +128,15 @@ extension Evaluator {
         }
     }
 
+    /// A path of RFC 3986 path characters (and an optional query), starting with '/', without '..' segments.
+    static func isSafePath(_ path: String) -> Bool {
+        guard path.hasPrefix("/"), !path.contains("#") else { return false }
+        let allowed = Set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@%/?".unicodeScalars)
+        guard path.unicodeScalars.allSatisfy(allowed.contains) else { return false }
+        let pathPart = path.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)[0]
+        return !pathPart.split(separator: "/").contains { $0 == ".." || $0 == "." }
+    }
+
     static func powerOfTen(_ n: Int) -> Decimal {
         Decimal(sign: .plus, exponent: n, significand: 1)
     }
@@ -156,9 +165,10 @@ extension Evaluator {
 
     mutating func evaluate(_ spec: RowsSpec, action: String) -> RowsAction? {
         target = action
-        guard let (parent, _) = row(spec.columns) else { return nil }
+        // The children are evaluated even when the parent row fails, so that one run reports all.
+        let parent = row(spec.columns)?.0
         var children: [ChildRows] = []
-        var ok = true
+        var ok = parent != nil
         for child in spec.children {
             var rows: [Row] = []
             var links: [(column: String, parentColumn: String)] = []
@@ -191,7 +201,7 @@ extension Evaluator {
         }
         target = ""
         row = nil
-        guard ok else { return nil }
+        guard ok, let parent else { return nil }
         return RowsAction(table: spec.table, key: spec.key, returning: spec.returns, row: parent, children: children,
                           provenanceColumn: spec.provenanceColumn)
     }
@@ -251,6 +261,21 @@ extension Evaluator {
         if let template = spec.body {
             body = json(template, field: "body")
             if body == nil { ok = false }
+        }
+        if let path, !Evaluator.isSafePath(path) {
+            fields = ["path"]
+            fail("mapping.invalid_path",
+                 "the request path must start with '/' and use only URL path characters, without '..' segments or '#'; encode values with url_encode",
+                 at: spec.path.location, input: selectorPath(spec.path.expression))
+            fields = []
+            ok = false
+        }
+        for (name, value) in headers where value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+            fields = ["headers", name]
+            fail("mapping.invalid_header", "the header value contains control characters (such as a line break)",
+                 at: spec.headers.first { $0.name == name }!.value.location)
+            fields = []
+            ok = false
         }
         target = ""
         guard ok, let path else { return nil }
@@ -319,6 +344,8 @@ extension Evaluator {
             }
         }
         guard ok else { return nil }
+        // An optional element that ends up with nothing in it is left out.
+        if spec.optional, children.isEmpty, attributes.isEmpty, spec.text == nil { return .some(nil) }
         return .some(XMLElementNode(name: spec.name, namespaces: spec.namespaces, attributes: attributes, children: children))
     }
 
@@ -346,13 +373,17 @@ extension Evaluator {
             let quantity = ev.cell(spec.quantity, field: prefix + "quantity")?.text
             let unit = ev.cell(spec.unit, field: prefix + "unit")?.text
             let unitPrice = ev.cell(spec.unitPrice, field: prefix + "unit_price")?.text
-            var description: String??
-            if let d = spec.description { description = ev.cell(d, field: prefix + "description").map(\.text) }
-            guard let product, let quantity, let unit, let unitPrice, description != .some(nil) || spec.description == nil else {
+            var description: String?
+            var descriptionOK = true
+            if let d = spec.description {
+                // An optional description may be NULL: that is a line without description, not a failure.
+                if let value = ev.cell(d, field: prefix + "description") { description = value.text } else { descriptionOK = false }
+            }
+            guard let product, let quantity, let unit, let unitPrice, descriptionOK else {
                 ok = false
                 return
             }
-            lines.append(.init(product: product, quantity: quantity, unit: unit, unitPrice: unitPrice, description: description ?? nil))
+            lines.append(.init(product: product, quantity: quantity, unit: unit, unitPrice: unitPrice, description: description))
         }
         guard ok, let supplier, let reference, currency != .some(nil), orderDate != .some(nil) else { return nil }
         return ERPPurchaseOrderAction(supplier: supplier, reference: reference, currency: currency??.text, orderDate: orderDate??.text,

@@ -34,8 +34,13 @@ enum MValue {
 extension Mapping {
     /// Maps an agreement to its actions, or reports every failure. Pure: the same inputs always
     /// give the same output.
+    ///
+    /// The mapping sees the agreement without its `proof` member: only what the digest covers can
+    /// shape the actions, so two copies of an agreement with different proofs map identically.
     public func map(_ agreement: JSONValue, context: MappingContext) -> MappingResult {
-        var evaluator = Evaluator(mapping: self, agreement: agreement, context: context)
+        var body = agreement
+        if case .object(let object) = agreement, object["proof"] != nil { body = .object(object.removing("proof")) }
+        var evaluator = Evaluator(mapping: self, agreement: body, context: context)
         return evaluator.run()
     }
 }
@@ -78,6 +83,12 @@ struct Evaluator {
     }
 
     mutating func run() -> MappingResult {
+        if let type = agreement["type"]?.stringValue, type != mapping.accepts {
+            target = "type"
+            fail("mapping.type_not_accepted", "the mapping accepts \(mapping.accepts) agreements, not this type",
+                 at: SourceLocation(file: mapping.file, line: 1, column: 1), input: "$['type']")
+            return MappingResult(actions: [], failures: failures)
+        }
         for assertion in mapping.assertions {
             target = "assertions"
             if !check(assertion.condition) {
@@ -86,6 +97,7 @@ struct Evaluator {
         }
         var actions: [LegacyAction] = []
         for (index, spec) in mapping.actions.enumerated() {
+            let failuresBefore = failures.count
             let payload: LegacyAction.Payload?
             switch spec.body {
             case .rows(let rows): payload = evaluate(rows, action: spec.name).map(LegacyAction.Payload.rows)
@@ -93,7 +105,13 @@ struct Evaluator {
             case .xml(let xml): payload = evaluate(xml, action: spec.name).map(LegacyAction.Payload.xml)
             case .erp(let erp): payload = evaluate(erp, action: spec.name).map(LegacyAction.Payload.erpPurchaseOrder)
             }
-            if let payload { actions.append(LegacyAction(index: index, name: spec.name, target: spec.target, payload: payload)) }
+            if let payload {
+                actions.append(LegacyAction(index: index, name: spec.name, target: spec.target, payload: payload))
+            } else if failures.count == failuresBefore {
+                // Never drop an action silently: a missing payload must come with its reason.
+                target = spec.name
+                fail("mapping.internal", "the action could not be produced", at: spec.location)
+            }
         }
         return failures.isEmpty ? MappingResult(actions: actions, failures: []) : MappingResult(actions: [], failures: failures)
     }
@@ -102,6 +120,8 @@ struct Evaluator {
 
     mutating func fail(_ code: String, _ message: String, at location: SourceLocation, input: String? = nil) {
         guard silent == 0 else { return }
+        // Inside a loop, a failure without a more precise place is at least at the current item.
+        let input = input ?? frames.last?.path.description
         let rowLabel = row.map { "\($0.table)[\($0.position)]" } ?? ""
         let output = ([target, rowLabel] + fields).filter { !$0.isEmpty }.joined(separator: ".")
         failures.append(MappingFailure(code: code, message: message, location: location, inputPath: input, target: output.isEmpty ? nil : output))
@@ -125,6 +145,12 @@ struct Evaluator {
             path.append(contentsOf: node.path)
             return path.description
         }
+        // Nothing matched: a singular query still names the place where a value was expected.
+        if let designated = selector.query.singularPath {
+            var path = base
+            path.append(contentsOf: designated)
+            return path.description
+        }
         // Nothing matched: show the base and the query as written.
         let suffix = selector.query.text.dropFirst()  // drop "$"
         return base.description + suffix
@@ -136,8 +162,8 @@ struct Evaluator {
         guard let (rootValue, basePath) = root(loop.selector.root) else { return }
         let nodes = loop.selector.query.select(rootValue)
         if nodes.count < loop.minimum {
-            fail("mapping.too_few", "for_each '\(loop.variable)' needs at least \(loop.minimum) items, found \(nodes.count)", at: loop.location,
-                 input: basePath.description)
+            fail("mapping.too_few", "for_each '\(loop.variable)' needs at least \(loop.minimum) item(s), found \(nodes.count)", at: loop.location,
+                 input: basePath.description + String(loop.selector.query.text.dropFirst()))
         }
         for (position, node) in nodes.enumerated() {
             frames.append(Frame(name: loop.variable, value: node.value, base: basePath, relative: node.path, position: position))
@@ -195,8 +221,9 @@ struct Evaluator {
             case .error:
                 var input: String?
                 if case .select(let selector) = keyExpression.kind { input = inputPath(selector) }
+                // The value itself is not echoed (agreements are commercial data); the input path names it.
                 fail("mapping.lookup_missing",
-                     "crosswalk '\(name)' (\(crosswalk.file)) has no row whose \(crosswalk.keyColumn) is '\(keyText)'; add the row or set on_miss",
+                     "crosswalk '\(name)' (\(crosswalk.file)) has no row whose \(crosswalk.keyColumn) is the value at the input path; add the row or set on_miss",
                      at: e.location, input: input)
                 return .failed
             }
@@ -216,18 +243,22 @@ struct Evaluator {
             let value = evaluate(inner)
             guard value.isPresent else { return value }
             guard let t = text(value, at: inner.location) else { return .failed }
-            return .integer(t.count)
+            return .integer(t.unicodeScalars.count)
         case .substring(let inner, let start, let length):
+            // Lengths and positions count Unicode code points, as databases and JSONPath do.
             return mapText(inner) { s in
-                let chars = Array(s)
-                let from = min(max(start, 0), chars.count)
-                let to = length.map { min(from + max($0, 0), chars.count) } ?? chars.count
-                return String(chars[from..<to])
+                let scalars = Array(s.unicodeScalars)
+                let from = min(max(start, 0), scalars.count)
+                let to = length.map { min(from + max($0, 0), scalars.count) } ?? scalars.count
+                var result = ""
+                result.unicodeScalars.append(contentsOf: scalars[from..<to])
+                return result
             }
         case .pad(let inner, let width, let fill, let left):
             return mapText(inner) { s in
-                guard s.count < width else { return s }
-                let padding = String(repeating: fill, count: width - s.count)
+                let count = s.unicodeScalars.count
+                guard count < width else { return s }
+                let padding = String(repeating: fill, count: width - count)
                 return left ? padding + s : s + padding
             }
         case .replace(let inner, let find, let with):
@@ -235,7 +266,7 @@ struct Evaluator {
         case .date(let inner, let format, let offset):
             let value = evaluate(inner)
             guard value.isPresent else { return value }
-            guard var date = calendarDate(value, offsetMinutes: offset, at: inner.location) else { return .failed }
+            guard var date = calendarDate(value, offsetMinutes: offset, at: inner.location, source: inner) else { return .failed }
             if let format {
                 var time = (0, 0, 0)
                 if case .timestamp(let t) = value, let local = shifted(t, offset) { time = local.time; date = local.date }
@@ -254,9 +285,11 @@ struct Evaluator {
             }
             fail("mapping.type_error", "expected an RFC 3339 date-time", at: inner.location, input: selectorPath(inner))
             return .failed
-        case .add(let parts): return arithmetic(parts) { $0 + $1 }
-        case .multiply(let parts): return arithmetic(parts) { $0 * $1 }
-        case .subtract(let a, let b): return arithmetic([a, b]) { $0 - $1 }
+        case .add(let parts): return arithmetic(parts, at: e.location, NSDecimalAdd)
+        case .multiply(let parts): return arithmetic(parts, at: e.location, multiplying: true, NSDecimalMultiply)
+        case .subtract(let a, let b): return arithmetic([a, b], at: e.location, NSDecimalSubtract)
+        case .urlEncode(let inner):
+            return mapText(inner) { $0.addingPercentEncoding(withAllowedCharacters: Evaluator.unreserved) ?? $0 }
         case .divide(let a, let b, let scale, let rounding):
             let x = evaluate(a), y = evaluate(b)
             guard x.isPresent else { return x }
@@ -266,11 +299,18 @@ struct Evaluator {
                 fail("mapping.division_by_zero", "division by zero", at: e.location, input: selectorPath(b))
                 return .failed
             }
-            guard let result = DecimalText.round(dx / dy, scale: scale, rounding) else {
+            var quotient = Decimal()
+            var lhs = dx, rhs = dy
+            if NSDecimalDivide(&quotient, &lhs, &rhs, .plain) == .overflow {
+                fail("mapping.precision_lost", "the quotient is out of Decimal's range", at: e.location)
+                return .failed
+            }
+            guard let result = DecimalText.round(quotient, scale: scale, rounding) else {
                 fail("mapping.rounding", "the quotient has more than \(scale) decimals and rounding is 'exact'", at: e.location)
                 return .failed
             }
-            return .decimal(result)
+            // Keep the declared scale in the value's text ("66.60", not "66.6").
+            return .string(DecimalText.format(result, scale: scale))
         case .round(let inner, let scale, let rounding):
             let value = evaluate(inner)
             guard value.isPresent else { return value }
@@ -279,7 +319,7 @@ struct Evaluator {
                 fail("mapping.rounding", "the value has more than \(scale) decimals and rounding is 'exact'", at: e.location)
                 return .failed
             }
-            return .decimal(result)
+            return .string(DecimalText.format(result, scale: scale))
         case .sum(let inner, let loop):
             guard let loop else { return evaluate(inner) }
             var total = Decimal(0)
@@ -287,8 +327,23 @@ struct Evaluator {
             iterate(loop) { ev in
                 let value = ev.evaluate(inner)
                 if case .failed = value { failed = true; return }
-                guard value.isPresent else { return }
-                if let d = ev.decimal(value, at: inner.location) { total += d } else { failed = true }
+                guard value.isPresent else {
+                    // A sum over items must not skip the ones that have no value.
+                    ev.fail("mapping.value_missing", "an item of the sum has no value", at: inner.location, input: ev.selectorPath(inner))
+                    failed = true
+                    return
+                }
+                if let d = ev.decimal(value, at: inner.location, source: inner) {
+                    var sum = Decimal()
+                    var a = total, b = d
+                    if NSDecimalAdd(&sum, &a, &b, .plain) != .noError {
+                        ev.fail("mapping.precision_lost", "the sum needs more than 38 significant digits", at: inner.location)
+                        failed = true
+                    }
+                    total = sum
+                } else {
+                    failed = true
+                }
             }
             return failed ? .failed : .decimal(total)
         case .coalesce(let parts):
@@ -360,16 +415,84 @@ struct Evaluator {
         return .string(transform(t))
     }
 
-    mutating func arithmetic(_ parts: [Expression], _ op: (Decimal, Decimal) -> Decimal) -> MValue {
+    typealias DecimalOperation = (UnsafeMutablePointer<Decimal>, UnsafePointer<Decimal>, UnsafePointer<Decimal>, NSDecimalNumber.RoundingMode)
+        -> NSDecimalNumber.CalculationError
+
+    /// Folds the parts with a Foundation decimal operation; a result that would need more than
+    /// Decimal's 38 significant digits is an error, never a silent rounding.
+    mutating func arithmetic(_ parts: [Expression], at location: SourceLocation, multiplying: Bool = false, _ operation: DecimalOperation) -> MValue {
         var result: Decimal?
+        var shape = DigitShape(integerDigits: 0, scale: 0)
         for part in parts {
             let value = evaluate(part)
             guard value.isPresent else { return value }
             guard let d = decimal(value, at: part.location, source: part) else { return .failed }
-            result = result.map { op($0, d) } ?? d
+            let partShape = DigitShape(value, d)
+            guard var lhs = result else {
+                result = d
+                shape = partShape
+                continue
+            }
+            // Foundation rounds silently past 38 significant digits: refuse instead.
+            shape = multiplying
+                ? DigitShape(integerDigits: shape.integerDigits + partShape.integerDigits, scale: shape.scale + partShape.scale)
+                : DigitShape(integerDigits: max(shape.integerDigits, partShape.integerDigits) + 1, scale: max(shape.scale, partShape.scale))
+            guard shape.integerDigits + shape.scale <= 38 else {
+                fail("mapping.precision_lost", "the exact result may need more than 38 significant digits, Decimal's limit", at: location)
+                return .failed
+            }
+            var rhs = d
+            var out = Decimal()
+            let status = operation(&out, &lhs, &rhs, .plain)
+            guard status == .noError else {
+                fail("mapping.precision_lost", "the result needs more than 38 significant digits (\(status == .overflow ? "overflow" : "precision lost"))",
+                     at: location)
+                return .failed
+            }
+            result = out
         }
         return .decimal(result ?? 0)
     }
+
+    /// Digits before and after the decimal point of an operand, from its text when it has one.
+    struct DigitShape {
+        var integerDigits: Int
+        var scale: Int
+
+        init(integerDigits: Int, scale: Int) {
+            self.integerDigits = integerDigits
+            self.scale = scale
+        }
+
+        init(_ value: MValue, _ decimal: Decimal) {
+            let text: String
+            switch value {
+            case .string(let s): text = s
+            case .integer(let i): text = String(i)
+            default: text = DecimalText.plain(decimal)
+            }
+            var integer = 0
+            var fraction = 0
+            var afterPoint = false
+            var leading = true
+            for byte in text.utf8 {
+                switch byte {
+                case UInt8(ascii: "."): afterPoint = true
+                case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                    if afterPoint {
+                        fraction += 1
+                    } else if !(leading && byte == UInt8(ascii: "0")) {
+                        integer += 1
+                        leading = false
+                    }
+                default: break
+                }
+            }
+            self.init(integerDigits: integer, scale: fraction)
+        }
+    }
+
+    static let unreserved = CharacterSet(charactersIn: "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
     // MARK: Conversions
 
@@ -407,7 +530,7 @@ struct Evaluator {
         }
     }
 
-    mutating func calendarDate(_ value: MValue, offsetMinutes: Int?, at location: SourceLocation) -> CalendarDate? {
+    mutating func calendarDate(_ value: MValue, offsetMinutes: Int?, at location: SourceLocation, source: Expression? = nil) -> CalendarDate? {
         switch value {
         case .date(let d): return d
         case .timestamp(let t): return offsetMinutes == nil ? CalendarDate(t.localDate) : shifted(t, offsetMinutes)?.date
@@ -416,7 +539,7 @@ struct Evaluator {
             if let t = Timestamp(rfc3339: s) { return offsetMinutes == nil ? CalendarDate(t.localDate) : shifted(t, offsetMinutes)?.date }
         default: break
         }
-        fail("mapping.type_error", "expected an RFC 3339 date or date-time", at: location)
+        fail("mapping.type_error", "expected an RFC 3339 date or date-time", at: location, input: source.flatMap(selectorPath))
         return nil
     }
 
@@ -464,6 +587,7 @@ struct Evaluator {
         case .decimal(let d): return d
         case .integer(let i): return Decimal(i)
         case .string(let s): return DecimalText.parse(s)
+        case .json(.number(let n)): return DecimalText.parse(ECMAScriptNumber.format(n))
         default: return nil
         }
     }

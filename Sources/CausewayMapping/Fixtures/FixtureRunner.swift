@@ -106,7 +106,7 @@ public struct FixtureRunner: Sendable {
     }
 
     public func run(_ url: URL, update: Bool = false) -> FixtureOutcome {
-        let name = url.lastPathComponent
+        let name = url.lastPathComponent.replacingOccurrences(of: ".test.yaml", with: "")
         let fixture: Fixture
         do {
             fixture = try Fixture.load(url)
@@ -150,9 +150,13 @@ public struct FixtureRunner: Sendable {
         case .findings: return fail(["unreachable"])
         case .errors(let expected):
             guard !result.succeeded else { return fail(["expected mapping errors \(expected.map(\.code).joined(separator: ", ")), but the mapping succeeded"]) }
+            // Exact: every expected error occurs, and every error that occurs is expected.
             var problems: [String] = []
             for (code, path) in expected where !result.failures.contains(where: { $0.code == code && (path == nil || $0.inputPath == path) }) {
                 problems.append("expected error \(code)\(path.map { " at \($0)" } ?? ""), got: " + result.failures.map(\.description).joined(separator: "; "))
+            }
+            for failure in result.failures where !expected.contains(where: { $0.code == failure.code && ($0.path == nil || $0.path == failure.inputPath) }) {
+                problems.append("unexpected error: \(failure)")
             }
             return problems.isEmpty ? FixtureOutcome(fixture: fixture.name, passed: true, details: []) : fail(problems)
         case .actions(let file):

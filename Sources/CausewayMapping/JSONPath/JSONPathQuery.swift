@@ -89,6 +89,22 @@ public struct JSONPathQuery: Sendable, Hashable, CustomStringConvertible {
     /// The query text.
     public var description: String { text }
 
+    /// For a singular query whose indexes are not negative, the normalized path it designates —
+    /// known without a document, so that "nothing is there" can still name the place.
+    public var singularPath: NormalizedPath? {
+        guard let steps = path.singularSteps else { return nil }
+        var result = NormalizedPath()
+        for step in steps {
+            switch step {
+            case .name(let name): result.append(name: name)
+            case .index(let index):
+                guard index >= 0 else { return nil }
+                result.append(index: index)
+            }
+        }
+        return result
+    }
+
     /// Queries are equal when their texts are equal.
     public static func == (lhs: JSONPathQuery, rhs: JSONPathQuery) -> Bool { lhs.text == rhs.text }
 

@@ -69,6 +69,7 @@ struct Expression: Sendable {
         case substring(Expression, start: Int, length: Int?)
         case pad(Expression, width: Int, fill: Character, left: Bool)
         case replace(Expression, find: String, with: String)
+        case urlEncode(Expression)
         case date(Expression, format: DateFormat?, offsetMinutes: Int?)
         case timestamp(Expression)
         case add([Expression])

@@ -100,6 +100,7 @@ struct MappingLoader {
                 case nil, "error": break
                 case "pass_through": onMiss = .passThrough
                 case "default":
+                    spec["default"]?.lintAmbiguous(&d)
                     guard let fallback = spec["default"]?.string("'default'", &d) else {
                         d.error("mapping.type_error", "on_miss: default needs 'default': the value to use", at: spec.location)
                         continue
@@ -246,7 +247,8 @@ struct MappingLoader {
                     if let loop { childParser.variables.append(loop.variable) }
                 }
                 let childColumns = columns(c["columns"], &childParser, &d)
-                if !childColumns.contains(where: { if case .parent = $0.cell.expression.kind { return true } else { return false } }) {
+                let linksWritten = c["columns"]?.pairs?.contains { $0.value["parent"] != nil } ?? false
+                if !linksWritten {
                     d.error("mapping.no_parent_link", "child rows must link to the parent with a column such as po_id: {parent: po_id}",
                             at: c.location)
                 }
@@ -306,7 +308,9 @@ struct MappingLoader {
         }
         var headers: [(name: String, value: Cell)] = []
         if let h = spec["headers"] {
-            for (name, _, value) in h.pairs ?? [] {
+            for (name, keyLocation, value) in h.pairs ?? [] {
+                let token = !name.isEmpty && name.unicodeScalars.allSatisfy { $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "!#$%&'*+-.^_`|~".unicodeScalars.contains($0)) }
+                if !token { d.error("mapping.invalid_header", "'\(name)' is not a valid HTTP header name", at: keyLocation) }
                 if let cell = parser.cell(value, what: "header '\(name)'", &d) { headers.append((name, cell)) }
             }
         }
@@ -327,6 +331,15 @@ struct MappingLoader {
                                       allowed: ["element", "namespaces", "attributes", "text", "children", "for_each", "optional", "when"], &d),
             let name = required(spec, "element", &d)
         else { return nil }
+        if !MappingLoader.isQName(name) {
+            d.error("mapping.invalid_xml_name", "'\(name)' is not a valid XML element name (prefix:LocalName)", at: spec["element"]!.location)
+        }
+        for (attribute, keyLocation, _) in spec["attributes"]?.pairs ?? [] where !MappingLoader.isQName(attribute) {
+            d.error("mapping.invalid_xml_name", "'\(attribute)' is not a valid XML attribute name", at: keyLocation)
+        }
+        for (prefix, keyLocation, _) in spec["namespaces"]?.pairs ?? [] where prefix != "default" && !MappingLoader.isNCName(prefix) {
+            d.error("mapping.invalid_xml_name", "'\(prefix)' is not a valid namespace prefix", at: keyLocation)
+        }
         var loop: Loop?
         if let each = spec["for_each"] {
             loop = parser.loop(each, d: &d)
@@ -355,6 +368,30 @@ struct MappingLoader {
                               optional: optional, when: when, location: spec.location)
     }
 
+    static func isNCName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, first == "_" || first.properties.isAlphabetic else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || $0 == "-" || $0 == "." || $0.properties.isAlphabetic || ("0"..."9").contains($0) }
+    }
+
+    static func isQName(_ name: String) -> Bool {
+        let parts = name.split(separator: ":", omittingEmptySubsequences: false)
+        return (parts.count == 1 || parts.count == 2) && parts.allSatisfy { isNCName(String($0)) }
+    }
+
+    /// Every prefix used by an element or attribute is declared on it or an ancestor.
+    func checkPrefixes(_ element: XMLElementSpec, declared: Set<String>, _ d: inout Diagnostics) {
+        let scope = declared.union(element.namespaces.map(\.prefix))
+        let names = [element.name] + element.attributes.map(\.name)
+        for name in names where name.contains(":") {
+            let prefix = String(name.split(separator: ":")[0])
+            if !scope.contains(prefix) {
+                d.error("mapping.undeclared_prefix", "the prefix '\(prefix)' of '\(name)' is not declared in 'namespaces' here or above",
+                        at: element.location)
+            }
+        }
+        for child in element.children { checkPrefixes(child, declared: scope, &d) }
+    }
+
     func xml(_ node: YNode, _ parser: inout ExpressionParser, _ d: inout Diagnostics) -> XMLSpec? {
         guard let spec = node.mapping("'xml'", allowed: ["root", "soap", "schema", "path"], &d) else { return nil }
         guard let rootNode = spec["root"], let root = element(rootNode, &parser, &d) else {
@@ -362,6 +399,10 @@ struct MappingLoader {
             return nil
         }
         if root.loop != nil { d.error("mapping.type_error", "the root element cannot repeat", at: root.location) }
+        if root.when != nil || root.optional {
+            d.error("mapping.type_error", "the root element is always written: it cannot have 'when' or 'optional'", at: root.location)
+        }
+        checkPrefixes(root, declared: ["xml"], &d)
         var soap: XMLDocumentAction.SOAP?
         if let s = spec["soap"], let soapSpec = s.mapping("'soap'", allowed: ["version", "action"], &d) {
             let version = soapSpec["version"].flatMap { $0.string("'version'", &d) } ?? "1.1"

@@ -15,7 +15,7 @@ struct ExpressionParser {
     static let heads: [String: Set<String>] = [
         "const": [], "meta": [], "position": ["start"], "parent": [], "lookup": ["key"],
         "concat": ["separator"], "upper": [], "lower": [], "trim": [], "length": [],
-        "substring": ["start", "length"], "pad": ["width", "with", "side"], "replace": ["find", "with"],
+        "substring": ["start", "length"], "pad": ["width", "with", "side"], "replace": ["find", "with"], "url_encode": [],
         "date": ["format", "offset"], "timestamp": [], "add": [], "subtract": [], "multiply": [],
         "divide": ["scale", "rounding"], "round": ["scale", "rounding"], "sum": ["over"], "count": [],
         "coalesce": [], "required": ["message"], "if": ["then", "else"],
@@ -30,7 +30,11 @@ struct ExpressionParser {
                     at: node.location)
             return nil
         }
-        guard let expression = expression(node, what: what, extraKeys: Self.cellModifiers, d: &d) else { return nil }
+        // `round` and `divide` take their own `rounding`; it is not the cell's then.
+        let headOwnsRounding = node["round"] != nil || node["divide"] != nil
+        guard let expression = expression(node, what: what, extraKeys: headOwnsRounding ? Self.cellModifiers.subtracting(["rounding"]) : Self.cellModifiers,
+                                          d: &d)
+        else { return nil }
         var type: CellValue.ValueType?
         if let asNode = node["as"], let text = asNode.string("'as'", &d) {
             type = Self.cellType(text)
@@ -40,7 +44,7 @@ struct ExpressionParser {
             }
         }
         var rounding = DecimalText.Rounding.exact
-        if let r = node["rounding"] {
+        if let r = node["rounding"], !headOwnsRounding {
             if let text = r.string("'rounding'", &d) {
                 if let value = DecimalText.Rounding(rawValue: text) { rounding = value } else {
                     d.error("mapping.unknown_rounding", "unknown rounding '\(text)'; use half-even, half-up, down, up or exact", at: r.location)
@@ -52,7 +56,7 @@ struct ExpressionParser {
         }
         // Type compatibility of the expression with the declared cell type.
         if let type { checkCompatible(expression, with: type, at: node.keyLocation("as") ?? node.location, &d) }
-        if type == nil, expression.type == .decimal {
+        if type == nil, expression.type == .decimal, !headOwnsRounding {
             d.error("mapping.scale_required", "\(what) computes a decimal: declare its type and scale, e.g. as: decimal(14,2)",
                     at: node.location)
         }
@@ -72,7 +76,7 @@ struct ExpressionParser {
             }
         }
         let maxLength = node["max_length"].flatMap { $0.integer("'max_length'", &d) }
-        let accepted = node["accepted"].flatMap { $0.strings("'accepted'", &d) }
+        let accepted = node["accepted"].flatMap { $0.strings("'accepted'", &d, values: true) }
         if optional, defaultValue != nil {
             d.error("mapping.conflict", "use either 'optional' or 'default', not both", at: node.keyLocation("default"))
         }
@@ -229,6 +233,11 @@ struct ExpressionParser {
             d.error("mapping.invalid_jsonpath", "invalid JSONPath: \(error.message)", at: rootPair.value.location.advanced(by: error.offset + 1))
             return nil
         }
+        if query.isSingular {
+            d.error("mapping.loop_singular",
+                    "for_each over '\(text)' would run once, over that one node; select the items, e.g. \(text)[*]",
+                    at: rootPair.value.location)
+        }
         let minimum = node["min"].flatMap { $0.integer("'min'", &d) } ?? 0
         let selector = Selector(root: rootPair.key == "agreement" ? .agreement : .variable(rootPair.key), query: query, reduce: nil,
                                 separator: "", location: rootPair.value.location)
@@ -338,6 +347,10 @@ struct ExpressionParser {
             for part in parts { requireText(part, "concat", &d) }
             let separator = node["separator"].flatMap { $0.string("'separator'", &d) } ?? ""
             return make(.concat(parts, separator: separator), .string)
+        case "url_encode":
+            guard let inner = expression(value, what: "the argument of 'url_encode'", d: &d) else { return nil }
+            requireText(inner, name, &d)
+            return make(.urlEncode(inner), .string)
         case "upper", "lower", "trim", "length":
             guard let inner = expression(value, what: "the argument of '\(name)'", d: &d) else { return nil }
             requireText(inner, name, &d)
@@ -359,6 +372,7 @@ struct ExpressionParser {
                 d.error("mapping.type_error", "'pad' needs 'width'", at: node.location)
                 return nil
             }
+            node["with"]?.lintAmbiguous(&d)
             let fill = node["with"].flatMap { $0.string("'with'", &d) } ?? " "
             guard fill.count == 1 else {
                 d.error("mapping.type_error", "'with' must be one character", at: node["with"]?.location ?? node.location)
@@ -528,7 +542,7 @@ struct ExpressionParser {
             return .matches(subject, regex, pattern: pattern)
         case "in":
             guard let subject = expression(head.value, what: "'in'", d: &d) else { return nil }
-            guard let values = node["values"]?.strings("'values'", &d) else {
+            guard let values = node["values"]?.strings("'values'", &d, values: true) else {
                 d.error("mapping.type_error", "'in' needs 'values': a list of strings", at: node.location)
                 return nil
             }

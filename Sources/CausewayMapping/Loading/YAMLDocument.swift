@@ -21,8 +21,11 @@ final class YNode {
     /// Parses a whole YAML text; YAML syntax errors become diagnostics with their position.
     static func parse(_ text: String, file: String, diagnostics: inout Diagnostics) -> YNode? {
         let node: Node?
+        // The parser holds the anchors weakly referenced from the nodes; keep it alive while converting.
+        let parser: Parser
         do {
-            node = try Yams.compose(yaml: text)
+            parser = try Parser(yaml: text)
+            node = try parser.singleRoot()
         } catch let error as YamlError {
             switch error {
             case .duplicatedKeysInMapping(let duplicates, let context):
@@ -43,7 +46,7 @@ final class YNode {
             diagnostics.error("mapping.empty", "the file is empty", at: SourceLocation(file: file, line: 1, column: 1))
             return nil
         }
-        return convert(node, file: file, diagnostics: &diagnostics)
+        return withExtendedLifetime(parser) { convert(node, file: file, diagnostics: &diagnostics) }
     }
 
     static func location(_ mark: Mark?, _ file: String) -> SourceLocation {
@@ -51,6 +54,19 @@ final class YNode {
     }
 
     static func convert(_ node: Node, file: String, diagnostics: inout Diagnostics) -> YNode? {
+        // Yams resolves aliases itself; an anchored node is how they show.
+        let anchored: Bool
+        switch node {
+        case .scalar(let s): anchored = s.anchor != nil
+        case .mapping(let m): anchored = m.anchor != nil
+        case .sequence(let q): anchored = q.anchor != nil
+        case .alias: anchored = false
+        }
+        if anchored {
+            diagnostics.error("mapping.yaml_alias", "YAML anchors and aliases are not allowed in mappings; write the value out",
+                              at: location(node.mark, file))
+            return nil
+        }
         switch node {
         case .scalar(let scalar):
             return YNode(content: .scalar(scalar.string, plain: scalar.style == .plain), location: location(scalar.mark, file))
@@ -113,7 +129,9 @@ final class YNode {
         switch content {
         case .scalar(let s, _): .string(s)
         case .sequence(let items): .array(items.map(\.json))
-        case .mapping(let pairs): .object(.init(pairs.map { ($0.key, $0.value.json) }))
+        // Key order is kept (as [key, value] pairs): it decides the order of JSON members and XML
+        // attributes in the output, so it belongs to the mapping's meaning and its digest.
+        case .mapping(let pairs): .array(pairs.map { .array([.string($0.key), $0.value.json]) })
         }
     }
 }
@@ -142,8 +160,11 @@ extension YNode {
         return scalar
     }
 
-    func strings(_ what: String, _ d: inout Diagnostics) -> [String]? {
-        if let scalar { return [scalar] }
+    func strings(_ what: String, _ d: inout Diagnostics, values: Bool = false) -> [String]? {
+        if let scalar {
+            if values { lintAmbiguous(&d) }
+            return [scalar]
+        }
         guard let items else {
             d.error("mapping.type_error", "\(what) must be a list of strings", at: location)
             return nil
@@ -154,6 +175,7 @@ extension YNode {
                 d.error("mapping.type_error", "\(what) must be a list of strings", at: item.location)
                 return nil
             }
+            if values { item.lintAmbiguous(&d) }
             result.append(s)
         }
         return result
@@ -185,6 +207,12 @@ extension YNode {
         if ["y", "n", "yes", "no", "on", "off", "true", "false", "null", "~"].contains(lower) { return true }
         let digits = s.unicodeScalars.allSatisfy { ("0"..."9").contains($0) || $0 == "." || $0 == "-" || $0 == "+" || $0 == "_" || $0 == ":" }
         return digits && s.contains(where: \.isNumber)
+    }
+
+    /// Reports a plain scalar that YAML 1.1 readers would retype, where a literal value is meant.
+    func lintAmbiguous(_ d: inout Diagnostics) {
+        guard isAmbiguousPlainScalar, let text = scalar else { return }
+        d.error("mapping.ambiguous_scalar", "quote '\(text)' (write \"\(text)\"): YAML 1.1 readers turn it into another type", at: location)
     }
 
     static func closest(_ word: String, in candidates: Set<String>) -> String? {

@@ -73,8 +73,9 @@ public struct AgreementVerifier: Sendable {
                                         path: "$['currency']"))
             }
             if let maxTotal = policy.maxTotal, purchase.total > maxTotal {
+                let scale = agreement.document["total"]?.stringValue.map(DecimalText.scale(of:)) ?? 2
                 findings.append(Finding(.policyLimitExceeded,
-                                        "the total \(DecimalText.plain(purchase.total)) is over the partner's limit of \(DecimalText.plain(maxTotal))",
+                                        "the total \(DecimalText.plain(purchase.total, minimumScale: scale)) \(purchase.currency.code) is over the partner's limit of \(DecimalText.plain(maxTotal, minimumScale: scale))",
                                         path: "$['total']"))
             }
         }
