@@ -212,3 +212,17 @@ struct SignCLITests {
         #expect(r.status == 2)
     }
 }
+
+@Suite("README commands")
+struct ReadmeTests {
+    @Test("the bundled signed example verifies (README's first command)")
+    func bundledExample() throws {
+        let example = TestPaths.repository.appendingPathComponent("Docs/examples/purchase-agreement.signed.json").path
+        let r = try CommandRunner.causeway(["verify", example])
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.contains("verified"))
+        let readme = try String(contentsOf: TestPaths.repository.appendingPathComponent("README.md"), encoding: .utf8)
+        #expect(readme.contains("swift run causeway verify Docs/examples/purchase-agreement.signed.json"))
+        #expect(readme.contains("scripts/test"))
+    }
+}

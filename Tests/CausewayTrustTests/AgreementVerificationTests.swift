@@ -235,3 +235,55 @@ struct DelegationTests {
         #expect(codes(report) == ["delegation.malformed", "party.unsigned"])
     }
 }
+
+@Suite("Malformed proofs are findings, not exceptions")
+struct MalformedProofTests {
+    let f = Fixture()
+
+    func report(mutating proofChange: (inout JSONObject) -> Void) throws -> VerificationReport {
+        let signed = try f.sign(f.agreement(), by: [f.seller, f.buyer])
+        var document = signed.document
+        var proofs = document["proof"]!.arrayValue!
+        var first = proofs[0].objectValue!
+        proofChange(&first)
+        proofs[0] = .object(first)
+        document["proof"] = .array(proofs)
+        return AgreementVerifier().verify(Agreement(document))
+    }
+
+    func codes(_ report: VerificationReport) -> Set<String> { Set(report.errors.map(\.code.rawValue)) }
+
+    @Test("each kind of damage gets its own code", arguments: [
+        ("proofPurpose", JSONValue.string("authentication"), "proof.purpose_invalid"),
+        ("verificationMethod", .string("did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme"), "proof.verification_method_invalid"),
+        ("proofValue", .string("not-base58!"), "proof.malformed"),
+        ("proofValue", .number(1), "proof.malformed"),
+        ("created", .string("yesterday"), "proof.malformed"),
+        ("cryptosuite", .string("ecdsa-jcs-2019"), "proof.unsupported_cryptosuite"),
+    ])
+    func damage(member: String, value: JSONValue, code: String) throws {
+        let result = try report { $0[member] = value }
+        // (An unsupported cryptosuite is a warning when parties exist: the roles decide.)
+        #expect(result.findings.contains { $0.code.rawValue == code }, "\(result.findings)")
+        #expect(codes(result).contains("party.unsigned"))
+        #expect(!result.verified)
+    }
+
+    @Test("a proof that is not an object, and a missing verification method")
+    func shapes() throws {
+        let signed = try f.sign(f.agreement(), by: [f.seller, f.buyer])
+        var document = signed.document
+        document["proof"] = .array(document["proof"]!.arrayValue! + ["just a string"])
+        #expect(codes(AgreementVerifier().verify(Agreement(document))).contains("proof.malformed"))
+        let missing = try report { $0["verificationMethod"] = nil }
+        #expect(codes(missing).contains("proof.malformed"))
+    }
+
+    @Test("duplicate proof ids are reported")
+    func duplicateIDs() throws {
+        var document = f.agreement()
+        document = try EddsaJcs2022.addProof(to: document, signer: f.seller, options: .init(created: "2026-11-20T09:31:00Z", id: "urn:p:1"))
+        document = try EddsaJcs2022.addProof(to: document, signer: f.buyer, options: .init(created: "2026-11-20T09:31:00Z", id: "urn:p:1"))
+        #expect(codes(AgreementVerifier().verify(Agreement(document))).contains("proof.duplicate_id"))
+    }
+}
