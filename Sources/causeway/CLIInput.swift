@@ -1,4 +1,5 @@
 import CausewayCore
+import CausewayTrust
 import Foundation
 
 /// Reading files and standard input for commands, with errors that name the file.
@@ -38,6 +39,15 @@ enum CLIInput {
             try Data(text.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             throw CLIError("\(path): cannot be written")
+        }
+    }
+
+    /// The signing key in a key file made by `causeway keys new`.
+    static func signingIdentity(keyFile path: String) throws(CLIError) -> SigningIdentity {
+        do {
+            return try SigningIdentity(contentsOfKeyFile: path)
+        } catch {
+            throw CLIError("\(path): \(error.message)")
         }
     }
 

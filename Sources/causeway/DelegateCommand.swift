@@ -40,12 +40,7 @@ struct DelegateCommand: ParsableCommand {
     var out: String?
 
     func run() throws {
-        let identity: SigningIdentity
-        do {
-            identity = try SigningIdentity(contentsOfKeyFile: key)
-        } catch {
-            throw CLIError("\(key): \(error.message)")
-        }
+        let identity = try CLIInput.signingIdentity(keyFile: key)
         do { _ = try DIDKey(parsing: agent) } catch { throw CLIError("--agent: \(error.message)") }
         let from = validFrom ?? CLIInput.now()
         guard let start = Timestamp(rfc3339: from) else { throw CLIError("--valid-from must be an RFC 3339 date-time") }

@@ -32,12 +32,7 @@ struct KeysCommand: ParsableCommand {
         var file: String
 
         func run() throws {
-            let identity: SigningIdentity
-            do {
-                identity = try SigningIdentity(contentsOfKeyFile: file)
-            } catch {
-                throw CLIError("\(file): \(error.message)")
-            }
+            let identity = try CLIInput.signingIdentity(keyFile: file)
             print(identity.didKey.did)
             print(identity.didKey.verificationMethod)
         }

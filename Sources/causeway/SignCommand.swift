@@ -38,12 +38,7 @@ struct SignCommand: ParsableCommand {
     var agreement: String
 
     func run() throws {
-        let identity: SigningIdentity
-        do {
-            identity = try SigningIdentity(contentsOfKeyFile: key)
-        } catch {
-            throw CLIError("\(key): \(error.message)")
-        }
+        let identity = try CLIInput.signingIdentity(keyFile: key)
         let document = try CLIInput.jsonObject(agreement)
         var extra: [(String, JSONValue)] = []
         var credentialIssuer: String?
