@@ -20,6 +20,8 @@ let package = Package(
         .library(name: "CausewayCore", targets: ["CausewayCore"]),
         .library(name: "CausewayTrust", targets: ["CausewayTrust"]),
         .library(name: "CausewayMapping", targets: ["CausewayMapping"]),
+        .library(name: "AdapterKit", targets: ["AdapterKit"]),
+        .library(name: "AdapterKitTesting", targets: ["AdapterKitTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3" ..< "5.0.0"),
@@ -42,6 +44,10 @@ let package = Package(
             dependencies: ["CausewayCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
+        // The one API adapters see; adapters depend on it and their one driver only.
+        .target(name: "AdapterKit", dependencies: ["CausewayCore"], swiftSettings: swiftSettings),
+        // For adapter authors' tests: an in-memory adapter and the conformance suite.
+        .target(name: "AdapterKitTesting", dependencies: ["AdapterKit", "CausewayCore"], swiftSettings: swiftSettings),
         .executableTarget(
             name: "causeway",
             dependencies: [
@@ -68,6 +74,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CausewayMappingTests", dependencies: ["CausewayMapping", "CausewayTrust", "CausewayTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "AdapterKitTests",
+            dependencies: ["AdapterKit", "AdapterKitTesting", "CausewayTrust", "CausewayTesting"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "CausewayCLITests", dependencies: ["causeway", "CausewayTrust", "CausewayTesting"], swiftSettings: swiftSettings),
     ]
 )

@@ -1,0 +1,125 @@
+/// What travels with each legacy write: which signed agreement, signed by whom, through which
+/// mapping, by which gateway, produced it.
+///
+/// It is built once, when the agreement is mapped, from pinned inputs, and stored with the outbox
+/// entry, so every retry and replay writes identical bytes. It holds no outcome and no legacy
+/// reference (those belong to the receipt); the receipt carries this record's digest and this
+/// record carries the receipt id, so each leads to the other. The shape follows in-toto/SLSA:
+/// a subject by digest, inputs by digest, the builder, an invocation id.
+///
+/// ```json
+/// {"type": "CausewayProvenance", "v": 1, "receiptId": "urn:uuid:…", "generated": "2026-11-23T10:15:02.301Z",
+///  "subject": {"target": "erp-staging", "adapter": "postgresql", "kind": "rows", "payloadDigest": "sha256:…"},
+///  "agreement": {"id": "urn:uuid:…", "type": "PurchaseAgreement", "digest": "sha256:…"},
+///  "signers": [{"role": "seller", "did": "did:key:…", "verificationMethod": "did:key:…#…", "proofDigest": "sha256:…"}],
+///  "plan": {"partner": "stahlteile", "mapping": "stahlteile-po", "version": "1.0.0", "digest": "sha256:…", "actionIndex": 0},
+///  "agent": {"gateway": "did:key:…", "software": "causeway/0.1.0"},
+///  "idempotencyKey": "sha256:…/0"}
+/// ```
+public struct ProvenanceRecord: Sendable, Hashable {
+    /// A signer of the agreement as verification established it.
+    public struct Signer: Sendable, Hashable {
+        public let role: String
+        /// The party's DID.
+        public let did: String
+        /// The key that signed (an agent's, when delegated).
+        public let verificationMethod: String
+        public let proofDigest: ContentDigest?
+        /// The delegation credential's digest, when an agent signed.
+        public let delegation: ContentDigest?
+
+        public init(role: String, did: String, verificationMethod: String, proofDigest: ContentDigest?, delegation: ContentDigest?) {
+            self.role = role
+            self.did = did
+            self.verificationMethod = verificationMethod
+            self.proofDigest = proofDigest
+            self.delegation = delegation
+        }
+    }
+
+    /// The mapping that produced the action.
+    public struct Plan: Sendable, Hashable {
+        public let partner: String
+        public let mapping: String
+        public let version: String
+        public let digest: ContentDigest
+        public let actionIndex: Int
+
+        public init(partner: String, mapping: String, version: String, digest: ContentDigest, actionIndex: Int) {
+            self.partner = partner
+            self.mapping = mapping
+            self.version = version
+            self.digest = digest
+            self.actionIndex = actionIndex
+        }
+    }
+
+    public let receiptID: String
+    /// When the record was made (map time), RFC 3339 UTC with milliseconds.
+    public let generated: String
+    public let target: String
+    public let adapter: String
+    public let actionKind: LegacyAction.Kind
+    /// `sha256:` of the JCS of the action's JSON: what the adapter was asked to write.
+    public let payloadDigest: ContentDigest
+    public let agreementID: String
+    public let agreementType: String
+    public let agreementDigest: ContentDigest
+    public let signers: [Signer]
+    public let plan: Plan
+    public let gateway: String
+    public let software: String
+
+    public init(receiptID: String, generated: String, action: LegacyAction, adapter: String, agreementID: String, agreementType: String,
+                agreementDigest: ContentDigest, signers: [Signer], plan: Plan, gateway: String, software: String) {
+        self.receiptID = receiptID
+        self.generated = generated
+        self.target = action.target
+        self.adapter = adapter
+        self.actionKind = action.kind
+        self.payloadDigest = ContentDigest(of: JCS.canonicalize(action.json))
+        self.agreementID = agreementID
+        self.agreementType = agreementType
+        self.agreementDigest = agreementDigest
+        self.signers = signers
+        self.plan = plan
+        self.gateway = gateway
+        self.software = software
+    }
+
+    /// `sha256:…/N`.
+    public var idempotencyKey: String { "\(agreementDigest)/\(plan.actionIndex)" }
+
+    /// The record as JSON.
+    public var json: JSONValue {
+        [
+            "type": "CausewayProvenance", "v": 1,
+            "receiptId": .string(receiptID),
+            "generated": .string(generated),
+            "subject": [
+                "target": .string(target), "adapter": .string(adapter), "kind": .string(actionKind.rawValue),
+                "payloadDigest": .string(payloadDigest.description),
+            ],
+            "agreement": ["id": .string(agreementID), "type": .string(agreementType), "digest": .string(agreementDigest.description)],
+            "signers": .array(signers.map { signer in
+                var object: JSONObject = ["role": .string(signer.role), "did": .string(signer.did),
+                                          "verificationMethod": .string(signer.verificationMethod)]
+                if let proofDigest = signer.proofDigest { object["proofDigest"] = .string(proofDigest.description) }
+                if let delegation = signer.delegation { object["delegation"] = .string(delegation.description) }
+                return .object(object)
+            }),
+            "plan": [
+                "partner": .string(plan.partner), "mapping": .string(plan.mapping), "version": .string(plan.version),
+                "digest": .string(plan.digest.description), "actionIndex": .number(Double(plan.actionIndex)),
+            ],
+            "agent": ["gateway": .string(gateway), "software": .string(software)],
+            "idempotencyKey": .string(idempotencyKey),
+        ]
+    }
+
+    /// The canonical bytes: what targets store and what the receipt's `provenanceDigest` covers.
+    public var canonicalBytes: [UInt8] { JCS.canonicalize(json) }
+
+    /// `sha256:` of ``canonicalBytes``.
+    public var digest: ContentDigest { ContentDigest(of: canonicalBytes) }
+}
