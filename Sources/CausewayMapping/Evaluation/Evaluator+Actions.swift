@@ -74,13 +74,14 @@ extension Evaluator {
             }
             guard let d = decimal(value, at: location, source: cell.expression) else { return nil }
             guard let rounded = DecimalText.round(d, scale: scale, cell.rounding) else {
-                fail("mapping.rounding", "'\(field)' is \(DecimalText.plain(d)), which has more than \(scale) decimals; declare a rounding",
+                fail("mapping.rounding",
+                     "'\(field)' has more than \(scale) decimals; declare a rounding on the cell (or, with round/divide, give the function the cell's scale)",
                      at: location, input: selectorPath(cell.expression))
                 return nil
             }
             let limit = Evaluator.powerOfTen(precision - scale)
             guard rounded.magnitude < limit else {
-                fail("mapping.out_of_range", "'\(field)' is \(DecimalText.plain(rounded)), too large for decimal(\(precision),\(scale))",
+                fail("mapping.out_of_range", "'\(field)' is too large for decimal(\(precision),\(scale))",
                      at: location, input: selectorPath(cell.expression))
                 return nil
             }
@@ -270,10 +271,11 @@ extension Evaluator {
             fields = []
             ok = false
         }
-        for (name, value) in headers where value.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
+        for (name, value) in headers where value.unicodeScalars.contains(where: { ($0.value < 0x20 && $0.value != 0x09) || $0.value == 0x7F }) {
             fields = ["headers", name]
+            let cell = spec.headers.first { $0.name == name }!.value
             fail("mapping.invalid_header", "the header value contains control characters (such as a line break)",
-                 at: spec.headers.first { $0.name == name }!.value.location)
+                 at: cell.location, input: selectorPath(cell.expression))
             fields = []
             ok = false
         }

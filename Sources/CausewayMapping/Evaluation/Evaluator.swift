@@ -85,8 +85,9 @@ struct Evaluator {
     mutating func run() -> MappingResult {
         if let type = agreement["type"]?.stringValue, type != mapping.accepts {
             target = "type"
+            target = ""
             fail("mapping.type_not_accepted", "the mapping accepts \(mapping.accepts) agreements, not this type",
-                 at: SourceLocation(file: mapping.file, line: 1, column: 1), input: "$['type']")
+                 at: mapping.acceptsLocation, input: "$['type']")
             return MappingResult(actions: [], failures: failures)
         }
         for assertion in mapping.assertions {
@@ -401,8 +402,16 @@ struct Evaluator {
         case .sum:
             var total = Decimal(0)
             for value in values {
-                guard let d = decimal(MValue(value), at: selector.location) else { return .failed }
-                total += d
+                guard var d = decimal(MValue(value), at: selector.location) else { return .failed }
+                var sum = Decimal()
+                var accumulated = total
+                let shape = DigitShape(MValue(value), d)
+                let status = NSDecimalAdd(&sum, &accumulated, &d, .plain)
+                guard status == .noError, shape.integerDigits + shape.scale < 38 else {
+                    fail("mapping.precision_lost", "the sum needs more than 38 significant digits, Decimal's limit", at: selector.location)
+                    return .failed
+                }
+                total = sum
             }
             return .decimal(total)
         }

@@ -28,6 +28,8 @@ public struct Mapping: Sendable {
 
     let actions: [ActionSpec]
     let assertions: [AssertionSpec]
+    /// Where `accepts:` is written (or the file's start), for failures about the agreement type.
+    let acceptsLocation: SourceLocation
 
     static let topKeys: Set<String> = ["causeway-mapping", "id", "version", "accepts", "description", "crosswalks", "assertions", "actions"]
 
@@ -49,7 +51,8 @@ public struct Mapping: Sendable {
     }
 
     init(id: String, version: String, accepts: String, file: String, digest: ContentDigest, crosswalks: [String: Crosswalk],
-         actions: [ActionSpec], assertions: [AssertionSpec]) {
+         actions: [ActionSpec], assertions: [AssertionSpec], acceptsLocation: SourceLocation) {
+        self.acceptsLocation = acceptsLocation
         self.id = id
         self.version = version
         self.accepts = accepts
@@ -193,7 +196,8 @@ struct MappingLoader {
             "schemas": .object(schemaDigests),
         ]
         return Mapping(id: id, version: version, accepts: accepts, file: file, digest: ContentDigest(of: JCS.canonicalize(canonical)),
-                       crosswalks: crosswalks, actions: actions, assertions: assertions)
+                       crosswalks: crosswalks, actions: actions, assertions: assertions,
+                       acceptsLocation: top["accepts"]?.location ?? SourceLocation(file: display, line: 1, column: 1))
     }
 
     func required(_ node: YNode, _ key: String, _ d: inout Diagnostics) -> String? {
@@ -302,7 +306,10 @@ struct MappingLoader {
         if let literal = pathNode.scalar {
             path = Cell(expression: Expression(kind: .constant(literal), location: pathNode.location, type: .string), type: nil, rounding: .exact,
                         optional: false, defaultValue: nil, allowNull: false, maxLength: nil, accepted: nil, location: pathNode.location)
-            if !literal.hasPrefix("/") { d.error("mapping.type_error", "'path' must start with '/'", at: pathNode.location) }
+            if !Evaluator.isSafePath(literal) {
+                d.error("mapping.invalid_path", "'path' must start with '/' and use only URL path characters, without '..' segments or '#'",
+                        at: pathNode.location)
+            }
         } else {
             path = parser.cell(pathNode, what: "'path'", &d)
         }
@@ -409,8 +416,12 @@ struct MappingLoader {
             if version != "1.1", version != "1.2" { d.error("mapping.type_error", "SOAP 'version' must be \"1.1\" or \"1.2\"", at: soapSpec.location) }
             soap = XMLDocumentAction.SOAP(version: version, action: soapSpec["action"].flatMap { $0.string("'action'", &d) })
         }
-        return XMLSpec(root: root, soap: soap, schema: spec["schema"].flatMap { $0.string("'schema'", &d) },
-                       path: spec["path"].flatMap { $0.string("'path'", &d) })
+        let path = spec["path"].flatMap { $0.string("'path'", &d) }
+        if let path, !Evaluator.isSafePath(path) {
+            d.error("mapping.invalid_path", "'path' must start with '/' and use only URL path characters, without '..' segments or '#'",
+                    at: spec["path"]!.location)
+        }
+        return XMLSpec(root: root, soap: soap, schema: spec["schema"].flatMap { $0.string("'schema'", &d) }, path: path)
     }
 
     func erp(_ node: YNode, _ parser: inout ExpressionParser, _ d: inout Diagnostics) -> ERPSpec? {
