@@ -35,6 +35,16 @@ public struct ProvenanceRecord: Sendable, Hashable {
             self.proofDigest = proofDigest
             self.delegation = delegation
         }
+
+        /// The signer as JSON; receipts leave the party's DID out (it is in the agreement).
+        func json(includingDID: Bool) -> JSONValue {
+            var object: JSONObject = ["role": .string(role)]
+            if includingDID { object["did"] = .string(did) }
+            object["verificationMethod"] = .string(verificationMethod)
+            if let proofDigest { object["proofDigest"] = .string(proofDigest.description) }
+            if let delegation { object["delegation"] = .string(delegation.description) }
+            return .object(object)
+        }
     }
 
     /// The mapping that produced the action.
@@ -101,13 +111,7 @@ public struct ProvenanceRecord: Sendable, Hashable {
                 "payloadDigest": .string(payloadDigest.description),
             ],
             "agreement": ["id": .string(agreementID), "type": .string(agreementType), "digest": .string(agreementDigest.description)],
-            "signers": .array(signers.map { signer in
-                var object: JSONObject = ["role": .string(signer.role), "did": .string(signer.did),
-                                          "verificationMethod": .string(signer.verificationMethod)]
-                if let proofDigest = signer.proofDigest { object["proofDigest"] = .string(proofDigest.description) }
-                if let delegation = signer.delegation { object["delegation"] = .string(delegation.description) }
-                return .object(object)
-            }),
+            "signers": .array(signers.map { $0.json(includingDID: true) }),
             "plan": [
                 "partner": .string(plan.partner), "mapping": .string(plan.mapping), "version": .string(plan.version),
                 "digest": .string(plan.digest.description), "actionIndex": .number(Double(plan.actionIndex)),

@@ -52,12 +52,7 @@ public struct DeliveryReceipt: Sendable, Hashable {
     /// The body without `ledger.leaf` and without proof: the ledger leaf's preimage.
     public var leafPreimage: JSONObject {
         let p = provenance
-        let proofs: [JSONValue] = p.signers.map { signer in
-            var object: JSONObject = ["role": .string(signer.role), "verificationMethod": .string(signer.verificationMethod)]
-            if let proofDigest = signer.proofDigest { object["proofDigest"] = .string(proofDigest.description) }
-            if let delegation = signer.delegation { object["delegation"] = .string(delegation.description) }
-            return .object(object)
-        }
+        let proofs = p.signers.map { $0.json(includingDID: false) }
         return [
             "type": "DeliveryReceipt", "v": 1,
             "id": .string(id),
