@@ -22,11 +22,13 @@ let package = Package(
         .library(name: "CausewayMapping", targets: ["CausewayMapping"]),
         .library(name: "AdapterKit", targets: ["AdapterKit"]),
         .library(name: "AdapterKitTesting", targets: ["AdapterKitTesting"]),
+        .library(name: "CausewayStore", targets: ["CausewayStore"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3" ..< "5.0.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         .target(
@@ -46,6 +48,12 @@ let package = Package(
         ),
         // The one API adapters see; adapters depend on it and their one driver only.
         .target(name: "AdapterKit", dependencies: ["CausewayCore"], swiftSettings: swiftSettings),
+        // The store: agreements, outbox, attempts, ledger. SQLite (embedded default); PostgreSQL follows.
+        .target(
+            name: "CausewayStore",
+            dependencies: ["CausewayCore", .product(name: "GRDB", package: "GRDB.swift")],
+            swiftSettings: swiftSettings
+        ),
         // For adapter authors' tests: an in-memory adapter and the conformance suite.
         .target(name: "AdapterKitTesting", dependencies: ["AdapterKit", "CausewayCore"], swiftSettings: swiftSettings),
         .executableTarget(
@@ -77,6 +85,11 @@ let package = Package(
         .testTarget(
             name: "AdapterKitTests",
             dependencies: ["AdapterKit", "AdapterKitTesting", "CausewayTrust", "CausewayTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CausewayStoreTests",
+            dependencies: ["CausewayStore", "CausewayCore", "CausewayTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CausewayCLITests", dependencies: ["causeway", "CausewayTrust", "CausewayTesting"], swiftSettings: swiftSettings),

@@ -1,0 +1,59 @@
+public import CausewayCore
+
+/// Where Causeway keeps agreements, their outbox of actions, every attempt, and the ledger of
+/// receipts. Two implementations pass one shared test suite: SQLite (the embedded default, one
+/// file) and PostgreSQL (for several gateway instances sharing the work).
+///
+/// Every method is one transaction. Nothing is acknowledged to a client before ``accept(_:)``
+/// has returned.
+public protocol AgreementStore: Sendable {
+    /// Creates or upgrades the schema (versioned migrations, idempotent).
+    func migrate() async throws
+
+    /// Stores a verified agreement and one outbox entry per action, atomically.
+    ///
+    /// The digest makes resubmission harmless (`.known`); the same partner and business id
+    /// with a different digest is a `.conflict`, never an update.
+    func accept(_ agreement: IncomingAgreement) async throws -> IntakeResult
+
+    /// Everything stored about one agreement.
+    func agreement(digest: ContentDigest) async throws -> StoredAgreement?
+
+    /// Agreements, newest first, filtered and paged by a cursor.
+    func agreements(_ query: AgreementQuery) async throws -> [AgreementSummary]
+
+    /// Claims due outbox entries for a worker: pending ones whose time has come, and in-flight
+    /// ones whose lease expired (their outcome is unknown, so they come back needing a lookup).
+    /// Entries claimed by another instance are skipped, never waited for.
+    func claim(_ request: ClaimRequest) async throws -> [OutboxEntry]
+
+    /// Records one attempt and moves its entry on, if the worker still holds the claim.
+    /// Returns false when the claim was lost (the lease expired and another worker took it).
+    func finish(_ attempt: AttemptRecord) async throws -> Bool
+
+    /// Gives claimed entries back without an attempt (graceful shutdown).
+    func release(worker: String, entries: [Int64]) async throws
+
+    /// Puts an agreement's dead-lettered entries back in the queue (an operator's retry).
+    /// Returns how many entries were re-queued.
+    func retry(digest: ContentDigest, now: Int64) async throws -> Int
+
+    /// Delivered entries that have no receipt yet, oldest first.
+    func entriesAwaitingReceipts(limit: Int) async throws -> [OutboxEntry]
+
+    /// The last ledger entry's sequence number and leaf, or nil for an empty ledger.
+    func ledgerHead() async throws -> LedgerHead?
+
+    /// Appends signed receipts to the ledger in one transaction. Fails (and writes nothing) if
+    /// a sequence number or a `prev` is already taken: the ledger never forks.
+    func appendReceipts(_ receipts: [LedgerAppend]) async throws
+
+    /// The signed receipts of one agreement, in ledger order.
+    func receipts(digest: ContentDigest) async throws -> [JSONObject]
+
+    /// One signed receipt by its id.
+    func receipt(id: String) async throws -> JSONObject?
+
+    /// Ledger entries (signed receipts) from a sequence number on, in order.
+    func ledger(from sequence: Int, limit: Int) async throws -> [JSONObject]
+}

@@ -1,0 +1,346 @@
+public import CausewayCore
+import Foundation
+import GRDB
+
+typealias SQLRow = GRDB.Row
+
+/// The embedded store: one SQLite file (WAL mode), nothing to install.
+///
+/// Writes are serialised by SQLite; one process uses it. For several gateway instances use
+/// ``PostgresStore``.
+public final class SQLiteStore: AgreementStore {
+    let pool: DatabasePool
+
+    /// Opens (creating if needed) the database file at `path`.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(10)
+        pool = try DatabasePool(path: path, configuration: configuration)
+    }
+
+    public func migrate() async throws {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE agreements (
+                  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                  digest TEXT NOT NULL UNIQUE,
+                  agreement_id TEXT NOT NULL,
+                  partner TEXT NOT NULL,
+                  type TEXT NOT NULL,
+                  status TEXT NOT NULL,
+                  document BLOB NOT NULL,
+                  verification TEXT NOT NULL,
+                  mapping_id TEXT NOT NULL,
+                  mapping_version TEXT NOT NULL,
+                  mapping_digest TEXT NOT NULL,
+                  total TEXT,
+                  currency TEXT,
+                  received_at INTEGER NOT NULL,
+                  UNIQUE (partner, agreement_id));
+                CREATE INDEX agreements_by_status ON agreements (status, seq);
+                CREATE INDEX agreements_by_partner ON agreements (partner, seq);
+                CREATE TABLE outbox (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT,
+                  digest TEXT NOT NULL REFERENCES agreements (digest),
+                  action_index INTEGER NOT NULL,
+                  name TEXT NOT NULL,
+                  target TEXT NOT NULL,
+                  kind TEXT NOT NULL,
+                  adapter TEXT NOT NULL,
+                  action TEXT NOT NULL,
+                  provenance TEXT NOT NULL,
+                  receipt_id TEXT NOT NULL UNIQUE,
+                  state TEXT NOT NULL,
+                  attempts INTEGER NOT NULL DEFAULT 0,
+                  next_attempt_at INTEGER NOT NULL,
+                  needs_lookup INTEGER NOT NULL DEFAULT 0,
+                  claimed_by TEXT,
+                  lease_until INTEGER,
+                  last_error TEXT,
+                  legacy_ref TEXT,
+                  receipt_seq INTEGER,
+                  UNIQUE (digest, action_index));
+                CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
+                CREATE TABLE attempts (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT,
+                  outbox_id INTEGER NOT NULL REFERENCES outbox (id),
+                  number INTEGER NOT NULL,
+                  worker TEXT NOT NULL,
+                  started_at INTEGER NOT NULL,
+                  finished_at INTEGER NOT NULL,
+                  outcome TEXT NOT NULL,
+                  detail TEXT);
+                CREATE INDEX attempts_by_entry ON attempts (outbox_id, number);
+                CREATE TABLE ledger (
+                  seq INTEGER PRIMARY KEY,
+                  receipt_id TEXT NOT NULL UNIQUE,
+                  digest TEXT NOT NULL,
+                  outbox_id INTEGER NOT NULL UNIQUE REFERENCES outbox (id),
+                  prev TEXT NOT NULL UNIQUE,
+                  leaf TEXT NOT NULL UNIQUE,
+                  receipt TEXT NOT NULL);
+                CREATE INDEX ledger_by_digest ON ledger (digest, seq);
+                """)
+        }
+        try migrator.migrate(pool)
+    }
+
+    public func accept(_ agreement: IncomingAgreement) async throws -> IntakeResult {
+        try await pool.write { db in
+            if let row = try SQLRow.fetchOne(db, sql: "SELECT status FROM agreements WHERE digest = ?", arguments: [agreement.digest.description]) {
+                return .known(AgreementStatus(rawValue: row["status"]) ?? .accepted)
+            }
+            if let row = try SQLRow.fetchOne(db, sql: "SELECT digest FROM agreements WHERE partner = ? AND agreement_id = ?",
+                                          arguments: [agreement.partner, agreement.agreementID]) {
+                return .conflict(existing: try StoreJSON.digest(row["digest"]))
+            }
+            try db.execute(sql: """
+                INSERT INTO agreements (digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
+                  mapping_digest, total, currency, received_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                arguments: [agreement.digest.description, agreement.agreementID, agreement.partner, agreement.type,
+                            (agreement.actions.isEmpty ? AgreementStatus.delivered : .accepted).rawValue, Data(agreement.document),
+                            StoreJSON.text(agreement.verification), agreement.mappingID, agreement.mappingVersion,
+                            agreement.mappingDigest.description, agreement.total, agreement.currency, agreement.receivedAt])
+            for action in agreement.actions {
+                try db.execute(sql: """
+                    INSERT INTO outbox (digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, state, next_attempt_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+                    """,
+                    arguments: [agreement.digest.description, action.index, action.name, action.target, action.kind, action.adapter,
+                                StoreJSON.text(action.action), StoreJSON.text(action.provenance), action.receiptID, agreement.receivedAt])
+            }
+            return .accepted
+        }
+    }
+
+    static let entryColumns = """
+        o.id, o.digest, a.agreement_id, a.partner, o.action_index, o.name, o.target, o.kind, o.adapter, o.action, o.provenance,
+        o.receipt_id, o.state, o.attempts, o.next_attempt_at, o.needs_lookup, o.last_error, o.legacy_ref
+        """
+
+    static func entry(_ row: SQLRow) throws -> OutboxEntry {
+        OutboxEntry(
+            id: row["id"], digest: try StoreJSON.digest(row["digest"]), agreementID: row["agreement_id"], partner: row["partner"],
+            actionIndex: row["action_index"], name: row["name"], target: row["target"], kind: row["kind"], adapter: row["adapter"],
+            action: try StoreJSON.value(row["action"]) ?? .null, provenance: try StoreJSON.value(row["provenance"]) ?? .null,
+            receiptID: row["receipt_id"], state: OutboxState(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
+            nextAttemptAt: row["next_attempt_at"], needsLookup: (row["needs_lookup"] as Int) != 0, lastError: row["last_error"],
+            legacyReference: try StoreJSON.value(row["legacy_ref"]))
+    }
+
+    static func summary(_ row: SQLRow, _ db: Database) throws -> AgreementSummary {
+        let digest: String = row["digest"]
+        let entries = try SQLRow.fetchAll(db, sql: "SELECT target, legacy_ref FROM outbox WHERE digest = ? ORDER BY action_index", arguments: [digest])
+        var references: [String] = []
+        for entry in entries {
+            if let reference = try StoreJSON.value(entry["legacy_ref"]), let id = reference["id"]?.stringValue {
+                references.append([reference["system"]?.stringValue, reference["kind"]?.stringValue, id].compactMap { $0 }.joined(separator: ":"))
+            }
+        }
+        return AgreementSummary(
+            digest: try StoreJSON.digest(digest), agreementID: row["agreement_id"], partner: row["partner"],
+            status: AgreementStatus(rawValue: row["status"]) ?? .accepted, total: row["total"], currency: row["currency"],
+            receivedAt: row["received_at"], targets: entries.map { $0["target"] }, references: references, sequence: row["seq"])
+    }
+
+    public func agreement(digest: ContentDigest) async throws -> StoredAgreement? {
+        try await pool.read { db in
+            guard let row = try SQLRow.fetchOne(db, sql: "SELECT * FROM agreements WHERE digest = ?", arguments: [digest.description]) else {
+                return nil
+            }
+            let entries = try SQLRow.fetchAll(db, sql: """
+                SELECT \(Self.entryColumns) FROM outbox o JOIN agreements a ON a.digest = o.digest
+                WHERE o.digest = ? ORDER BY o.action_index
+                """, arguments: [digest.description]).map(Self.entry)
+            let attempts = try SQLRow.fetchAll(db, sql: """
+                SELECT t.outbox_id, t.number, t.started_at, t.finished_at, t.outcome, t.detail FROM attempts t
+                JOIN outbox o ON o.id = t.outbox_id WHERE o.digest = ? ORDER BY t.id
+                """, arguments: [digest.description]).map {
+                AttemptSummary(entryID: $0["outbox_id"], number: $0["number"], startedAt: $0["started_at"], finishedAt: $0["finished_at"],
+                               outcome: $0["outcome"], detail: $0["detail"])
+            }
+            let document: Data = row["document"]
+            return StoredAgreement(
+                summary: try Self.summary(row, db), document: Array(document), verification: try StoreJSON.value(row["verification"]) ?? .null,
+                mappingID: row["mapping_id"], mappingVersion: row["mapping_version"], mappingDigest: try StoreJSON.digest(row["mapping_digest"]),
+                entries: entries, attempts: attempts)
+        }
+    }
+
+    public func agreements(_ query: AgreementQuery) async throws -> [AgreementSummary] {
+        try await pool.read { db in
+            var conditions: [String] = []
+            var arguments: [any DatabaseValueConvertible] = []
+            if let partner = query.partner { conditions.append("partner = ?"); arguments.append(partner) }
+            if let status = query.status { conditions.append("status = ?"); arguments.append(status.rawValue) }
+            if let before = query.before { conditions.append("seq < ?"); arguments.append(before) }
+            let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            arguments.append(max(1, min(query.limit, 1000)))
+            let rows = try SQLRow.fetchAll(db, sql: "SELECT * FROM agreements \(filter) ORDER BY seq DESC LIMIT ?",
+                                        arguments: StatementArguments(arguments))
+            return try rows.map { try Self.summary($0, db) }
+        }
+    }
+
+    public func claim(_ request: ClaimRequest) async throws -> [OutboxEntry] {
+        try await pool.write { db in
+            var sql = """
+                SELECT id, state FROM outbox
+                WHERE ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'in_flight' AND lease_until < ?))
+                """
+            var arguments: [any DatabaseValueConvertible] = [request.now, request.now]
+            if !request.excludingTargets.isEmpty {
+                sql += " AND target NOT IN (\(request.excludingTargets.map { _ in "?" }.joined(separator: ", ")))"
+                arguments += request.excludingTargets.sorted() as [any DatabaseValueConvertible]
+            }
+            sql += " ORDER BY next_attempt_at, id LIMIT ?"
+            arguments.append(request.limit)
+            let candidates = try SQLRow.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
+            var claimed: [OutboxEntry] = []
+            for candidate in candidates {
+                let id: Int64 = candidate["id"]
+                // A lease that expired in flight leaves the outcome unknown: look it up first.
+                let expired = (candidate["state"] as String) == OutboxState.inFlight.rawValue
+                try db.execute(sql: """
+                    UPDATE outbox SET state = 'in_flight', claimed_by = ?, lease_until = ?,
+                      needs_lookup = CASE WHEN ? THEN 1 ELSE needs_lookup END
+                    WHERE id = ?
+                    """, arguments: [request.worker, request.now + request.leaseMilliseconds, expired, id])
+                try Self.refreshStatus(db, entry: id)
+                if let row = try SQLRow.fetchOne(db, sql: "SELECT \(Self.entryColumns) FROM outbox o JOIN agreements a ON a.digest = o.digest WHERE o.id = ?",
+                                              arguments: [id]) {
+                    claimed.append(try Self.entry(row))
+                }
+            }
+            return claimed
+        }
+    }
+
+    /// Recomputes the agreement status from its entries.
+    static func refreshStatus(_ db: Database, entry: Int64) throws {
+        guard let digest = try String.fetchOne(db, sql: "SELECT digest FROM outbox WHERE id = ?", arguments: [entry]) else { return }
+        try refreshStatus(db, digest: digest)
+    }
+
+    static func refreshStatus(_ db: Database, digest: String) throws {
+        let states = try SQLRow.fetchAll(db, sql: "SELECT state, attempts FROM outbox WHERE digest = ?", arguments: [digest]).map {
+            (state: OutboxState(rawValue: $0["state"]) ?? .pending, attempts: $0["attempts"] as Int)
+        }
+        try db.execute(sql: "UPDATE agreements SET status = ? WHERE digest = ?", arguments: [StatusRule.status(of: states).rawValue, digest])
+    }
+
+    public func finish(_ attempt: AttemptRecord) async throws -> Bool {
+        try await pool.write { db in
+            guard let row = try SQLRow.fetchOne(db, sql: "SELECT claimed_by, state, attempts FROM outbox WHERE id = ?", arguments: [attempt.entryID]),
+                (row["claimed_by"] as String?) == attempt.worker, (row["state"] as String) == OutboxState.inFlight.rawValue
+            else { return false }
+            let number = (row["attempts"] as Int) + 1
+            try db.execute(sql: """
+                INSERT INTO attempts (outbox_id, number, worker, started_at, finished_at, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, arguments: [attempt.entryID, number, attempt.worker, attempt.startedAt, attempt.finishedAt, attempt.outcome, attempt.detail])
+            switch attempt.next {
+            case .delivered(let reference):
+                try db.execute(sql: """
+                    UPDATE outbox SET state = 'delivered', attempts = ?, claimed_by = NULL, lease_until = NULL, needs_lookup = 0,
+                      legacy_ref = ?, last_error = NULL WHERE id = ?
+                    """, arguments: [number, StoreJSON.text(reference), attempt.entryID])
+            case .retry(let at, let lookupFirst):
+                try db.execute(sql: """
+                    UPDATE outbox SET state = 'pending', attempts = ?, claimed_by = NULL, lease_until = NULL, next_attempt_at = ?,
+                      needs_lookup = ?, last_error = ? WHERE id = ?
+                    """, arguments: [number, at, lookupFirst, attempt.detail, attempt.entryID])
+            case .deadLetter(let reason):
+                try db.execute(sql: """
+                    UPDATE outbox SET state = 'dead_letter', attempts = ?, claimed_by = NULL, lease_until = NULL, last_error = ? WHERE id = ?
+                    """, arguments: [number, reason, attempt.entryID])
+            }
+            try Self.refreshStatus(db, entry: attempt.entryID)
+            return true
+        }
+    }
+
+    public func release(worker: String, entries: [Int64]) async throws {
+        guard !entries.isEmpty else { return }
+        try await pool.write { db in
+            for id in entries {
+                try db.execute(sql: """
+                    UPDATE outbox SET state = 'pending', claimed_by = NULL, lease_until = NULL
+                    WHERE id = ? AND claimed_by = ? AND state = 'in_flight'
+                    """, arguments: [id, worker])
+                try Self.refreshStatus(db, entry: id)
+            }
+        }
+    }
+
+    public func retry(digest: ContentDigest, now: Int64) async throws -> Int {
+        try await pool.write { db in
+            try db.execute(sql: """
+                UPDATE outbox SET state = 'pending', next_attempt_at = ?, needs_lookup = 1, last_error = NULL
+                WHERE digest = ? AND state = 'dead_letter'
+                """, arguments: [now, digest.description])
+            let changed = db.changesCount
+            try Self.refreshStatus(db, digest: digest.description)
+            return changed
+        }
+    }
+
+    public func entriesAwaitingReceipts(limit: Int) async throws -> [OutboxEntry] {
+        try await pool.read { db in
+            try SQLRow.fetchAll(db, sql: """
+                SELECT \(Self.entryColumns) FROM outbox o JOIN agreements a ON a.digest = o.digest
+                WHERE o.state = 'delivered' AND o.receipt_seq IS NULL ORDER BY o.id LIMIT ?
+                """, arguments: [limit]).map(Self.entry)
+        }
+    }
+
+    public func ledgerHead() async throws -> LedgerHead? {
+        try await pool.read { db in
+            guard let row = try SQLRow.fetchOne(db, sql: "SELECT seq, leaf FROM ledger ORDER BY seq DESC LIMIT 1") else { return nil }
+            return LedgerHead(sequence: row["seq"], leaf: try StoreJSON.digest(row["leaf"]))
+        }
+    }
+
+    public func appendReceipts(_ receipts: [LedgerAppend]) async throws {
+        guard !receipts.isEmpty else { return }
+        try await pool.write { db in
+            let head = try SQLRow.fetchOne(db, sql: "SELECT seq, leaf FROM ledger ORDER BY seq DESC LIMIT 1")
+            var expectedSequence = head.map { ($0["seq"] as Int) + 1 } ?? 0
+            var expectedPrevious = try head.map { try StoreJSON.digest($0["leaf"]) } ?? LedgerChain.genesis
+            for receipt in receipts {
+                guard receipt.sequence == expectedSequence, receipt.previous == expectedPrevious else {
+                    throw StoreError("ledger append out of order: expected seq \(expectedSequence) after \(expectedPrevious)")
+                }
+                try db.execute(sql: "INSERT INTO ledger (seq, receipt_id, digest, outbox_id, prev, leaf, receipt) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               arguments: [receipt.sequence, receipt.receiptID, receipt.digest.description, receipt.entryID,
+                                           receipt.previous.description, receipt.leaf.description, StoreJSON.text(.object(receipt.receipt))])
+                try db.execute(sql: "UPDATE outbox SET receipt_seq = ? WHERE id = ?", arguments: [receipt.sequence, receipt.entryID])
+                expectedSequence += 1
+                expectedPrevious = receipt.leaf
+            }
+        }
+    }
+
+    public func receipts(digest: ContentDigest) async throws -> [JSONObject] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT receipt FROM ledger WHERE digest = ? ORDER BY seq", arguments: [digest.description])
+                .map(StoreJSON.object)
+        }
+    }
+
+    public func receipt(id: String) async throws -> JSONObject? {
+        try await pool.read { db in
+            try String.fetchOne(db, sql: "SELECT receipt FROM ledger WHERE receipt_id = ?", arguments: [id]).map(StoreJSON.object)
+        }
+    }
+
+    public func ledger(from sequence: Int, limit: Int) async throws -> [JSONObject] {
+        try await pool.read { db in
+            try String.fetchAll(db, sql: "SELECT receipt FROM ledger WHERE seq >= ? ORDER BY seq LIMIT ?", arguments: [sequence, limit])
+                .map(StoreJSON.object)
+        }
+    }
+}

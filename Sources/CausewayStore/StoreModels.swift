@@ -1,0 +1,283 @@
+public import CausewayCore
+
+/// An agreement's place in its life, as the API and the dashboard show it.
+public enum AgreementStatus: String, Sendable, Hashable, CaseIterable {
+    /// Stored; no action has been tried yet.
+    case accepted
+    /// An action is being delivered.
+    case delivering
+    /// Every action is delivered.
+    case delivered
+    /// An action failed and waits for its next try.
+    case retrying
+    /// An action was rejected or ran out of attempts; an operator must look.
+    case deadLetter = "dead_letter"
+    /// Refused at intake (not verified or against policy).
+    case rejected
+}
+
+/// The state of one outbox entry.
+public enum OutboxState: String, Sendable, Hashable, CaseIterable {
+    case pending
+    case inFlight = "in_flight"
+    case delivered
+    case deadLetter = "dead_letter"
+}
+
+/// A verified agreement ready to be stored with its actions.
+public struct IncomingAgreement: Sendable {
+    public struct Action: Sendable {
+        public let index: Int
+        public let name: String
+        public let target: String
+        public let kind: String
+        public let adapter: String
+        /// The action's JSON (``LegacyAction/json``).
+        public let action: JSONValue
+        /// The provenance record's JSON, fixed at map time.
+        public let provenance: JSONValue
+        /// The receipt id allocated now, so that provenance and receipt name each other.
+        public let receiptID: String
+
+        public init(index: Int, name: String, target: String, kind: String, adapter: String, action: JSONValue, provenance: JSONValue,
+                    receiptID: String) {
+            self.index = index
+            self.name = name
+            self.target = target
+            self.kind = kind
+            self.adapter = adapter
+            self.action = action
+            self.provenance = provenance
+            self.receiptID = receiptID
+        }
+    }
+
+    public let digest: ContentDigest
+    public let agreementID: String
+    public let partner: String
+    public let type: String
+    /// The bytes exactly as received.
+    public let document: [UInt8]
+    /// The verification report's JSON.
+    public let verification: JSONValue
+    public let mappingID: String
+    public let mappingVersion: String
+    public let mappingDigest: ContentDigest
+    public let total: String?
+    public let currency: String?
+    /// Milliseconds since the epoch.
+    public let receivedAt: Int64
+    public let actions: [Action]
+
+    public init(digest: ContentDigest, agreementID: String, partner: String, type: String, document: [UInt8], verification: JSONValue,
+                mappingID: String, mappingVersion: String, mappingDigest: ContentDigest, total: String?, currency: String?,
+                receivedAt: Int64, actions: [Action]) {
+        self.digest = digest
+        self.agreementID = agreementID
+        self.partner = partner
+        self.type = type
+        self.document = document
+        self.verification = verification
+        self.mappingID = mappingID
+        self.mappingVersion = mappingVersion
+        self.mappingDigest = mappingDigest
+        self.total = total
+        self.currency = currency
+        self.receivedAt = receivedAt
+        self.actions = actions
+    }
+}
+
+/// What intake made of an agreement.
+public enum IntakeResult: Sendable, Hashable {
+    /// New: stored with its outbox entries.
+    case accepted
+    /// The same digest was stored before; nothing changed.
+    case known(AgreementStatus)
+    /// The partner already has this business id with other content.
+    case conflict(existing: ContentDigest)
+}
+
+/// A list entry.
+public struct AgreementSummary: Sendable, Hashable {
+    public let digest: ContentDigest
+    public let agreementID: String
+    public let partner: String
+    public let status: AgreementStatus
+    public let total: String?
+    public let currency: String?
+    public let receivedAt: Int64
+    /// The targets of its actions, in action order.
+    public let targets: [String]
+    /// Legacy references of delivered actions (`system:kind:id`).
+    public let references: [String]
+    /// The internal row number, for cursor paging.
+    public let sequence: Int64
+}
+
+/// Filters and paging for ``AgreementStore/agreements(_:)``.
+public struct AgreementQuery: Sendable {
+    public var partner: String?
+    public var status: AgreementStatus?
+    /// Only entries older than this cursor (a previous page's last ``AgreementSummary/sequence``).
+    public var before: Int64?
+    public var limit: Int
+
+    public init(partner: String? = nil, status: AgreementStatus? = nil, before: Int64? = nil, limit: Int = 50) {
+        self.partner = partner
+        self.status = status
+        self.before = before
+        self.limit = limit
+    }
+}
+
+/// One outbox entry: an action of an agreement and its delivery state.
+public struct OutboxEntry: Sendable, Hashable {
+    public let id: Int64
+    public let digest: ContentDigest
+    public let agreementID: String
+    public let partner: String
+    public let actionIndex: Int
+    public let name: String
+    public let target: String
+    public let kind: String
+    public let adapter: String
+    public let action: JSONValue
+    public let provenance: JSONValue
+    public let receiptID: String
+    public let state: OutboxState
+    /// Attempts made so far.
+    public let attempts: Int
+    /// Milliseconds since the epoch when it may be tried (again).
+    public let nextAttemptAt: Int64
+    /// The last outcome was unknown (or a lease expired): look the key up before delivering.
+    public let needsLookup: Bool
+    public let lastError: String?
+    public let legacyReference: JSONValue?
+}
+
+/// Which entries a worker wants.
+public struct ClaimRequest: Sendable {
+    public let worker: String
+    public let limit: Int
+    /// Milliseconds since the epoch.
+    public let now: Int64
+    /// How long the claim holds before another worker may take the entry.
+    public let leaseMilliseconds: Int64
+    /// Targets not to claim for now (their circuit is open).
+    public let excludingTargets: Set<String>
+
+    public init(worker: String, limit: Int, now: Int64, leaseMilliseconds: Int64, excludingTargets: Set<String> = []) {
+        self.worker = worker
+        self.limit = limit
+        self.now = now
+        self.leaseMilliseconds = leaseMilliseconds
+        self.excludingTargets = excludingTargets
+    }
+}
+
+/// One finished attempt and where it leaves the entry.
+public struct AttemptRecord: Sendable {
+    public enum Next: Sendable, Hashable {
+        /// Committed; the legacy reference.
+        case delivered(reference: JSONValue)
+        /// Try again at this time; `lookupFirst` after an unknown outcome.
+        case retry(at: Int64, lookupFirst: Bool)
+        /// Stop: dead letter with the reason.
+        case deadLetter(reason: String)
+    }
+
+    public let entryID: Int64
+    public let worker: String
+    public let startedAt: Int64
+    public let finishedAt: Int64
+    /// `delivered`, `retryable`, `rejected`, `unknown`, or `found` (settled by a lookup).
+    public let outcome: String
+    public let detail: String?
+    public let next: Next
+
+    public init(entryID: Int64, worker: String, startedAt: Int64, finishedAt: Int64, outcome: String, detail: String?, next: Next) {
+        self.entryID = entryID
+        self.worker = worker
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.outcome = outcome
+        self.detail = detail
+        self.next = next
+    }
+}
+
+/// A stored attempt.
+public struct AttemptSummary: Sendable, Hashable {
+    public let entryID: Int64
+    public let number: Int
+    public let startedAt: Int64
+    public let finishedAt: Int64
+    public let outcome: String
+    public let detail: String?
+}
+
+/// Everything about one agreement.
+public struct StoredAgreement: Sendable {
+    public let summary: AgreementSummary
+    public let document: [UInt8]
+    public let verification: JSONValue
+    public let mappingID: String
+    public let mappingVersion: String
+    public let mappingDigest: ContentDigest
+    public let entries: [OutboxEntry]
+    public let attempts: [AttemptSummary]
+}
+
+/// The end of the ledger.
+public struct LedgerHead: Sendable, Hashable {
+    public let sequence: Int
+    public let leaf: ContentDigest
+
+    public init(sequence: Int, leaf: ContentDigest) {
+        self.sequence = sequence
+        self.leaf = leaf
+    }
+}
+
+/// A signed receipt to append at a ledger position.
+public struct LedgerAppend: Sendable {
+    public let entryID: Int64
+    public let receiptID: String
+    public let digest: ContentDigest
+    public let sequence: Int
+    public let previous: ContentDigest
+    public let leaf: ContentDigest
+    public let receipt: JSONObject
+
+    public init(entryID: Int64, receiptID: String, digest: ContentDigest, sequence: Int, previous: ContentDigest, leaf: ContentDigest,
+                receipt: JSONObject) {
+        self.entryID = entryID
+        self.receiptID = receiptID
+        self.digest = digest
+        self.sequence = sequence
+        self.previous = previous
+        self.leaf = leaf
+        self.receipt = receipt
+    }
+}
+
+/// A store operation that cannot be done, with the reason.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// How an agreement's status follows from its entries.
+enum StatusRule {
+    static func status(of states: [(state: OutboxState, attempts: Int)]) -> AgreementStatus {
+        if states.isEmpty { return .delivered }
+        if states.contains(where: { $0.state == .deadLetter }) { return .deadLetter }
+        if states.allSatisfy({ $0.state == .delivered }) { return .delivered }
+        if states.contains(where: { $0.state == .inFlight }) { return .delivering }
+        if states.contains(where: { $0.state == .pending && $0.attempts > 0 }) { return .retrying }
+        if states.contains(where: { $0.state == .delivered }) { return .delivering }
+        return .accepted
+    }
+}
