@@ -29,6 +29,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         .target(
@@ -48,10 +50,13 @@ let package = Package(
         ),
         // The one API adapters see; adapters depend on it and their one driver only.
         .target(name: "AdapterKit", dependencies: ["CausewayCore"], swiftSettings: swiftSettings),
-        // The store: agreements, outbox, attempts, ledger. SQLite (embedded default); PostgreSQL follows.
+        // The store: agreements, outbox, attempts, ledger. SQLite (embedded default) and PostgreSQL.
         .target(
             name: "CausewayStore",
-            dependencies: ["CausewayCore", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "CausewayCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // For adapter authors' tests: an in-memory adapter and the conformance suite.
@@ -89,7 +94,10 @@ let package = Package(
         ),
         .testTarget(
             name: "CausewayStoreTests",
-            dependencies: ["CausewayStore", "CausewayCore", "CausewayTesting"],
+            dependencies: [
+                "CausewayStore", "CausewayCore", "CausewayTesting", .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CausewayCLITests", dependencies: ["causeway", "CausewayTrust", "CausewayTesting"], swiftSettings: swiftSettings),

@@ -7,15 +7,21 @@ import Testing
 /// The store implementations under test. Every test of the shared suite runs against each.
 enum StoreKind: String, CaseIterable, CustomStringConvertible {
     case sqlite
+    case postgres
 
     var description: String { rawValue }
 
-    /// A fresh, migrated, empty store.
+    /// A fresh, migrated, empty store. PostgreSQL gets a new database on the test cluster that
+    /// scripts/test starts (`CAUSEWAY_TEST_POSTGRES`); without it the test fails, never skips.
     func make() async throws -> any AgreementStore {
         switch self {
         case .sqlite:
             let path = try CommandRunner.temporaryDirectory("store").appendingPathComponent("causeway.sqlite").path
             let store = try SQLiteStore(path: path)
+            try await store.migrate()
+            return store
+        case .postgres:
+            let store = try await TestPostgres.freshStore()
             try await store.migrate()
             return store
         }
@@ -40,6 +46,7 @@ struct StoreSuite {
     @Test("intake: new, known by digest, conflict by business id", arguments: StoreKind.allCases)
     func intake(kind: StoreKind) async throws {
         let store = try await kind.make()
+        try await store.migrate()  // migrations are idempotent
         let first = incoming(1)
         #expect(try await store.accept(first) == .accepted)
         #expect(try await store.accept(first) == .known(.accepted))

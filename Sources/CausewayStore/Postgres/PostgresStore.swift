@@ -1,0 +1,393 @@
+public import CausewayCore
+import Foundation
+public import Logging
+public import PostgresNIO
+
+/// The shared store for several gateway instances: PostgreSQL through postgres-nio.
+///
+/// Instances claim outbox work with `FOR UPDATE SKIP LOCKED`, so they divide it without waiting
+/// for each other; an agreement's row is locked while its status is recomputed; the ledger has one
+/// writer at a time (a transaction-scoped advisory lock) and `UNIQUE(seq)`/`UNIQUE(prev)` guard
+/// it against forks. Run ``run()`` (the client's connection pool) for as long as the store is used.
+public final class PostgresStore: AgreementStore {
+    let client: PostgresClient
+    let logger: Logger
+
+    /// Advisory lock keys (arbitrary, fixed).
+    static let migrationLock: Int64 = 0x4361_7573_6577_6179  // "Causeway"
+    static let ledgerLock: Int64 = 0x4C65_6467_6572_0001
+
+    public init(configuration: PostgresClient.Configuration, logger: Logger = Logger(label: "causeway.store.postgres")) {
+        self.logger = logger
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+
+    /// A store for a `postgresql://user[:password]@host[:port]/database` URL (TLS off; loopback and
+    /// private networks). A password in the URL is for tests; deployments pass it separately.
+    public convenience init(url: String, password: String? = nil, logger: Logger = Logger(label: "causeway.store.postgres")) throws {
+        guard let components = URLComponents(string: url), ["postgresql", "postgres"].contains(components.scheme ?? ""),
+            let host = components.host, let user = components.user
+        else {
+            throw StoreError("store: expected postgresql://user@host:port/database")
+        }
+        let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        let configuration = PostgresClient.Configuration(host: host, port: components.port ?? 5432, username: user,
+                                                         password: password ?? components.password, database: database.isEmpty ? nil : database,
+                                                         tls: .disable)
+        self.init(configuration: configuration, logger: logger)
+    }
+
+    /// Runs the connection pool until the surrounding task is cancelled.
+    public func run() async { await client.run() }
+
+    /// Runs one statement outside the schema's API (administration and tests: `CREATE DATABASE`).
+    @_spi(Testing) public func execute(unsafeSQL statement: String) async throws {
+        try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+    }
+
+    public func migrate() async throws {
+        try await client.withTransaction(logger: logger) { db in
+            try await db.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
+            try await db.query("CREATE TABLE IF NOT EXISTS causeway_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
+                               logger: logger)
+            let applied = try await db.query("SELECT version FROM causeway_migrations", logger: logger).collect()
+                .map { try $0.decode(Int.self) }
+            guard !applied.contains(1) else { return }
+            for statement in Self.schemaV1 { try await db.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            try await db.query("INSERT INTO causeway_migrations (version, applied_at) VALUES (1, \(now))", logger: logger)
+        }
+    }
+
+    static let schemaV1 = [
+        """
+        CREATE TABLE agreements (
+          seq BIGSERIAL PRIMARY KEY, digest TEXT NOT NULL UNIQUE, agreement_id TEXT NOT NULL, partner TEXT NOT NULL,
+          type TEXT NOT NULL, status TEXT NOT NULL, document BYTEA NOT NULL, verification TEXT NOT NULL,
+          mapping_id TEXT NOT NULL, mapping_version TEXT NOT NULL, mapping_digest TEXT NOT NULL, total TEXT, currency TEXT,
+          received_at BIGINT NOT NULL, UNIQUE (partner, agreement_id))
+        """,
+        "CREATE INDEX agreements_by_status ON agreements (status, seq)",
+        "CREATE INDEX agreements_by_partner ON agreements (partner, seq)",
+        """
+        CREATE TABLE outbox (
+          id BIGSERIAL PRIMARY KEY, digest TEXT NOT NULL REFERENCES agreements (digest), action_index INTEGER NOT NULL,
+          name TEXT NOT NULL, target TEXT NOT NULL, kind TEXT NOT NULL, adapter TEXT NOT NULL, action TEXT NOT NULL,
+          provenance TEXT NOT NULL, receipt_id TEXT NOT NULL UNIQUE, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
+          next_attempt_at BIGINT NOT NULL, needs_lookup INTEGER NOT NULL DEFAULT 0, claimed_by TEXT, lease_until BIGINT,
+          last_error TEXT, legacy_ref TEXT, receipt_seq BIGINT, UNIQUE (digest, action_index))
+        """,
+        "CREATE INDEX outbox_due ON outbox (state, next_attempt_at)",
+        """
+        CREATE TABLE attempts (
+          id BIGSERIAL PRIMARY KEY, outbox_id BIGINT NOT NULL REFERENCES outbox (id), number INTEGER NOT NULL,
+          worker TEXT NOT NULL, started_at BIGINT NOT NULL, finished_at BIGINT NOT NULL, outcome TEXT NOT NULL, detail TEXT)
+        """,
+        "CREATE INDEX attempts_by_entry ON attempts (outbox_id, number)",
+        """
+        CREATE TABLE ledger (
+          seq BIGINT PRIMARY KEY, receipt_id TEXT NOT NULL UNIQUE, digest TEXT NOT NULL,
+          outbox_id BIGINT NOT NULL UNIQUE REFERENCES outbox (id), prev TEXT NOT NULL UNIQUE, leaf TEXT NOT NULL UNIQUE,
+          receipt TEXT NOT NULL)
+        """,
+        "CREATE INDEX ledger_by_digest ON ledger (digest, seq)",
+    ]
+
+    // MARK: Intake and reads
+
+    public func accept(_ agreement: IncomingAgreement) async throws -> IntakeResult {
+        try await client.withTransaction(logger: logger) { db in
+            let digest = agreement.digest.description
+            let initial = (agreement.actions.isEmpty ? AgreementStatus.delivered : .accepted).rawValue
+            let document = ByteBuffer(bytes: agreement.document)
+            let verification = StoreJSON.text(agreement.verification)
+            let mappingDigest = agreement.mappingDigest.description
+            let inserted = try await db.query("""
+                INSERT INTO agreements (digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
+                  mapping_digest, total, currency, received_at)
+                VALUES (\(digest), \(agreement.agreementID), \(agreement.partner), \(agreement.type), \(initial), \(document),
+                  \(verification), \(agreement.mappingID), \(agreement.mappingVersion), \(mappingDigest),
+                  \(agreement.total), \(agreement.currency), \(agreement.receivedAt))
+                ON CONFLICT DO NOTHING RETURNING seq
+                """, logger: logger).collect()
+            guard !inserted.isEmpty else {
+                // Known digest, or the partner's business id with other content.
+                if let status = try await db.query("SELECT status FROM agreements WHERE digest = \(digest)", logger: logger).collect().first {
+                    return .known(AgreementStatus(rawValue: try status.decode(String.self)) ?? .accepted)
+                }
+                let existing = try await db.query(
+                    "SELECT digest FROM agreements WHERE partner = \(agreement.partner) AND agreement_id = \(agreement.agreementID)",
+                    logger: logger).collect()
+                guard let row = existing.first else { throw StoreError("intake raced with a concurrent insert; try again") }
+                return .conflict(existing: try StoreJSON.digest(try row.decode(String.self)))
+            }
+            for action in agreement.actions {
+                let actionJSON = StoreJSON.text(action.action)
+                let provenanceJSON = StoreJSON.text(action.provenance)
+                try await db.query("""
+                    INSERT INTO outbox (digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, state, next_attempt_at)
+                    VALUES (\(digest), \(action.index), \(action.name), \(action.target), \(action.kind), \(action.adapter),
+                      \(actionJSON), \(provenanceJSON), \(action.receiptID), 'pending', \(agreement.receivedAt))
+                    """, logger: logger)
+            }
+            return .accepted
+        }
+    }
+
+    static let entryColumns = """
+        o.id, o.digest, a.agreement_id, a.partner, o.action_index, o.name, o.target, o.kind, o.adapter, o.action, o.provenance,
+        o.receipt_id, o.state, o.attempts, o.next_attempt_at, o.needs_lookup, o.last_error, o.legacy_ref
+        """
+
+    static func entry(_ row: PostgresRow) throws -> OutboxEntry {
+        let r = row.makeRandomAccess()
+        return OutboxEntry(
+            id: try r["id"].decode(Int64.self), digest: try StoreJSON.digest(try r["digest"].decode(String.self)),
+            agreementID: try r["agreement_id"].decode(String.self), partner: try r["partner"].decode(String.self),
+            actionIndex: try r["action_index"].decode(Int.self), name: try r["name"].decode(String.self),
+            target: try r["target"].decode(String.self), kind: try r["kind"].decode(String.self), adapter: try r["adapter"].decode(String.self),
+            action: try StoreJSON.value(try r["action"].decode(String.self)) ?? .null,
+            provenance: try StoreJSON.value(try r["provenance"].decode(String.self)) ?? .null,
+            receiptID: try r["receipt_id"].decode(String.self),
+            state: OutboxState(rawValue: try r["state"].decode(String.self)) ?? .pending,
+            attempts: try r["attempts"].decode(Int.self), nextAttemptAt: try r["next_attempt_at"].decode(Int64.self),
+            needsLookup: try r["needs_lookup"].decode(Int.self) != 0, lastError: try r["last_error"].decode(String?.self),
+            legacyReference: try StoreJSON.value(try r["legacy_ref"].decode(String?.self)))
+    }
+
+    func summary(_ row: PostgresRow, _ db: PostgresConnection) async throws -> AgreementSummary {
+        let r = row.makeRandomAccess()
+        let digest = try r["digest"].decode(String.self)
+        let entries = try await db.query("SELECT target, legacy_ref FROM outbox WHERE digest = \(digest) ORDER BY action_index", logger: logger)
+            .collect()
+        var targets: [String] = []
+        var references: [String] = []
+        for entry in entries {
+            let (target, reference) = try entry.decode((String, String?).self)
+            targets.append(target)
+            if let reference = try StoreJSON.value(reference), let id = reference["id"]?.stringValue {
+                references.append([reference["system"]?.stringValue, reference["kind"]?.stringValue, id].compactMap { $0 }.joined(separator: ":"))
+            }
+        }
+        return AgreementSummary(
+            digest: try StoreJSON.digest(digest), agreementID: try r["agreement_id"].decode(String.self), partner: try r["partner"].decode(String.self),
+            status: AgreementStatus(rawValue: try r["status"].decode(String.self)) ?? .accepted, total: try r["total"].decode(String?.self),
+            currency: try r["currency"].decode(String?.self), receivedAt: try r["received_at"].decode(Int64.self), targets: targets,
+            references: references, sequence: try r["seq"].decode(Int64.self))
+    }
+
+    public func agreement(digest: ContentDigest) async throws -> StoredAgreement? {
+        try await client.withConnection { db in
+            let key = digest.description
+            guard let row = try await db.query("SELECT * FROM agreements WHERE digest = \(key)", logger: logger).collect().first else {
+                return nil
+            }
+            let entries = try await db.query("""
+                SELECT \(unescaped: Self.entryColumns) FROM outbox o JOIN agreements a ON a.digest = o.digest
+                WHERE o.digest = \(key) ORDER BY o.action_index
+                """, logger: logger).collect().map(Self.entry)
+            let attempts = try await db.query("""
+                SELECT t.outbox_id, t.number, t.started_at, t.finished_at, t.outcome, t.detail FROM attempts t
+                JOIN outbox o ON o.id = t.outbox_id WHERE o.digest = \(key) ORDER BY t.id
+                """, logger: logger).collect().map { row in
+                let (entry, number, started, finished, outcome, detail) = try row.decode((Int64, Int, Int64, Int64, String, String?).self)
+                return AttemptSummary(entryID: entry, number: number, startedAt: started, finishedAt: finished, outcome: outcome, detail: detail)
+            }
+            let r = row.makeRandomAccess()
+            let document = try r["document"].decode(ByteBuffer.self)
+            return StoredAgreement(
+                summary: try await summary(row, db), document: Array(buffer: document),
+                verification: try StoreJSON.value(try r["verification"].decode(String.self)) ?? .null,
+                mappingID: try r["mapping_id"].decode(String.self), mappingVersion: try r["mapping_version"].decode(String.self),
+                mappingDigest: try StoreJSON.digest(try r["mapping_digest"].decode(String.self)), entries: entries, attempts: attempts)
+        }
+    }
+
+    public func agreements(_ query: AgreementQuery) async throws -> [AgreementSummary] {
+        try await client.withConnection { db in
+            let limit = max(1, min(query.limit, 1000))
+            let status = query.status?.rawValue
+            let rows = try await db.query("""
+                SELECT * FROM agreements
+                WHERE (\(query.partner)::text IS NULL OR partner = \(query.partner))
+                  AND (\(status)::text IS NULL OR status = \(status))
+                  AND (\(query.before)::bigint IS NULL OR seq < \(query.before))
+                ORDER BY seq DESC LIMIT \(limit)
+                """, logger: logger).collect()
+            var summaries: [AgreementSummary] = []
+            for row in rows { summaries.append(try await summary(row, db)) }
+            return summaries
+        }
+    }
+
+    // MARK: Outbox
+
+    /// Recomputes an agreement's status from its entries, holding the agreement's row lock so that
+    /// concurrent finishes of its actions cannot both compute from a stale view.
+    func refreshStatus(_ db: PostgresConnection, digest: String) async throws {
+        try await db.query("SELECT 1 FROM agreements WHERE digest = \(digest) FOR UPDATE", logger: logger)
+        let states = try await db.query("SELECT state, attempts FROM outbox WHERE digest = \(digest)", logger: logger).collect().map { row in
+            let (state, attempts) = try row.decode((String, Int).self)
+            return (state: OutboxState(rawValue: state) ?? .pending, attempts: attempts)
+        }
+        let status = StatusRule.status(of: states).rawValue
+        try await db.query("UPDATE agreements SET status = \(status) WHERE digest = \(digest)", logger: logger)
+    }
+
+    public func claim(_ request: ClaimRequest) async throws -> [OutboxEntry] {
+        try await client.withTransaction(logger: logger) { db in
+            let excluded = request.excludingTargets.sorted()
+            let leaseUntil = request.now + request.leaseMilliseconds
+            let claimed = try await db.query("""
+                WITH due AS (
+                  SELECT id, state FROM outbox
+                  WHERE ((state = 'pending' AND next_attempt_at <= \(request.now)) OR (state = 'in_flight' AND lease_until < \(request.now)))
+                    AND NOT (target = ANY(\(excluded)))
+                  ORDER BY next_attempt_at, id LIMIT \(request.limit)
+                  FOR UPDATE SKIP LOCKED)
+                UPDATE outbox o SET state = 'in_flight', claimed_by = \(request.worker), lease_until = \(leaseUntil),
+                  needs_lookup = CASE WHEN due.state = 'in_flight' THEN 1 ELSE o.needs_lookup END
+                FROM due WHERE o.id = due.id
+                RETURNING o.id, o.digest
+                """, logger: logger).collect().map { try $0.decode((Int64, String).self) }
+            // Lock agreements in a fixed order, so that concurrent claimers cannot deadlock.
+            for digest in Set(claimed.map(\.1)).sorted() { try await refreshStatus(db, digest: digest) }
+            let ids = claimed.map(\.0)
+            guard !ids.isEmpty else { return [] }
+            return try await db.query("""
+                SELECT \(unescaped: Self.entryColumns) FROM outbox o JOIN agreements a ON a.digest = o.digest
+                WHERE o.id = ANY(\(ids)) ORDER BY o.next_attempt_at, o.id
+                """, logger: logger).collect().map(Self.entry)
+        }
+    }
+
+    public func finish(_ attempt: AttemptRecord) async throws -> Bool {
+        try await client.withTransaction(logger: logger) { db in
+            let rows = try await db.query(
+                "SELECT claimed_by, state, attempts, digest FROM outbox WHERE id = \(attempt.entryID) FOR UPDATE", logger: logger).collect()
+            guard let row = rows.first else { return false }
+            let (claimedBy, state, attempts, digest) = try row.decode((String?, String, Int, String).self)
+            guard claimedBy == attempt.worker, state == OutboxState.inFlight.rawValue else { return false }
+            let number = attempts + 1
+            try await db.query("""
+                INSERT INTO attempts (outbox_id, number, worker, started_at, finished_at, outcome, detail)
+                VALUES (\(attempt.entryID), \(number), \(attempt.worker), \(attempt.startedAt), \(attempt.finishedAt), \(attempt.outcome),
+                  \(attempt.detail))
+                """, logger: logger)
+            switch attempt.next {
+            case .delivered(let reference):
+                let referenceJSON = StoreJSON.text(reference)
+                try await db.query("""
+                    UPDATE outbox SET state = 'delivered', attempts = \(number), claimed_by = NULL, lease_until = NULL, needs_lookup = 0,
+                      legacy_ref = \(referenceJSON), last_error = NULL WHERE id = \(attempt.entryID)
+                    """, logger: logger)
+            case .retry(let at, let lookupFirst):
+                let lookup = lookupFirst ? 1 : 0
+                try await db.query("""
+                    UPDATE outbox SET state = 'pending', attempts = \(number), claimed_by = NULL, lease_until = NULL, next_attempt_at = \(at),
+                      needs_lookup = \(lookup), last_error = \(attempt.detail) WHERE id = \(attempt.entryID)
+                    """, logger: logger)
+            case .deadLetter(let reason):
+                try await db.query("""
+                    UPDATE outbox SET state = 'dead_letter', attempts = \(number), claimed_by = NULL, lease_until = NULL,
+                      last_error = \(reason) WHERE id = \(attempt.entryID)
+                    """, logger: logger)
+            }
+            try await refreshStatus(db, digest: digest)
+            return true
+        }
+    }
+
+    public func release(worker: String, entries: [Int64]) async throws {
+        guard !entries.isEmpty else { return }
+        try await client.withTransaction(logger: logger) { db in
+            let released = try await db.query("""
+                UPDATE outbox SET state = 'pending', claimed_by = NULL, lease_until = NULL
+                WHERE id = ANY(\(entries)) AND claimed_by = \(worker) AND state = 'in_flight' RETURNING digest
+                """, logger: logger).collect().map { try $0.decode(String.self) }
+            for digest in Set(released).sorted() { try await refreshStatus(db, digest: digest) }
+        }
+    }
+
+    public func retry(digest: ContentDigest, now: Int64) async throws -> Int {
+        try await client.withTransaction(logger: logger) { db in
+            let key = digest.description
+            let changed = try await db.query("""
+                UPDATE outbox SET state = 'pending', next_attempt_at = \(now), needs_lookup = 1, last_error = NULL
+                WHERE digest = \(key) AND state = 'dead_letter' RETURNING id
+                """, logger: logger).collect().count
+            try await refreshStatus(db, digest: key)
+            return changed
+        }
+    }
+
+    // MARK: Ledger
+
+    public func entriesAwaitingReceipts(limit: Int) async throws -> [OutboxEntry] {
+        try await client.withConnection { db in
+            try await db.query("""
+                SELECT \(unescaped: Self.entryColumns) FROM outbox o JOIN agreements a ON a.digest = o.digest
+                WHERE o.state = 'delivered' AND o.receipt_seq IS NULL ORDER BY o.id LIMIT \(limit)
+                """, logger: logger).collect().map(Self.entry)
+        }
+    }
+
+    public func ledgerHead() async throws -> LedgerHead? {
+        try await client.withConnection { db in
+            guard let row = try await db.query("SELECT seq, leaf FROM ledger ORDER BY seq DESC LIMIT 1", logger: logger).collect().first else {
+                return nil
+            }
+            let (sequence, leaf) = try row.decode((Int, String).self)
+            return LedgerHead(sequence: sequence, leaf: try StoreJSON.digest(leaf))
+        }
+    }
+
+    public func appendReceipts(_ receipts: [LedgerAppend]) async throws {
+        guard !receipts.isEmpty else { return }
+        try await client.withTransaction(logger: logger) { db in
+            // One ledger writer at a time, across instances.
+            try await db.query("SELECT pg_advisory_xact_lock(\(Self.ledgerLock))", logger: logger)
+            let head = try await db.query("SELECT seq, leaf FROM ledger ORDER BY seq DESC LIMIT 1", logger: logger).collect().first
+                .map { try $0.decode((Int, String).self) }
+            var expectedSequence = head.map { $0.0 + 1 } ?? 0
+            var expectedPrevious = try head.map { try StoreJSON.digest($0.1) } ?? LedgerChain.genesis
+            for receipt in receipts {
+                guard receipt.sequence == expectedSequence, receipt.previous == expectedPrevious else {
+                    throw StoreError("ledger append out of order: expected seq \(expectedSequence) after \(expectedPrevious)")
+                }
+                let receiptJSON = StoreJSON.text(.object(receipt.receipt))
+                let digest = receipt.digest.description
+                let previous = receipt.previous.description
+                let leaf = receipt.leaf.description
+                try await db.query("""
+                    INSERT INTO ledger (seq, receipt_id, digest, outbox_id, prev, leaf, receipt)
+                    VALUES (\(receipt.sequence), \(receipt.receiptID), \(digest), \(receipt.entryID), \(previous), \(leaf), \(receiptJSON))
+                    """, logger: logger)
+                try await db.query("UPDATE outbox SET receipt_seq = \(receipt.sequence) WHERE id = \(receipt.entryID)", logger: logger)
+                expectedSequence += 1
+                expectedPrevious = receipt.leaf
+            }
+        }
+    }
+
+    public func receipts(digest: ContentDigest) async throws -> [JSONObject] {
+        try await client.withConnection { db in
+            try await db.query("SELECT receipt FROM ledger WHERE digest = \(digest.description) ORDER BY seq", logger: logger).collect()
+                .map { try StoreJSON.object(try $0.decode(String.self)) }
+        }
+    }
+
+    public func receipt(id: String) async throws -> JSONObject? {
+        try await client.withConnection { db in
+            try await db.query("SELECT receipt FROM ledger WHERE receipt_id = \(id)", logger: logger).collect().first
+                .map { try StoreJSON.object(try $0.decode(String.self)) }
+        }
+    }
+
+    public func ledger(from sequence: Int, limit: Int) async throws -> [JSONObject] {
+        try await client.withConnection { db in
+            try await db.query("SELECT receipt FROM ledger WHERE seq >= \(sequence) ORDER BY seq LIMIT \(limit)", logger: logger).collect()
+                .map { try StoreJSON.object(try $0.decode(String.self)) }
+        }
+    }
+}
