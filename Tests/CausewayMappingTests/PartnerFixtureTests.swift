@@ -76,3 +76,25 @@ struct UBLSchemaTests {
         #expect(documents >= 5)
     }
 }
+
+/// Actions survive the outbox: JSON → LegacyAction → JSON gives the same bytes, for every golden file.
+@Suite("Stored action round trip")
+struct ActionRoundTripTests {
+    @Test("every golden action decodes to the same JSON")
+    func roundTrip() throws {
+        var checked = 0
+        for partner in ["stahlteile", "nordic-fasteners"] {
+            let folder = TestPaths.repository.appendingPathComponent("Mappings/\(partner)/fixtures/expected")
+            for name in try FileManager.default.contentsOfDirectory(atPath: folder.path) {
+                let golden = try JSONReader().read(Array(try Data(contentsOf: folder.appendingPathComponent(name))))
+                for action in golden["actions"]?.arrayValue ?? [] {
+                    let decoded = try LegacyAction(json: action)
+                    #expect(JCS.canonicalize(decoded.json) == JCS.canonicalize(action), "\(partner)/\(name) action \(decoded.index)")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked >= 20)
+        #expect(throws: LegacyAction.DecodingError.self) { try LegacyAction(json: ["index": 0, "name": "x", "target": "t", "kind": "rows"]) }
+    }
+}
