@@ -59,6 +59,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Pipeline services, HTTP API and dashboard, composition root.
+        .target(
+            name: "CausewayGateway",
+            dependencies: ["CausewayCore", "CausewayTrust", "CausewayMapping", "AdapterKit", "CausewayStore"],
+            swiftSettings: swiftSettings
+        ),
         // For adapter authors' tests: an in-memory adapter and the conformance suite.
         .target(name: "AdapterKitTesting", dependencies: ["AdapterKit", "CausewayCore"], swiftSettings: swiftSettings),
         .executableTarget(
@@ -98,6 +104,11 @@ let package = Package(
                 "CausewayStore", "CausewayCore", "CausewayTesting", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "CausewayGatewayTests",
+            dependencies: ["CausewayGateway", "AdapterKit", "AdapterKitTesting", "CausewayStore", "CausewayTrust", "CausewayTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CausewayCLITests", dependencies: ["causeway", "CausewayTrust", "CausewayTesting"], swiftSettings: swiftSettings),

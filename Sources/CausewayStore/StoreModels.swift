@@ -154,6 +154,32 @@ public struct OutboxEntry: Sendable, Hashable {
     public let needsLookup: Bool
     public let lastError: String?
     public let legacyReference: JSONValue?
+    /// When the target committed (the delivered attempt's end), milliseconds since the epoch.
+    public let deliveredAt: Int64?
+
+    public init(id: Int64, digest: ContentDigest, agreementID: String, partner: String, actionIndex: Int, name: String, target: String,
+                kind: String, adapter: String, action: JSONValue, provenance: JSONValue, receiptID: String, state: OutboxState, attempts: Int,
+                nextAttemptAt: Int64, needsLookup: Bool, lastError: String?, legacyReference: JSONValue?, deliveredAt: Int64?) {
+        self.id = id
+        self.digest = digest
+        self.agreementID = agreementID
+        self.partner = partner
+        self.actionIndex = actionIndex
+        self.name = name
+        self.target = target
+        self.kind = kind
+        self.adapter = adapter
+        self.action = action
+        self.provenance = provenance
+        self.receiptID = receiptID
+        self.state = state
+        self.attempts = attempts
+        self.nextAttemptAt = nextAttemptAt
+        self.needsLookup = needsLookup
+        self.lastError = lastError
+        self.legacyReference = legacyReference
+        self.deliveredAt = deliveredAt
+    }
 }
 
 /// Which entries a worker wants.

@@ -165,3 +165,14 @@ struct ReceiptTests {
         #expect(problems.allSatisfy { $0.hasPrefix("reordered") })
     }
 }
+
+@Suite("Provenance round trip")
+struct ProvenanceRoundTripTests {
+    @Test("a record read back from its JSON has the same bytes")
+    func roundTrip() throws {
+        let record = AdapterConformance.sampleDelivery(action: sampleAction, nonce: "rt").provenance
+        let again = try ProvenanceRecord(json: record.json)
+        #expect(again.canonicalBytes == record.canonicalBytes)
+        #expect(throws: LegacyAction.DecodingError.self) { try ProvenanceRecord(json: ["type": "CausewayProvenance"]) }
+    }
+}

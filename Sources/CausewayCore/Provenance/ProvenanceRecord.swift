@@ -97,6 +97,46 @@ public struct ProvenanceRecord: Sendable, Hashable {
         self.software = software
     }
 
+    /// Reads a record back from its JSON form (as the outbox stores it).
+    public init(json: JSONValue) throws(LegacyAction.DecodingError) {
+        func fail(_ what: String) -> LegacyAction.DecodingError { .init(message: "stored provenance: \(what) is missing or unreadable") }
+        func digest(_ value: JSONValue?, _ what: String) throws(LegacyAction.DecodingError) -> ContentDigest {
+            guard let d = value?.stringValue.flatMap(ContentDigest.init) else { throw fail(what) }
+            return d
+        }
+        guard json["type"]?.stringValue == "CausewayProvenance", let receiptID = json["receiptId"]?.stringValue,
+            let generated = json["generated"]?.stringValue, let subject = json["subject"], let target = subject["target"]?.stringValue,
+            let adapter = subject["adapter"]?.stringValue, let kind = subject["kind"]?.stringValue.flatMap(LegacyAction.Kind.init),
+            let agreement = json["agreement"], let agreementID = agreement["id"]?.stringValue, let agreementType = agreement["type"]?.stringValue,
+            let plan = json["plan"], let partner = plan["partner"]?.stringValue, let mapping = plan["mapping"]?.stringValue,
+            let version = plan["version"]?.stringValue, let actionIndex = plan["actionIndex"]?.numberValue,
+            let gateway = json["agent"]?["gateway"]?.stringValue, let software = json["agent"]?["software"]?.stringValue
+        else { throw fail("a required member") }
+        var signers: [Signer] = []
+        for signer in json["signers"]?.arrayValue ?? [] {
+            guard let role = signer["role"]?.stringValue, let did = signer["did"]?.stringValue,
+                let method = signer["verificationMethod"]?.stringValue
+            else { throw fail("a signer") }
+            signers.append(Signer(role: role, did: did, verificationMethod: method,
+                                  proofDigest: signer["proofDigest"]?.stringValue.flatMap(ContentDigest.init),
+                                  delegation: signer["delegation"]?.stringValue.flatMap(ContentDigest.init)))
+        }
+        self.receiptID = receiptID
+        self.generated = generated
+        self.target = target
+        self.adapter = adapter
+        self.actionKind = kind
+        self.payloadDigest = try digest(subject["payloadDigest"], "subject.payloadDigest")
+        self.agreementID = agreementID
+        self.agreementType = agreementType
+        self.agreementDigest = try digest(agreement["digest"], "agreement.digest")
+        self.signers = signers
+        self.plan = Plan(partner: partner, mapping: mapping, version: version, digest: try digest(plan["digest"], "plan.digest"),
+                         actionIndex: Int(actionIndex))
+        self.gateway = gateway
+        self.software = software
+    }
+
     /// `sha256:…/N`.
     public var idempotencyKey: String { "\(agreementDigest)/\(plan.actionIndex)" }
 

@@ -75,7 +75,7 @@ public final class PostgresStore: AgreementStore {
           name TEXT NOT NULL, target TEXT NOT NULL, kind TEXT NOT NULL, adapter TEXT NOT NULL, action TEXT NOT NULL,
           provenance TEXT NOT NULL, receipt_id TEXT NOT NULL UNIQUE, state TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
           next_attempt_at BIGINT NOT NULL, needs_lookup INTEGER NOT NULL DEFAULT 0, claimed_by TEXT, lease_until BIGINT,
-          last_error TEXT, legacy_ref TEXT, receipt_seq BIGINT, UNIQUE (digest, action_index))
+          last_error TEXT, legacy_ref TEXT, delivered_at BIGINT, receipt_seq BIGINT, UNIQUE (digest, action_index))
         """,
         "CREATE INDEX outbox_due ON outbox (state, next_attempt_at)",
         """
@@ -136,7 +136,7 @@ public final class PostgresStore: AgreementStore {
 
     static let entryColumns = """
         o.id, o.digest, a.agreement_id, a.partner, o.action_index, o.name, o.target, o.kind, o.adapter, o.action, o.provenance,
-        o.receipt_id, o.state, o.attempts, o.next_attempt_at, o.needs_lookup, o.last_error, o.legacy_ref
+        o.receipt_id, o.state, o.attempts, o.next_attempt_at, o.needs_lookup, o.last_error, o.legacy_ref, o.delivered_at
         """
 
     static func entry(_ row: PostgresRow) throws -> OutboxEntry {
@@ -152,7 +152,8 @@ public final class PostgresStore: AgreementStore {
             state: OutboxState(rawValue: try r["state"].decode(String.self)) ?? .pending,
             attempts: try r["attempts"].decode(Int.self), nextAttemptAt: try r["next_attempt_at"].decode(Int64.self),
             needsLookup: try r["needs_lookup"].decode(Int.self) != 0, lastError: try r["last_error"].decode(String?.self),
-            legacyReference: try StoreJSON.value(try r["legacy_ref"].decode(String?.self)))
+            legacyReference: try StoreJSON.value(try r["legacy_ref"].decode(String?.self)),
+            deliveredAt: try r["delivered_at"].decode(Int64?.self))
     }
 
     func summary(_ row: PostgresRow, _ db: PostgresConnection) async throws -> AgreementSummary {
@@ -279,7 +280,7 @@ public final class PostgresStore: AgreementStore {
                 let referenceJSON = StoreJSON.text(reference)
                 try await db.query("""
                     UPDATE outbox SET state = 'delivered', attempts = \(number), claimed_by = NULL, lease_until = NULL, needs_lookup = 0,
-                      legacy_ref = \(referenceJSON), last_error = NULL WHERE id = \(attempt.entryID)
+                      legacy_ref = \(referenceJSON), last_error = NULL, delivered_at = \(attempt.finishedAt) WHERE id = \(attempt.entryID)
                     """, logger: logger)
             case .retry(let at, let lookupFirst):
                 let lookup = lookupFirst ? 1 : 0

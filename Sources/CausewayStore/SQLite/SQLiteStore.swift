@@ -60,6 +60,7 @@ public final class SQLiteStore: AgreementStore {
                   lease_until INTEGER,
                   last_error TEXT,
                   legacy_ref TEXT,
+                  delivered_at INTEGER,
                   receipt_seq INTEGER,
                   UNIQUE (digest, action_index));
                 CREATE INDEX outbox_due ON outbox (state, next_attempt_at);
@@ -119,7 +120,7 @@ public final class SQLiteStore: AgreementStore {
 
     static let entryColumns = """
         o.id, o.digest, a.agreement_id, a.partner, o.action_index, o.name, o.target, o.kind, o.adapter, o.action, o.provenance,
-        o.receipt_id, o.state, o.attempts, o.next_attempt_at, o.needs_lookup, o.last_error, o.legacy_ref
+        o.receipt_id, o.state, o.attempts, o.next_attempt_at, o.needs_lookup, o.last_error, o.legacy_ref, o.delivered_at
         """
 
     static func entry(_ row: SQLRow) throws -> OutboxEntry {
@@ -129,7 +130,7 @@ public final class SQLiteStore: AgreementStore {
             action: try StoreJSON.value(row["action"]) ?? .null, provenance: try StoreJSON.value(row["provenance"]) ?? .null,
             receiptID: row["receipt_id"], state: OutboxState(rawValue: row["state"]) ?? .pending, attempts: row["attempts"],
             nextAttemptAt: row["next_attempt_at"], needsLookup: (row["needs_lookup"] as Int) != 0, lastError: row["last_error"],
-            legacyReference: try StoreJSON.value(row["legacy_ref"]))
+            legacyReference: try StoreJSON.value(row["legacy_ref"]), deliveredAt: row["delivered_at"])
     }
 
     static func summary(_ row: SQLRow, _ db: Database) throws -> AgreementSummary {
@@ -246,8 +247,8 @@ public final class SQLiteStore: AgreementStore {
             case .delivered(let reference):
                 try db.execute(sql: """
                     UPDATE outbox SET state = 'delivered', attempts = ?, claimed_by = NULL, lease_until = NULL, needs_lookup = 0,
-                      legacy_ref = ?, last_error = NULL WHERE id = ?
-                    """, arguments: [number, StoreJSON.text(reference), attempt.entryID])
+                      legacy_ref = ?, last_error = NULL, delivered_at = ? WHERE id = ?
+                    """, arguments: [number, StoreJSON.text(reference), attempt.finishedAt, attempt.entryID])
             case .retry(let at, let lookupFirst):
                 try db.execute(sql: """
                     UPDATE outbox SET state = 'pending', attempts = ?, claimed_by = NULL, lease_until = NULL, next_attempt_at = ?,

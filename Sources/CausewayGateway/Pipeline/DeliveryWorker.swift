@@ -1,0 +1,149 @@
+public import AdapterKit
+public import CausewayCore
+public import CausewayStore
+import Foundation
+
+/// Claims outbox entries and delivers them through their targets' adapters.
+///
+/// Several workers (in one or several gateway instances) share the outbox: the store hands each
+/// entry to one of them. A worker looks an entry up first when its last outcome was unknown,
+/// records every attempt, backs off with jitter, opens a target's circuit after repeated
+/// failures, and limits how many deliveries of one partner run at once.
+public final class DeliveryWorker: Sendable {
+    public struct Configuration: Sendable {
+        /// This worker's name in claims (unique per instance).
+        public var worker: String
+        public var batchSize: Int
+        /// How long a claim holds; a crashed worker's entries come back after it (needing a lookup).
+        public var leaseMilliseconds: Int64
+        /// The pause when there is nothing to do.
+        public var idleMilliseconds: Int64
+        /// Deliveries of one partner running at once, per worker.
+        public var partnerConcurrency: Int
+        public var retry: RetryPolicy
+
+        public init(worker: String, batchSize: Int = 16, leaseMilliseconds: Int64 = 60_000, idleMilliseconds: Int64 = 200,
+                    partnerConcurrency: Int = 4, retry: RetryPolicy = .init()) {
+            self.worker = worker
+            self.batchSize = batchSize
+            self.leaseMilliseconds = leaseMilliseconds
+            self.idleMilliseconds = idleMilliseconds
+            self.partnerConcurrency = partnerConcurrency
+            self.retry = retry
+        }
+    }
+
+    let configuration: Configuration
+    let store: any AgreementStore
+    /// Adapters by target name.
+    let adapters: [String: any Adapter]
+    public let breakers: CircuitBreakers
+    let now: @Sendable () -> Int64
+    let jitter: @Sendable () -> Double
+
+    public init(configuration: Configuration, store: any AgreementStore, adapters: [String: any Adapter], breakers: CircuitBreakers = .init(),
+                now: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
+                jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
+        self.configuration = configuration
+        self.store = store
+        self.adapters = adapters
+        self.breakers = breakers
+        self.now = now
+        self.jitter = jitter
+    }
+
+    /// Delivers until the task is cancelled. Claimed entries not started when cancelled are released.
+    public func run() async throws {
+        while !Task.isCancelled {
+            let done = try await runOnce()
+            if done == 0 { try? await Task.sleep(for: .milliseconds(configuration.idleMilliseconds)) }
+        }
+    }
+
+    /// One round: claim a batch and deliver it. Returns how many entries were processed.
+    @discardableResult
+    public func runOnce() async throws -> Int {
+        let time = now()
+        let entries = try await store.claim(ClaimRequest(
+            worker: configuration.worker, limit: configuration.batchSize, now: time, leaseMilliseconds: configuration.leaseMilliseconds,
+            excludingTargets: breakers.openTargets(now: time)))
+        guard !entries.isEmpty else { return 0 }
+        let byPartner = Dictionary(grouping: entries, by: \.partner)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (_, partnerEntries) in byPartner {
+                group.addTask {
+                    // At most `partnerConcurrency` deliveries of this partner at once.
+                    var index = 0
+                    while index < partnerEntries.count {
+                        if Task.isCancelled {
+                            try await self.store.release(worker: self.configuration.worker, entries: partnerEntries[index...].map(\.id))
+                            return
+                        }
+                        let window = partnerEntries[index..<min(index + self.configuration.partnerConcurrency, partnerEntries.count)]
+                        try await withThrowingTaskGroup(of: Void.self) { inner in
+                            for entry in window { inner.addTask { try await self.process(entry) } }
+                            try await inner.waitForAll()
+                        }
+                        index += window.count
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+        return entries.count
+    }
+
+    func finish(_ entry: OutboxEntry, startedAt: Int64, outcome: String, detail: String?, next: AttemptRecord.Next) async throws {
+        _ = try await store.finish(AttemptRecord(entryID: entry.id, worker: configuration.worker, startedAt: startedAt, finishedAt: now(),
+                                                 outcome: outcome, detail: detail, next: next))
+    }
+
+    /// Delivers one claimed entry and records the attempt.
+    func process(_ entry: OutboxEntry) async throws {
+        let startedAt = now()
+        guard let adapter = adapters[entry.target] else {
+            try await finish(entry, startedAt: startedAt, outcome: "rejected", detail: "no target named '\(entry.target)' is configured",
+                             next: .deadLetter(reason: "no target named '\(entry.target)' is configured"))
+            return
+        }
+        let action: LegacyAction
+        let provenance: ProvenanceRecord
+        do {
+            action = try LegacyAction(json: entry.action)
+            provenance = try ProvenanceRecord(json: entry.provenance)
+        } catch {
+            try await finish(entry, startedAt: startedAt, outcome: "rejected", detail: error.message, next: .deadLetter(reason: error.message))
+            return
+        }
+        var document: [UInt8] = []
+        if case .erpPurchaseOrder(let order) = action.payload, order.attachments.contains(.agreement) {
+            document = try await store.agreement(digest: entry.digest)?.document ?? []
+        }
+        let delivery = Delivery(agreementDigest: entry.digest, agreementID: entry.agreementID, action: action, provenance: provenance,
+                                signedAgreement: document, attempt: entry.attempts + 1)
+        let policy = configuration.retry
+
+        if DeliveryStateMachine.firstStep(for: entry) == .lookup {
+            switch DeliveryStateMachine.afterLookup(await adapter.lookup(delivery), entry: entry, now: now(), policy: policy, jitter: jitter()) {
+            case .found(let next):
+                breakers.recordSuccess(entry.target)
+                try await finish(entry, startedAt: startedAt, outcome: "found", detail: "settled by lookup", next: next)
+                return
+            case .later(let next, let detail):
+                breakers.recordFailure(entry.target, now: now())
+                try await finish(entry, startedAt: startedAt, outcome: "lookup_unavailable", detail: detail, next: next)
+                return
+            case .deliver:
+                break
+            }
+        }
+
+        let outcome = await adapter.deliver(delivery)
+        switch outcome.outcomeClass {
+        case .delivered, .rejected: breakers.recordSuccess(entry.target)
+        case .retryable, .unknown: breakers.recordFailure(entry.target, now: now())
+        }
+        let next = DeliveryStateMachine.afterDelivery(outcome, entry: entry, now: now(), policy: policy, jitter: jitter())
+        try await finish(entry, startedAt: startedAt, outcome: outcome.outcomeClass.rawValue, detail: outcome.reason, next: next)
+    }
+}
