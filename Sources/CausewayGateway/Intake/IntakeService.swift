@@ -1,0 +1,173 @@
+public import CausewayCore
+public import CausewayMapping
+public import CausewayStore
+public import CausewayTrust
+import Foundation
+
+/// Intake: parse → route → verify → map → persist, in that order, changing nothing unless every
+/// step passes. The HTTP API, `causeway submit` and the inbox folder all go through it.
+///
+/// Nothing is acknowledged before the agreement and its outbox entries are stored in one
+/// transaction; a resubmission is recognised by digest and answered with the stored status.
+public struct IntakeService: Sendable {
+    public struct Configuration: Sendable {
+        /// Largest accepted body (413 above it). Default 1 MiB.
+        public var maxBytes: Int
+        /// Deepest accepted JSON nesting.
+        public var maxDepth: Int
+        /// The gateway's DID, named in provenance records.
+        public var gateway: String
+        /// `causeway/<version>`.
+        public var software: String
+
+        public init(maxBytes: Int = 1 << 20, maxDepth: Int = 64, gateway: String, software: String) {
+            self.maxBytes = maxBytes
+            self.maxDepth = maxDepth
+            self.gateway = gateway
+            self.software = software
+        }
+    }
+
+    public let configuration: Configuration
+    public let partners: PartnerRegistry
+    /// Target name → adapter kind, from the gateway configuration.
+    public let targets: [String: String]
+    public let store: any AgreementStore
+    let now: @Sendable () -> Int64
+
+    public init(configuration: Configuration, partners: PartnerRegistry, targets: [String: String], store: any AgreementStore,
+                now: @escaping @Sendable () -> Int64 = WallClock.milliseconds) {
+        self.configuration = configuration
+        self.partners = partners
+        self.targets = targets
+        self.store = store
+        self.now = now
+    }
+
+    /// Takes one agreement's bytes. Never throws for bad input: every refusal is a result.
+    public func submit(_ bytes: [UInt8]) async throws -> IntakeOutcome {
+        // Parse.
+        guard bytes.count <= configuration.maxBytes else {
+            return .refused(.tooLarge, "the agreement is \(bytes.count) bytes; the limit is \(configuration.maxBytes)")
+        }
+        let agreement: Agreement
+        do {
+            agreement = try Agreement(bytes: bytes, limits: .init(maxBytes: configuration.maxBytes, maxDepth: configuration.maxDepth))
+        } catch {
+            switch error {
+            case .json(let json):
+                return .refused(json.code == .tooLarge ? .tooLarge : .malformed, json.description, detail: ["code": .string(json.code.description)])
+            case .notAnAgreement(let problem):
+                return .refused(.malformed, problem.message)
+            }
+        }
+
+        // Route.
+        let candidates = partners.candidates(for: agreement)
+        guard let partner = candidates.first, candidates.count == 1 else {
+            return .refused(.unknownPartner, candidates.isEmpty
+                ? "no configured partner has these parties' DIDs in its roles"
+                : "the parties match several partners (\(candidates.map(\.name).joined(separator: ", "))); their roles must be distinct",
+                digest: agreement.digest)
+        }
+
+        // Verify under the partner's policy.
+        let report = AgreementVerifier(policy: partner.policy).verify(agreement)
+        guard report.verified else {
+            let findings: [JSONValue] = report.errors.map { finding in
+                var object: JSONObject = ["code": .string(finding.code.rawValue), "message": .string(finding.message)]
+                if let path = finding.path { object["path"] = .string(path) }
+                return .object(object)
+            }
+            return .refused(.notVerified, "the agreement is not verified for partner \(partner.name)", digest: agreement.digest,
+                            detail: ["partner": .string(partner.name), "findings": .array(findings)])
+        }
+
+        // Map with the partner's pinned mapping.
+        guard let mapping = partner.mapping(for: agreement.type) else {
+            return .refused(.mappingFailed, "partner \(partner.name) has no mapping for \(agreement.type ?? "this type")", digest: agreement.digest)
+        }
+        let result = mapping.map(.object(agreement.document), context: MappingContext(digest: agreement.digest, partner: partner.name))
+        guard result.succeeded else {
+            return .refused(.mappingFailed, "mapping \(mapping.id) \(mapping.version) cannot map this agreement", digest: agreement.digest,
+                            detail: ["partner": .string(partner.name), "errors": .array(result.failures.map(\.json))])
+        }
+        for action in result.actions where targets[action.target] == nil {
+            return .refused(.mappingFailed, "the mapping's action '\(action.name)' names target '\(action.target)', which is not configured",
+                            digest: agreement.digest)
+        }
+
+        // Persist agreement + outbox in one transaction.
+        let receivedAt = now()
+        let generated = Timestamp(epochSeconds: receivedAt / 1000, nanoseconds: Int32(receivedAt % 1000) * 1_000_000,
+                                  millisecondPrecision: true).text
+        let signers = report.signers.map { signer in
+            ProvenanceRecord.Signer(role: signer.role, did: signer.did, verificationMethod: signer.verificationMethod,
+                                    proofDigest: signer.proofDigest, delegation: signer.delegation?.digest)
+        }
+        let actions = result.actions.map { action -> IncomingAgreement.Action in
+            let adapter = targets[action.target]!
+            let receiptID = "urn:uuid:" + UUID().uuidString.lowercased()
+            let provenance = ProvenanceRecord(
+                receiptID: receiptID, generated: generated, action: action, adapter: adapter, agreementID: agreement.id ?? "",
+                agreementType: agreement.type ?? "", agreementDigest: agreement.digest, signers: signers,
+                plan: .init(partner: partner.name, mapping: mapping.id, version: mapping.version, digest: mapping.digest, actionIndex: action.index),
+                gateway: configuration.gateway, software: configuration.software)
+            return IncomingAgreement.Action(index: action.index, name: action.name, target: action.target, kind: action.kind.rawValue,
+                                            adapter: adapter, action: action.json, provenance: provenance.json, receiptID: receiptID)
+        }
+        let incoming = IncomingAgreement(
+            digest: agreement.digest, agreementID: agreement.id ?? "", partner: partner.name, type: agreement.type ?? "", document: bytes,
+            verification: report.json, mappingID: mapping.id, mappingVersion: mapping.version, mappingDigest: mapping.digest,
+            total: agreement.document["total"]?.stringValue, currency: agreement.document["currency"]?.stringValue, receivedAt: receivedAt,
+            actions: actions)
+        switch try await store.accept(incoming) {
+        case .accepted: return .accepted(digest: agreement.digest, partner: partner.name, status: actions.isEmpty ? .delivered : .accepted)
+        case .known(let status): return .known(digest: agreement.digest, status: status)
+        case .conflict(let existing):
+            return .refused(.conflict, "partner \(partner.name) already has an agreement with this id and other content", digest: agreement.digest,
+                            detail: ["existing": .string(existing.description)])
+        }
+    }
+}
+
+/// What intake made of an agreement.
+public enum IntakeOutcome: Sendable {
+    /// Stored now (HTTP 202).
+    case accepted(digest: ContentDigest, partner: String, status: AgreementStatus)
+    /// Stored before (HTTP 200): resubmission is harmless.
+    case known(digest: ContentDigest, status: AgreementStatus)
+    /// Refused; nothing was stored.
+    case refused(IntakeRefusal, String, digest: ContentDigest? = nil, detail: JSONObject = [:])
+
+    /// The HTTP status the API answers with.
+    public var httpStatus: Int {
+        switch self {
+        case .accepted: 202
+        case .known: 200
+        case .refused(let refusal, _, _, _): refusal.httpStatus
+        }
+    }
+}
+
+/// Why intake refused, with a stable code (the problem+json `code`) and HTTP status.
+public struct IntakeRefusal: Sendable, Hashable, CustomStringConvertible {
+    public let code: String
+    public let httpStatus: Int
+    public let title: String
+
+    public var description: String { code }
+
+    /// Not JSON, not I-JSON, or not an object (400).
+    public static let malformed = IntakeRefusal(code: "intake.malformed", httpStatus: 400, title: "Malformed agreement")
+    /// Over the size limit (413).
+    public static let tooLarge = IntakeRefusal(code: "intake.too_large", httpStatus: 413, title: "Agreement too large")
+    /// No configured partner matches the parties (422).
+    public static let unknownPartner = IntakeRefusal(code: "intake.unknown_partner", httpStatus: 422, title: "Unknown partner")
+    /// Signatures, roles, delegations, content rules or policy failed (422).
+    public static let notVerified = IntakeRefusal(code: "intake.not_verified", httpStatus: 422, title: "Agreement not verified")
+    /// The partner's mapping cannot map it (422).
+    public static let mappingFailed = IntakeRefusal(code: "intake.mapping_failed", httpStatus: 422, title: "Mapping failed")
+    /// The partner's business id is known with other content (409).
+    public static let conflict = IntakeRefusal(code: "intake.conflict", httpStatus: 409, title: "Conflicting agreement")
+}
