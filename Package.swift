@@ -65,6 +65,14 @@ let package = Package(
             dependencies: ["CausewayCore", "CausewayTrust", "CausewayMapping", "AdapterKit", "CausewayStore"],
             swiftSettings: swiftSettings
         ),
+        // Adapters: each depends on AdapterKit and its one driver.
+        .target(
+            name: "PostgresAdapter",
+            dependencies: ["AdapterKit", "CausewayCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log")],
+            path: "Adapters/Postgres",
+            swiftSettings: swiftSettings
+        ),
         // For adapter authors' tests: an in-memory adapter and the conformance suite.
         .target(name: "AdapterKitTesting", dependencies: ["AdapterKit", "CausewayCore"], swiftSettings: swiftSettings),
         .executableTarget(
@@ -109,6 +117,12 @@ let package = Package(
         .testTarget(
             name: "CausewayGatewayTests",
             dependencies: ["CausewayGateway", "AdapterKit", "AdapterKitTesting", "CausewayStore", "CausewayTrust", "CausewayTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "PostgresAdapterTests",
+            dependencies: ["PostgresAdapter", "AdapterKit", "AdapterKitTesting", "CausewayCore", "CausewayMapping", "CausewayTesting",
+                           .product(name: "PostgresNIO", package: "postgres-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CausewayCLITests", dependencies: ["causeway", "CausewayTrust", "CausewayTesting"], swiftSettings: swiftSettings),
