@@ -73,6 +73,12 @@ let package = Package(
             path: "Adapters/Postgres",
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "SQLiteAdapter",
+            dependencies: ["AdapterKit", "CausewayCore", .product(name: "GRDB", package: "GRDB.swift")],
+            path: "Adapters/SQLite",
+            swiftSettings: swiftSettings
+        ),
         // For adapter authors' tests: an in-memory adapter and the conformance suite.
         .target(name: "AdapterKitTesting", dependencies: ["AdapterKit", "CausewayCore"], swiftSettings: swiftSettings),
         .executableTarget(
@@ -123,6 +129,11 @@ let package = Package(
             name: "PostgresAdapterTests",
             dependencies: ["PostgresAdapter", "AdapterKit", "AdapterKitTesting", "CausewayCore", "CausewayMapping", "CausewayTesting",
                            .product(name: "PostgresNIO", package: "postgres-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SQLiteAdapterTests",
+            dependencies: ["SQLiteAdapter", "AdapterKit", "AdapterKitTesting", "CausewayCore", "CausewayMapping", "CausewayTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CausewayCLITests", dependencies: ["causeway", "CausewayTrust", "CausewayTesting"], swiftSettings: swiftSettings),

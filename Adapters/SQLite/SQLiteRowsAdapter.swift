@@ -1,0 +1,148 @@
+public import AdapterKit
+public import CausewayCore
+import Foundation
+import GRDB
+import Synchronization
+
+/// The embedded twin of the PostgreSQL rows adapter: a mapping's rows, their children linked to
+/// the parent's generated key, and the provenance, in one SQLite transaction.
+///
+/// Values are written as their canonical text (decimals keep their scale; see
+/// `Deploy/examples/erp-staging.sqlite.sql`). Idempotent through the mapping's key columns, which
+/// must be UNIQUE in the table.
+public final class SQLiteRowsAdapter: Adapter {
+    public static let descriptor = AdapterDescriptor(
+        kind: "sqlite",
+        summary: "Rows in an SQLite database file, in one transaction with their provenance (the embedded demo target).",
+        actionKinds: [.rows],
+        schema: ConfigurationSchema([
+            .init("path", .string, required: true, help: "the database file"),
+        ]))
+
+    public var descriptor: AdapterDescriptor { Self.descriptor }
+
+    let queue: DatabaseQueue
+    let columns = Mutex<[String: Set<String>]>([:])
+
+    /// Opens (creating if needed) the database file.
+    public init(path: String) throws(AdapterConfigurationError) {
+        do {
+            var configuration = Configuration()
+            configuration.busyMode = .timeout(5)
+            configuration.foreignKeysEnabled = true
+            queue = try DatabaseQueue(path: path, configuration: configuration)
+        } catch {
+            throw AdapterConfigurationError(problems: ["path: cannot open the SQLite database"])
+        }
+    }
+
+    public convenience init(settings: AdapterSettings) throws(AdapterConfigurationError) {
+        guard let path = settings["path"] else { throw AdapterConfigurationError(problems: ["path: required"]) }
+        try self.init(path: path)
+    }
+
+    /// Runs SQL (a schema script) against the database; for set-up and demos.
+    public func execute(script: String) throws {
+        try queue.write { db in try db.execute(sql: script) }
+    }
+
+    static func identifier(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+
+    static func value(_ cell: CellValue) -> DatabaseValue {
+        switch cell.value {
+        case .null: .null
+        case .text(let t): t.databaseValue
+        case .json(let j): JSONWriter.string(j, style: .canonical).databaseValue
+        }
+    }
+
+    func columns(of table: String, _ db: Database) throws -> Set<String> {
+        if let cached = columns.withLock({ $0[table] }) { return cached }
+        let names = Set(try GRDB.Row.fetchAll(db, sql: "PRAGMA table_info(\(Self.identifier(table)))").map { $0["name"] as String })
+        if !names.isEmpty { columns.withLock { $0[table] = names } }
+        return names
+    }
+
+    func find(_ rows: RowsAction, _ db: Database) throws -> LegacyReference? {
+        let keyCells = rows.key.compactMap { column in rows.row[column].map { (column, $0) } }
+        guard !keyCells.isEmpty else { return nil }
+        let selected = rows.returning.isEmpty ? rows.key : rows.returning
+        let sql = "SELECT \(selected.map { "CAST(\(Self.identifier($0)) AS TEXT)" }.joined(separator: ", ")) FROM \(Self.identifier(rows.table)) WHERE "
+            + keyCells.map { "\(Self.identifier($0.0)) = ?" }.joined(separator: " AND ") + " LIMIT 1"
+        guard let row = try GRDB.Row.fetchOne(db, sql: sql, arguments: StatementArguments(keyCells.map { Self.value($0.1) })) else { return nil }
+        var values: [String: String] = [:]
+        for (index, column) in selected.enumerated() { values[column] = row[index] }
+        return reference(rows, values)
+    }
+
+    func reference(_ rows: RowsAction, _ values: [String: String]) -> LegacyReference {
+        let columns = rows.returning.isEmpty ? rows.key : rows.returning
+        return LegacyReference(system: "sqlite", kind: rows.table, id: columns.compactMap { values[$0] ?? rows.row[$0]?.text }.joined(separator: "/"))
+    }
+
+    public func deliver(_ delivery: Delivery) async -> DeliveryOutcome {
+        guard case .rows(let rows) = delivery.action.payload else {
+            return .rejected("the sqlite adapter performs rows actions, not \(delivery.action.kind.rawValue)")
+        }
+        if rows.key.isEmpty { return .rejected("\(rows.table): the mapping declares no key columns, so the write cannot be idempotent") }
+        do {
+            return try await queue.write { db -> DeliveryOutcome in
+                // Check every table and column first, naming what is missing.
+                var sets: [(String, [CausewayCore.Row], [String])] = [(rows.table, [rows.row], rows.provenanceColumn.map { [$0] } ?? [])]
+                for child in rows.children { sets.append((child.table, child.rows, child.links.map(\.column))) }
+                for (table, tableRows, extra) in sets {
+                    let known = try self.columns(of: table, db)
+                    guard !known.isEmpty else { return .rejected("the table \(table) does not exist") }
+                    for column in extra + tableRows.flatMap({ $0.cells.map(\.column) }) where !known.contains(column) {
+                        return .rejected("\(table).\(column): no such column")
+                    }
+                }
+                if let existing = try self.find(rows, db) { return .delivered(existing) }
+                var cells = rows.row.cells.map { ($0.column, Self.value($0.value)) }
+                if let column = rows.provenanceColumn {
+                    cells.append((column, String(decoding: delivery.provenance.canonicalBytes, as: UTF8.self).databaseValue))
+                }
+                let returning = rows.returning.isEmpty ? "" : " RETURNING " + rows.returning.map { "CAST(\(Self.identifier($0)) AS TEXT)" }.joined(separator: ", ")
+                let sql = "INSERT INTO \(Self.identifier(rows.table)) (\(cells.map { Self.identifier($0.0) }.joined(separator: ", "))) VALUES ("
+                    + cells.map { _ in "?" }.joined(separator: ", ") + ") ON CONFLICT DO NOTHING" + returning
+                let inserted = try GRDB.Row.fetchOne(db, sql: sql, arguments: StatementArguments(cells.map(\.1)))
+                if !rows.returning.isEmpty, inserted == nil {
+                    if let existing = try self.find(rows, db) { return .delivered(existing) }
+                    return .rejected("the insert into \(rows.table) met a unique constraint that is not the mapping's key")
+                }
+                var returned: [String: String] = [:]
+                for (index, column) in rows.returning.enumerated() { returned[column] = inserted?[index] }
+                for child in rows.children {
+                    for row in child.rows {
+                        var childCells = row.cells.map { ($0.column, Self.value($0.value)) }
+                        for link in child.links {
+                            guard let value = returned[link.parentColumn] else {
+                                return .rejected("\(child.table).\(link.column): the parent insert did not return \(link.parentColumn)")
+                            }
+                            childCells.append((link.column, value.databaseValue))
+                        }
+                        try db.execute(sql: "INSERT INTO \(Self.identifier(child.table)) (\(childCells.map { Self.identifier($0.0) }.joined(separator: ", "))) VALUES ("
+                                       + childCells.map { _ in "?" }.joined(separator: ", ") + ")", arguments: StatementArguments(childCells.map(\.1)))
+                    }
+                }
+                return .delivered(self.reference(rows, returned))
+            }
+        } catch let error as DatabaseError {
+            switch error.resultCode {
+            case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN: return .retryable("database busy or unavailable (\(error.resultCode))")
+            default: return .rejected("the database refused the rows (\(error.resultCode))")
+            }
+        } catch {
+            return .retryable("database unavailable")
+        }
+    }
+
+    public func lookup(_ delivery: Delivery) async -> LookupResult {
+        guard case .rows(let rows) = delivery.action.payload else { return .notFound }
+        do {
+            return try await queue.read { db in try self.find(rows, db).map(LookupResult.found) ?? .notFound }
+        } catch {
+            return .unavailable("database unavailable")
+        }
+    }
+}
