@@ -84,8 +84,9 @@ let package = Package(
         .executableTarget(
             name: "causeway",
             dependencies: [
-                "CausewayCore", "CausewayTrust", "CausewayMapping",
+                "CausewayCore", "CausewayTrust", "CausewayMapping", "CausewayGateway",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings

@@ -122,3 +122,17 @@ struct IntakeTests {
         #expect(try await h.store.agreements(AgreementQuery()).count == 1)
     }
 }
+
+@Suite("Secret references")
+struct SecretReferenceTests {
+    @Test("env: and file: resolve; literals are refused; errors name the reference, not a value")
+    func resolve() throws {
+        #expect(SecretReference("hunter2") == nil)
+        #expect(try SecretReference("env:TOKEN")!.resolve(environment: ["TOKEN": "abc"]) == "abc")
+        #expect(throws: SecretError.self) { try SecretReference("env:MISSING")!.resolve(environment: [:]) }
+        let file = try CommandRunner.temporaryDirectory("secret").appendingPathComponent("t")
+        try Data("from-file\n".utf8).write(to: file)
+        #expect(try SecretReference("file:\(file.path)")!.resolve() == "from-file")
+        #expect(SecretReference("file:\(file.path)")!.description == "file:\(file.path)")
+    }
+}

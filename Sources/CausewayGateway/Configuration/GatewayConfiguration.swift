@@ -1,0 +1,129 @@
+public import Foundation
+
+/// Everything `causeway serve` needs, typed. Built at the edge (the CLI reads `causeway.yaml` and
+/// the environment) and passed in; nothing deeper reads files or the environment.
+public struct GatewayConfiguration: Sendable {
+    /// Where the HTTP API listens. Default `127.0.0.1:8080`.
+    public var host: String = "127.0.0.1"
+    public var port: Int = 8080
+    /// The store. Default `sqlite:causeway.sqlite`.
+    public var store: StoreLocation = .sqlite(path: "causeway.sqlite")
+    /// The gateway's key file (`causeway keys new`): it signs receipts. Required.
+    public var identity: String = ""
+    /// The folder of partner folders. Default `Mappings`.
+    public var partners: String = "Mappings"
+    /// Named legacy targets.
+    public var targets: [String: TargetConfiguration] = [:]
+    /// API tokens and their roles.
+    public var tokens: [TokenConfiguration] = []
+    /// The ledger's origin, unique per deployment. Default `causeway.local`.
+    public var ledgerOrigin: String = "causeway.local"
+    /// Largest accepted agreement in bytes. Default 1 MiB.
+    public var maxBytes: Int = 1 << 20
+    /// Delivery tuning.
+    public var delivery: DeliverySettings = .init()
+
+    public init() {}
+
+    /// Where agreements, the outbox and the ledger live.
+    public enum StoreLocation: Sendable, Hashable, CustomStringConvertible {
+        /// One SQLite file (the embedded default).
+        case sqlite(path: String)
+        /// A PostgreSQL database shared by several instances; the password, if any, is a secret reference.
+        case postgres(url: String, password: SecretReference?)
+
+        public var description: String {
+            switch self {
+            case .sqlite(let path): "sqlite:\(path)"
+            case .postgres(let url, _): url
+            }
+        }
+    }
+
+    /// One named target: an adapter kind and its settings (validated by the adapter's schema).
+    public struct TargetConfiguration: Sendable, Hashable {
+        public var adapter: String
+        /// Settings as written (secrets still as `env:`/`file:` references).
+        public var settings: [String: String]
+
+        public init(adapter: String, settings: [String: String]) {
+            self.adapter = adapter
+            self.settings = settings
+        }
+    }
+
+    /// An API token: viewers read, operators also act (retry).
+    public struct TokenConfiguration: Sendable, Hashable {
+        public enum Role: String, Sendable, Hashable, CaseIterable {
+            case viewer, `operator`
+        }
+
+        public var name: String
+        public var role: Role
+        public var secret: SecretReference
+
+        public init(name: String, role: Role, secret: SecretReference) {
+            self.name = name
+            self.role = role
+            self.secret = secret
+        }
+    }
+
+    /// Delivery workers and retries.
+    public struct DeliverySettings: Sendable, Hashable {
+        /// Concurrent deliveries per partner. Default 4.
+        public var partnerConcurrency: Int = 4
+        /// Attempts before dead letter. Default 8.
+        public var maxAttempts: Int = 8
+        /// Claim lease in milliseconds. Default 60 000.
+        public var leaseMilliseconds: Int64 = 60_000
+
+        public init() {}
+    }
+}
+
+/// A secret named, never written: `env:NAME` or `file:PATH`.
+public enum SecretReference: Sendable, Hashable, CustomStringConvertible {
+    case environment(String)
+    case file(String)
+
+    /// Parses `env:NAME` / `file:PATH`; anything else is refused (secrets never sit in files).
+    public init?(_ text: String) {
+        if text.hasPrefix("env:"), text.count > 4 {
+            self = .environment(String(text.dropFirst(4)))
+        } else if text.hasPrefix("file:"), text.count > 5 {
+            self = .file(String(text.dropFirst(5)))
+        } else {
+            return nil
+        }
+    }
+
+    /// How it is written; safe to print (it names the secret, not its value).
+    public var description: String {
+        switch self {
+        case .environment(let name): "env:\(name)"
+        case .file(let path): "file:\(path)"
+        }
+    }
+
+    /// The secret's value (trailing newline of a file removed).
+    public func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) throws(SecretError) -> String {
+        switch self {
+        case .environment(let name):
+            guard let value = environment[name], !value.isEmpty else { throw SecretError(message: "environment variable \(name) is not set") }
+            return value
+        case .file(let path):
+            guard let data = FileManager.default.contents(atPath: path) else { throw SecretError(message: "cannot read the secret file \(path)") }
+            var value = String(decoding: data, as: UTF8.self)
+            while value.hasSuffix("\n") || value.hasSuffix("\r") { value.removeLast() }
+            guard !value.isEmpty else { throw SecretError(message: "the secret file \(path) is empty") }
+            return value
+        }
+    }
+}
+
+/// A secret reference that cannot be resolved (the message names the reference, never a value).
+public struct SecretError: Error, Sendable, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}

@@ -1,0 +1,38 @@
+import ArgumentParser
+import CausewayGateway
+import Foundation
+
+struct ConfigCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "config", abstract: "Check a gateway configuration.", subcommands: [Check.self])
+
+    struct Check: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Read causeway.yaml and the environment, and print the effective settings (secrets as references only).",
+            discussion: "Exit 0 when the configuration is usable, 1 with every problem named by key otherwise.")
+
+        @Option(name: .long, help: "The configuration file.")
+        var config: String = "causeway.yaml"
+
+        func run() throws {
+            let configuration: GatewayConfiguration
+            do {
+                configuration = try ConfigurationLoader.load(path: config)
+            } catch {
+                CLIInput.printError(error.description)
+                throw ExitCode(1)
+            }
+            print("listen      \(configuration.host):\(configuration.port)")
+            print("store       \(configuration.store)")
+            print("identity    \(configuration.identity)")
+            print("partners    \(configuration.partners)")
+            print("ledger      \(configuration.ledgerOrigin)")
+            print("max bytes   \(configuration.maxBytes)")
+            for (name, target) in configuration.targets.sorted(by: { $0.key < $1.key }) {
+                let settings = target.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                print("target      \(name): \(target.adapter) \(settings)")
+            }
+            for token in configuration.tokens { print("token       \(token.name): \(token.role.rawValue) \(token.secret)") }
+        }
+    }
+}

@@ -1,0 +1,178 @@
+import CausewayGateway
+import Foundation
+import Yams
+
+/// Reads `causeway.yaml` and the environment into a ``GatewayConfiguration``.
+///
+/// Every setting has a default and an environment override (`CAUSEWAY_LISTEN`, `CAUSEWAY_STORE`,
+/// `CAUSEWAY_IDENTITY`, `CAUSEWAY_PARTNERS`, `CAUSEWAY_LEDGER_ORIGIN`, `CAUSEWAY_MAX_BYTES`,
+/// `CAUSEWAY_TARGET_<NAME>_<SETTING>` with the name upper-cased and `-` as `_`). All problems are
+/// reported together, each naming the key (and the file position when it comes from the file).
+enum ConfigurationLoader {
+    struct Problems: Error, CustomStringConvertible {
+        let lines: [String]
+        var description: String { lines.joined(separator: "\n") }
+    }
+
+    static let topKeys: Set<String> = ["listen", "store", "identity", "partners", "targets", "tokens", "ledger", "intake", "delivery"]
+
+    static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(Problems)
+        -> GatewayConfiguration
+    {
+        var problems: [String] = []
+        var configuration = GatewayConfiguration()
+        var root: Node.Mapping?
+        let file = path ?? "causeway.yaml"
+        if let path {
+            guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+                throw Problems(lines: ["\(path): cannot read the configuration file"])
+            }
+            do {
+                guard let node = try Yams.compose(yaml: text) else { throw Problems(lines: ["\(path): the file is empty"]) }
+                guard case .mapping(let mapping) = node else { throw Problems(lines: ["\(path): the configuration must be a mapping"]) }
+                root = mapping
+            } catch let error as Problems {
+                throw error
+            } catch {
+                throw Problems(lines: ["\(path): YAML syntax: \(error)"])
+            }
+        }
+        func at(_ node: Node?) -> String {
+            guard let mark = node?.mark else { return file }
+            return "\(file):\(mark.line):\(mark.column)"
+        }
+        func scalar(_ key: String) -> (String, Node)? {
+            guard let node = root?[key] else { return nil }
+            guard case .scalar(let s) = node else {
+                problems.append("\(at(node)): \(key): must be a single value")
+                return nil
+            }
+            return (s.string, node)
+        }
+        for (key, _) in root ?? Node.Mapping([]) {
+            if let name = key.string, !topKeys.contains(name) {
+                problems.append("\(at(key)): \(name): unknown setting; known: \(topKeys.sorted().joined(separator: ", "))")
+            }
+        }
+
+        // listen
+        let listen = environment["CAUSEWAY_LISTEN"] ?? scalar("listen")?.0
+        if let listen {
+            let parts = listen.split(separator: ":")
+            if parts.count == 2, let port = Int(parts[1]), (1...65535).contains(port) {
+                configuration.host = String(parts[0])
+                configuration.port = port
+            } else {
+                problems.append("\(at(root?["listen"])): listen: must be host:port, such as 127.0.0.1:8080")
+            }
+        }
+        // store
+        if let store = environment["CAUSEWAY_STORE"] ?? scalar("store")?.0 {
+            if store.hasPrefix("sqlite:"), store.count > 7 {
+                configuration.store = .sqlite(path: String(store.dropFirst(7)))
+            } else if store.hasPrefix("postgresql://") || store.hasPrefix("postgres://") {
+                if URLComponents(string: store)?.password != nil {
+                    problems.append("\(at(root?["store"])): store: put no password in the URL; set CAUSEWAY_STORE_PASSWORD (env:NAME or file:PATH)")
+                }
+                var password: SecretReference?
+                if let reference = environment["CAUSEWAY_STORE_PASSWORD"] {
+                    password = SecretReference(reference)
+                    if password == nil { problems.append("CAUSEWAY_STORE_PASSWORD: must be env:NAME or file:PATH") }
+                }
+                configuration.store = .postgres(url: store, password: password)
+            } else {
+                problems.append("\(at(root?["store"])): store: must be sqlite:PATH or a postgresql:// URL")
+            }
+        }
+        // identity, partners, ledger origin, intake limit
+        if let identity = environment["CAUSEWAY_IDENTITY"] ?? scalar("identity")?.0 {
+            configuration.identity = identity
+        } else {
+            problems.append("\(file): identity: required (the gateway's key file, made by 'causeway keys new')")
+        }
+        if let partners = environment["CAUSEWAY_PARTNERS"] ?? scalar("partners")?.0 { configuration.partners = partners }
+        if case .mapping(let ledger)? = root?["ledger"], case .scalar(let origin)? = ledger["origin"] { configuration.ledgerOrigin = origin.string }
+        if let origin = environment["CAUSEWAY_LEDGER_ORIGIN"] { configuration.ledgerOrigin = origin }
+        var maxBytes: String?
+        if case .mapping(let intake)? = root?["intake"], case .scalar(let limit)? = intake["max_bytes"] { maxBytes = limit.string }
+        if let limit = environment["CAUSEWAY_MAX_BYTES"] ?? maxBytes {
+            if let value = Int(limit), value > 0 { configuration.maxBytes = value } else { problems.append("intake.max_bytes: must be a positive whole number") }
+        }
+        if case .mapping(let delivery)? = root?["delivery"] {
+            for (key, value) in delivery {
+                guard let name = key.string, case .scalar(let s) = value, let number = Int(s.string), number > 0 else {
+                    problems.append("\(at(key)): delivery.\(key.string ?? "?"): must be a positive whole number")
+                    continue
+                }
+                switch name {
+                case "partner_concurrency": configuration.delivery.partnerConcurrency = number
+                case "max_attempts": configuration.delivery.maxAttempts = number
+                case "lease_seconds": configuration.delivery.leaseMilliseconds = Int64(number) * 1000
+                default: problems.append("\(at(key)): delivery.\(name): unknown setting; known: partner_concurrency, max_attempts, lease_seconds")
+                }
+            }
+        }
+        // targets
+        if let node = root?["targets"] {
+            if case .mapping(let targets) = node {
+                for (key, value) in targets {
+                    guard let name = key.string, case .mapping(let settings) = value else {
+                        problems.append("\(at(key)): targets: each target is name: {adapter: KIND, …}")
+                        continue
+                    }
+                    var raw: [String: String] = [:]
+                    for (settingKey, settingValue) in settings {
+                        guard let setting = settingKey.string, case .scalar(let s) = settingValue else {
+                            problems.append("\(at(settingKey)): targets.\(name): settings are single values")
+                            continue
+                        }
+                        raw[setting] = s.string
+                    }
+                    guard let adapter = raw.removeValue(forKey: "adapter") else {
+                        problems.append("\(at(key)): targets.\(name).adapter: required (the adapter kind, such as postgresql)")
+                        continue
+                    }
+                    configuration.targets[name] = .init(adapter: adapter, settings: raw)
+                }
+            } else {
+                problems.append("\(at(node)): targets: must map target names to settings")
+            }
+        }
+        for (variable, value) in environment where variable.hasPrefix("CAUSEWAY_TARGET_") {
+            // CAUSEWAY_TARGET_<NAME>_<SETTING>: the longest matching target name wins.
+            let rest = String(variable.dropFirst("CAUSEWAY_TARGET_".count))
+            let match = configuration.targets.keys.sorted { $0.count > $1.count }.first { name in
+                rest.hasPrefix(name.uppercased().replacingOccurrences(of: "-", with: "_") + "_")
+            }
+            guard let name = match else { continue }
+            let setting = String(rest.dropFirst(name.count + 1)).lowercased()
+            configuration.targets[name]?.settings[setting] = value
+        }
+        // tokens
+        if let node = root?["tokens"] {
+            if case .sequence(let tokens) = node {
+                for token in tokens {
+                    guard case .mapping(let fields) = token, case .scalar(let name)? = fields["name"], case .scalar(let role)? = fields["role"],
+                        case .scalar(let secret)? = fields["secret"]
+                    else {
+                        problems.append("\(at(token)): tokens: each token is {name, role, secret}")
+                        continue
+                    }
+                    guard let parsedRole = GatewayConfiguration.TokenConfiguration.Role(rawValue: role.string) else {
+                        problems.append("\(at(fields["role"])): tokens.\(name.string).role: must be viewer or operator")
+                        continue
+                    }
+                    guard let reference = SecretReference(secret.string) else {
+                        problems.append("\(at(fields["secret"])): tokens.\(name.string).secret: secrets are never written in files; use env:NAME or file:PATH")
+                        continue
+                    }
+                    configuration.tokens.append(.init(name: name.string, role: parsedRole, secret: reference))
+                }
+            } else {
+                problems.append("\(at(node)): tokens: must be a list of {name, role, secret}")
+            }
+        }
+        guard problems.isEmpty else { throw Problems(lines: problems) }
+        return configuration
+    }
+}
