@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         .target(
@@ -62,7 +64,12 @@ let package = Package(
         // Pipeline services, HTTP API and dashboard, composition root.
         .target(
             name: "CausewayGateway",
-            dependencies: ["CausewayCore", "CausewayTrust", "CausewayMapping", "AdapterKit", "CausewayStore"],
+            dependencies: [
+                "CausewayCore", "CausewayTrust", "CausewayMapping", "AdapterKit", "CausewayStore", "PostgresAdapter", "SQLiteAdapter",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Adapters: each depends on AdapterKit and its one driver.

@@ -56,7 +56,7 @@ public struct IntakeService: Sendable {
         } catch {
             switch error {
             case .json(let json):
-                return .refused(json.code == .tooLarge ? .tooLarge : .malformed, json.description, detail: ["code": .string(json.code.description)])
+                return .refused(json.code == .tooLarge ? .tooLarge : .malformed, json.description, detail: ["reason": .string(json.code.description)])
             case .notAnAgreement(let problem):
                 return .refused(.malformed, problem.message)
             }

@@ -1,0 +1,135 @@
+public import AdapterKit
+import CausewayCore
+import CausewayMapping
+import CausewayStore
+import CausewayTrust
+public import Foundation
+public import Hummingbird
+import Logging
+import PostgresAdapter
+import SQLiteAdapter
+import ServiceLifecycle
+
+/// A long-running loop as a Service: it stops when the group shuts down gracefully.
+struct LoopService: Service {
+    let body: @Sendable () async throws -> Void
+    func run() async throws { try await cancelWhenGracefulShutdown { try await body() } }
+}
+
+/// Why the gateway cannot start; each problem names the setting.
+public struct StartupError: Error, CustomStringConvertible {
+    public let problems: [String]
+    public var description: String { problems.joined(separator: "\n") }
+}
+
+/// The composition root: every part of the gateway is built here from the configuration and
+/// started as a Service of one group (HTTP server, delivery worker, receipt issuer, connection pools).
+public func buildApplication(configuration: GatewayConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment)
+    async throws -> some ApplicationProtocol
+{
+    var problems: [String] = []
+    var logger = Logger(label: "causeway")
+    logger.logLevel = .info
+
+    let identity: SigningIdentity
+    do {
+        identity = try SigningIdentity(contentsOfKeyFile: configuration.identity)
+    } catch {
+        throw StartupError(problems: ["identity: \(configuration.identity): \(error.message)"])
+    }
+    let partners: PartnerRegistry
+    do {
+        partners = try PartnerRegistry.load(directory: URL(fileURLWithPath: configuration.partners))
+    } catch {
+        throw StartupError(problems: ["partners: the partner folders are not valid:"] + error.diagnostics.map(\.description))
+    }
+    if partners.partners.isEmpty { problems.append("partners: no partner folder (with partner.yaml) in \(configuration.partners)") }
+
+    // The store.
+    var services: [any Service] = []
+    let store: any AgreementStore
+    switch configuration.store {
+    case .sqlite(let path):
+        store = try SQLiteStore(path: path)
+    case .postgres(let url, let password):
+        let postgres = try PostgresStore(url: url, password: try password?.resolve(environment: environment))
+        services.append(LoopService { await postgres.run() })
+        store = postgres
+    }
+
+    // Adapters, registered explicitly by kind.
+    var adapters: [String: any Adapter] = [:]
+    var targetKinds: [String: String] = [:]
+    for (name, target) in configuration.targets.sorted(by: { $0.key < $1.key }) {
+        let prefix = "targets.\(name)"
+        switch target.adapter {
+        case PostgresRowsAdapter.descriptor.kind:
+            switch PostgresRowsAdapter.descriptor.schema.validate(target.settings, prefix: prefix) {
+            case .success(let settings):
+                var password: String?
+                if let reference = settings["password"] {
+                    do { password = try SecretReference(reference)?.resolve(environment: environment) } catch {
+                        problems.append("\(prefix).password: \(error.message)")
+                    }
+                }
+                let adapter = try PostgresRowsAdapter(settings: settings, password: password)
+                services.append(LoopService { await adapter.run() })
+                adapters[name] = adapter
+            case .failure(let error): problems += error.problems
+            }
+        case SQLiteRowsAdapter.descriptor.kind:
+            switch SQLiteRowsAdapter.descriptor.schema.validate(target.settings, prefix: prefix) {
+            case .success(let settings): adapters[name] = try SQLiteRowsAdapter(settings: settings)
+            case .failure(let error): problems += error.problems
+            }
+        default:
+            problems.append("\(prefix).adapter: unknown adapter kind '\(target.adapter)'; known: postgresql, sqlite")
+        }
+        targetKinds[name] = target.adapter
+    }
+    var tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)] = [:]
+    for token in configuration.tokens {
+        do { tokens[try token.secret.resolve(environment: environment)] = (token.name, token.role) } catch {
+            problems.append("tokens.\(token.name).secret: \(error.message)")
+        }
+    }
+    guard problems.isEmpty else { throw StartupError(problems: problems) }
+
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        // Migrations need the pools running: run them with a temporary runner when PostgreSQL is used.
+        if let postgres = store as? PostgresStore {
+            group.addTask { await postgres.run() }
+            try await postgres.migrate()
+            group.cancelAll()
+        } else {
+            try await store.migrate()
+        }
+    }
+
+    let metrics = GatewayMetrics()
+    let intake = IntakeService(configuration: .init(maxBytes: configuration.maxBytes, gateway: identity.didKey.did,
+                                                    software: "causeway/0.1.0"),
+                               partners: partners, targets: targetKinds, store: store)
+    let worker = DeliveryWorker(
+        configuration: .init(worker: "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)",
+                             leaseMilliseconds: configuration.delivery.leaseMilliseconds,
+                             partnerConcurrency: configuration.delivery.partnerConcurrency,
+                             retry: RetryPolicy(maxAttempts: configuration.delivery.maxAttempts)),
+        store: store, adapters: adapters)
+    let issuer = ReceiptIssuer(store: store, identity: identity, origin: configuration.ledgerOrigin)
+    services.append(LoopService { try await worker.run() })
+    services.append(LoopService {
+        while !Task.isCancelled {
+            let issued = (try? await issuer.issuePending()) ?? 0
+            metrics.receipts(issued)
+            if issued == 0 { try? await Task.sleep(for: .milliseconds(100)) }
+        }
+    })
+
+    let router = Router()
+    GatewayAPI(intake: intake, store: store, tokens: tokens, metrics: metrics, maxBytes: configuration.maxBytes).register(on: router)
+    logger.info("causeway gateway", metadata: ["gateway.did": .string(identity.didKey.did), "listen": .string("\(configuration.host):\(configuration.port)"),
+                                               "store": .string(configuration.store.description), "partners": .stringConvertible(partners.partners.count)])
+    return Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "causeway"),
+                       services: services, logger: logger)
+}

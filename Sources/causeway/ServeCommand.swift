@@ -1,0 +1,30 @@
+import ArgumentParser
+import CausewayGateway
+import Foundation
+import Hummingbird
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the gateway: HTTP API, delivery workers and the receipt ledger, until SIGTERM or SIGINT.",
+        discussion: "See Docs/configuration.md. Exit 2 when the configuration or a partner folder is unusable.")
+
+    @Option(name: .long, help: "The configuration file.")
+    var config: String = "causeway.yaml"
+
+    func run() async throws {
+        let configuration: GatewayConfiguration
+        do {
+            configuration = try ConfigurationLoader.load(path: config)
+        } catch {
+            throw CLIError("the configuration is not usable:\n" + error.description)
+        }
+        let application: any ApplicationProtocol
+        do {
+            application = try await buildApplication(configuration: configuration)
+        } catch let error as StartupError {
+            throw CLIError("the gateway cannot start:\n" + error.description)
+        }
+        try await application.runService()
+    }
+}

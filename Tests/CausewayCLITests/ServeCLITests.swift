@@ -1,0 +1,154 @@
+import CausewayCore
+import CausewayTesting
+import CausewayTrust
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Testing
+
+/// A real `causeway serve` process on loopback: SQLite store, the SQLite twin of the staging
+/// schema as its target, the stahlteile partner.
+final class RunningGateway: @unchecked Sendable {  // the process handle is only touched from the test
+    let directory: URL
+    let port: Int
+    let process = Process()
+    let token = "test-operator-token"
+    let viewerToken = "test-viewer-token"
+
+    init() throws {
+        directory = try CommandRunner.temporaryDirectory("serve")
+        port = Int.random(in: 20_000...40_000)
+        _ = try CommandRunner.causeway(["keys", "new", "--out", "key.json"], in: directory)
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("partners"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: TestPaths.repository.appendingPathComponent("Mappings/stahlteile"),
+                                         to: directory.appendingPathComponent("partners/stahlteile"))
+        let schema = try String(contentsOf: TestPaths.repository.appendingPathComponent("Deploy/examples/erp-staging.sqlite.sql"), encoding: .utf8)
+        let created = try CommandRunner.run("/usr/bin/sqlite3", [directory.appendingPathComponent("erp.sqlite").path], stdin: schema)
+        guard created.status == 0 else { throw MissingTestInput(path: "sqlite3", hint: created.stderr) }
+        try Data("""
+            listen: 127.0.0.1:\(port)
+            store: sqlite:causeway.sqlite
+            identity: key.json
+            partners: partners
+            targets:
+              erp-staging: {adapter: sqlite, path: erp.sqlite}
+            tokens:
+              - {name: ops, role: operator, secret: env:TEST_OPS_TOKEN}
+              - {name: viewer, role: viewer, secret: env:TEST_VIEWER_TOKEN}
+            """.utf8).write(to: directory.appendingPathComponent("causeway.yaml"))
+        process.executableURL = URL(fileURLWithPath: CommandRunner.causewayBinary)
+        process.arguments = ["serve", "--config", "causeway.yaml"]
+        process.currentDirectoryURL = directory
+        var environment = ProcessInfo.processInfo.environment
+        environment["TEST_OPS_TOKEN"] = token
+        environment["TEST_VIEWER_TOKEN"] = viewerToken
+        process.environment = environment
+        process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        process.standardError = try FileHandle(forWritingTo: { () -> URL in
+            let log = directory.appendingPathComponent("serve.log")
+            FileManager.default.createFile(atPath: log.path, contents: nil)
+            return log
+        }())
+        try process.run()
+    }
+
+    var log: String { (try? String(contentsOf: directory.appendingPathComponent("serve.log"), encoding: .utf8)) ?? "" }
+
+    func request(_ method: String, _ path: String, body: [UInt8]? = nil, token: String? = nil) async throws -> (Int, JSONValue?) {
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        request.httpMethod = method
+        if let body { request.httpBody = Data(body) }
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let (data, response) = try await URLSession.shared.data(for: request)
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        return (status, data.isEmpty ? nil : try? JSONReader().read(Array(data)))
+    }
+
+    func waitUntilReady() async throws {
+        for _ in 0..<150 {
+            if let (status, _) = try? await request("GET", "/readyz"), status == 200 { return }
+            guard process.isRunning else { throw MissingTestInput(path: "causeway serve", hint: "exited early:\n\(log)") }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw MissingTestInput(path: "causeway serve", hint: "not ready after 15 s:\n\(log)")
+    }
+
+    func stop() -> Int32 {
+        if process.isRunning {
+            kill(process.processIdentifier, SIGTERM)
+            process.waitUntilExit()
+        }
+        return process.terminationStatus
+    }
+}
+
+@Suite("causeway serve: the gateway over HTTP", .serialized)
+struct ServeCLITests {
+    @Test("intake, delivery into the legacy tables, status, receipts, resubmission, refusals, auth, graceful stop")
+    func endToEnd() async throws {
+        let gateway = try RunningGateway()
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+
+        let bytes = Array(try Data(contentsOf: TestPaths.repository.appendingPathComponent("Mappings/stahlteile/fixtures/agreements/multi-line.json")))
+        var (status, body) = try await gateway.request("POST", "/v1/agreements", body: bytes)
+        #expect(status == 202, "\(String(describing: body))")
+        let digest = try #require(body?["digest"]?.stringValue)
+        (status, _) = try await gateway.request("POST", "/v1/agreements", body: bytes)
+        #expect(status == 200)
+
+        // Delivered and receipted, visible with a viewer token.
+        var receipts: [JSONValue] = []
+        for _ in 0..<100 {
+            (status, body) = try await gateway.request("GET", "/v1/agreements/\(digest)", token: gateway.viewerToken)
+            receipts = body?["receipts"]?.arrayValue ?? []
+            if body?["status"]?.stringValue == "delivered", !receipts.isEmpty { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(body?["status"]?.stringValue == "delivered", "\(gateway.log)")
+        let receipt = try #require(receipts.first?.objectValue)
+        #expect(ReceiptSigner.verify(receipt).isEmpty)
+        #expect(receipt["agreement"]?["digest"]?.stringValue == digest)
+        let (receiptStatus, fetched) = try await gateway.request("GET", "/v1/receipts/\(receipt["id"]!.stringValue!)", token: gateway.viewerToken)
+        #expect(receiptStatus == 200)
+        #expect(fetched == .object(receipt))
+        let rows = try CommandRunner.run("/usr/bin/sqlite3", [gateway.directory.appendingPathComponent("erp.sqlite").path,
+                                                              "SELECT count(*) FROM erp_purchase_order; SELECT count(*) FROM erp_purchase_order_line"])
+        #expect(rows.stdout == "1\n4\n")
+
+        // Refusals are problem+json with stable codes and change nothing.
+        (status, body) = try await gateway.request("POST", "/v1/agreements", body: Array(#"{"a":1,"a":2}"#.utf8))
+        #expect(status == 400)
+        #expect(body?["code"]?.stringValue == "intake.malformed")
+        #expect(body?["reason"]?.stringValue == "json.duplicate_member")
+        (status, body) = try await gateway.request("POST", "/v1/agreements", body: Array(repeating: 0x20, count: (1 << 20) + 10))
+        #expect(status == 413)
+        let limit = Array(try Data(contentsOf: TestPaths.repository.appendingPathComponent("Mappings/stahlteile/fixtures/agreements/limit-exceeded.json")))
+        (status, body) = try await gateway.request("POST", "/v1/agreements", body: limit)
+        #expect(status == 422)
+        #expect(body?["code"]?.stringValue == "intake.not_verified")
+
+        // Tokens: none → 401, viewer cannot retry → 403, operator can.
+        (status, _) = try await gateway.request("GET", "/v1/agreements")
+        #expect(status == 401)
+        (status, _) = try await gateway.request("POST", "/v1/agreements/\(digest)/retry", token: gateway.viewerToken)
+        #expect(status == 403)
+        (status, body) = try await gateway.request("POST", "/v1/agreements/\(digest)/retry", token: gateway.token)
+        #expect(status == 202)
+        #expect(body?["requeued"]?.numberValue == 0)
+        (status, body) = try await gateway.request("GET", "/v1/agreements?partner=stahlteile", token: gateway.viewerToken)
+        #expect(body?["agreements"]?.arrayValue?.count == 1)
+
+        #expect(gateway.stop() == 0, "\(gateway.log)")
+    }
+
+    @Test("an unusable configuration stops start-up with exit 2, naming the problem")
+    func badConfiguration() throws {
+        let directory = try CommandRunner.temporaryDirectory("serve-bad")
+        try Data("identity: missing.json\npartners: nowhere\n".utf8).write(to: directory.appendingPathComponent("causeway.yaml"))
+        let r = try CommandRunner.causeway(["serve", "--config", "causeway.yaml"], in: directory)
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("identity: missing.json"))
+    }
+}
