@@ -91,10 +91,14 @@ let package = Package(
         .executableTarget(
             name: "causeway",
             dependencies: [
-                "CausewayCore", "CausewayTrust", "CausewayMapping", "CausewayGateway",
+                "CausewayCore", "CausewayTrust", "CausewayMapping", "CausewayGateway", "CausewayStore", "SQLiteAdapter",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),

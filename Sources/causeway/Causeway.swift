@@ -14,7 +14,8 @@ struct Causeway: AsyncParsableCommand {
         version: version,
         subcommands: [
             KeysCommand.self, SignCommand.self, VerifyCommand.self, DelegateCommand.self,
-            PathCommand.self, MappingsCommand.self, ConfigCommand.self, ServeCommand.self, BenchCommand.self,
+            PathCommand.self, MappingsCommand.self, ConfigCommand.self, ServeCommand.self, SubmitCommand.self, StatusCommand.self,
+            LedgerCommand.self, DemoCommand.self, BenchCommand.self,
         ]
     )
 }

@@ -152,3 +152,56 @@ struct ServeCLITests {
         #expect(r.stderr.contains("identity: missing.json"))
     }
 }
+
+@Suite("causeway submit, status, demo and ledger verify", .serialized)
+struct GatewayCommandsTests {
+    @Test("submit posts files and folders concurrently; status shows actions and receipts")
+    func submitAndStatus() async throws {
+        let gateway = try RunningGateway()
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        let base = "http://127.0.0.1:\(gateway.port)"
+        let folder = TestPaths.repository.appendingPathComponent("Mappings/stahlteile/fixtures/agreements").path
+        var r = try CommandRunner.causeway(["submit", "--gateway", base, folder])
+        // The folder holds good agreements and ones the partner refuses: exit 1, each line says which.
+        #expect(r.status == 1, "\(r)")
+        #expect(r.stdout.contains("REFUSED  intake.not_verified"))
+        #expect(r.stdout.contains("REFUSED  intake.mapping_failed"))
+        let accepted = r.stdout.split(separator: "\n").filter { $0.hasPrefix("sha256:") }
+        #expect(accepted.count == 6)
+        let digest = String(try #require(accepted.first).split(separator: " ")[0])
+        var delivered = false
+        for _ in 0..<100 where !delivered {
+            r = try CommandRunner.causeway(["status", "--gateway", base, digest], environment: ["CAUSEWAY_TOKEN": gateway.viewerToken])
+            delivered = r.stdout.contains(" delivered ") && r.stdout.contains("receipt urn:uuid:")
+            if !delivered { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(delivered, "\(r)")
+        r = try CommandRunner.causeway(["status", "--gateway", base], environment: ["CAUSEWAY_TOKEN": gateway.viewerToken])
+        #expect(r.stdout.split(separator: "\n").count == 6)
+        r = try CommandRunner.causeway(["status", "--gateway", base])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("auth.token_required"))
+        #expect(try CommandRunner.causeway(["submit", "--gateway", "http://127.0.0.1:1", folder]).status == 2)
+    }
+
+    @Test("demo --once delivers the samples; ledger verify confirms the chain, and names a tampered entry")
+    func demo() throws {
+        let directory = try CommandRunner.temporaryDirectory("demo").appendingPathComponent("demo")
+        let port = Int.random(in: 40_001...50_000)
+        var r = try CommandRunner.causeway(["demo", "--once", "--dir", directory.path, "--port", String(port)], in: TestPaths.repository)
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.components(separatedBy: ": delivered → erp_purchase_order").count == 6)
+        let config = directory.appendingPathComponent("causeway.yaml").path
+        r = try CommandRunner.causeway(["ledger", "verify", "--config", config])
+        #expect(r.status == 0, "\(r)")
+        #expect(r.stdout.hasPrefix("ledger intact: 5 entries"))
+        // Edit one receipt in the store: the ledger check names it.
+        let store = directory.appendingPathComponent("causeway.sqlite").path
+        let edit = try CommandRunner.run("/usr/bin/sqlite3", [store, "UPDATE ledger SET receipt = replace(receipt, '\"committedAt\":\"', '\"committedAt\":\"X') WHERE seq = 2"])
+        #expect(edit.status == 0, "\(edit)")
+        r = try CommandRunner.causeway(["ledger", "verify", "--config", config])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("entry 2: edited"), "\(r)")
+    }
+}

@@ -223,6 +223,8 @@ struct ReadmeTests {
         #expect(r.stdout.contains("verified"))
         let readme = try String(contentsOf: TestPaths.repository.appendingPathComponent("README.md"), encoding: .utf8)
         #expect(readme.contains("swift run causeway verify Docs/examples/purchase-agreement.signed.json"))
-        #expect(readme.contains("scripts/test"))
+        #expect(readme.contains("```sh\nscripts/demo\n```"))
+        #expect(readme.contains("```sh\nscripts/test\n```"))
+        #expect(FileManager.default.isExecutableFile(atPath: TestPaths.repository.appendingPathComponent("scripts/demo").path))
     }
 }

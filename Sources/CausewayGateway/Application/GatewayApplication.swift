@@ -1,7 +1,7 @@
 public import AdapterKit
 import CausewayCore
 import CausewayMapping
-import CausewayStore
+public import CausewayStore
 import CausewayTrust
 public import Foundation
 public import Hummingbird
@@ -132,4 +132,27 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
                                                "store": .string(configuration.store.description), "partners": .stringConvertible(partners.partners.count)])
     return Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "causeway"),
                        services: services, logger: logger)
+}
+
+/// Opens the configured store (running its connection pool if it has one) for the duration of `body`.
+public func withStore<T: Sendable>(_ location: GatewayConfiguration.StoreLocation, environment: [String: String] = ProcessInfo.processInfo.environment,
+                                   _ body: @Sendable (any AgreementStore) async throws -> T) async throws -> T {
+    switch location {
+    case .sqlite(let path):
+        let store = try SQLiteStore(path: path)
+        try await store.migrate()
+        return try await body(store)
+    case .postgres(let url, let password):
+        let store = try PostgresStore(url: url, password: try password?.resolve(environment: environment))
+        return try await withThrowingTaskGroup(of: T?.self) { group in
+            group.addTask {
+                await store.run()
+                return nil
+            }
+            try await store.migrate()
+            let result = try await body(store)
+            group.cancelAll()
+            return result
+        }
+    }
 }

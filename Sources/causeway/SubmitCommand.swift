@@ -1,0 +1,124 @@
+import ArgumentParser
+import CausewayCore
+import Foundation
+
+struct SubmitCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "submit",
+        abstract: "Post agreements to a gateway, concurrently, and print the digest and status of each.",
+        discussion: "A folder submits its *.json files; a .jsonl file one agreement per line. Exit 1 if any was refused, 2 if a file or the gateway cannot be read.")
+
+    @Option(name: .long, help: "The gateway's base URL (default $CAUSEWAY_GATEWAY or http://127.0.0.1:8080).")
+    var gateway: String = GatewayClient.defaultGateway()
+
+    @Option(name: .long, help: "Agreements in flight at once.")
+    var concurrency: Int = 8
+
+    @Argument(help: "Agreement files, .jsonl files, or folders of .json files.")
+    var paths: [String]
+
+    func validate() throws {
+        if paths.isEmpty { throw ValidationError("give at least one agreement file or folder") }
+        if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+    }
+
+    func run() async throws {
+        var items: [(name: String, bytes: [UInt8])] = []
+        for path in paths {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { throw CLIError("\(path): no such file") }
+            if isDirectory.boolValue {
+                let names = ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).filter { $0.hasSuffix(".json") }.sorted()
+                for name in names { items.append(("\(path)/\(name)", try CLIInput.bytes("\(path)/\(name)"))) }
+            } else if path.hasSuffix(".jsonl") {
+                let lines = try CLIInput.bytes(path).split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: true)
+                for (number, line) in lines.enumerated() { items.append(("\(path):\(number + 1)", Array(line))) }
+            } else {
+                items.append((path, try CLIInput.bytes(path)))
+            }
+        }
+        let endpoint = gateway.hasSuffix("/") ? gateway + "v1/agreements" : gateway + "/v1/agreements"
+        var refused = 0
+        var failed: CLIError?
+        await withTaskGroup(of: (Int, String, Result<(Int, JSONValue?), CLIError>).self) { group in
+            var next = 0
+            var results: [(Int, String, Result<(Int, JSONValue?), CLIError>)] = []
+            func add() {
+                guard next < items.count else { return }
+                let (index, item) = (next, items[next])
+                next += 1
+                group.addTask {
+                    do throws(CLIError) {
+                        return (index, item.name, .success(try await GatewayClient.send("POST", endpoint, body: item.bytes)))
+                    } catch {
+                        return (index, item.name, .failure(error))
+                    }
+                }
+            }
+            for _ in 0..<concurrency { add() }
+            for await result in group {
+                results.append(result)
+                add()
+            }
+            for (_, name, result) in results.sorted(by: { $0.0 < $1.0 }) {
+                switch result {
+                case .failure(let error): failed = error
+                case .success(let (status, body)):
+                    if status == 200 || status == 202 {
+                        print("\(body?["digest"]?.stringValue ?? "?")  \(body?["status"]?.stringValue ?? "?")  \(name)")
+                    } else {
+                        refused += 1
+                        let code = body?["code"]?.stringValue ?? "HTTP \(status)"
+                        print("REFUSED  \(code)  \(name): \(body?["detail"]?.stringValue ?? "")")
+                    }
+                }
+            }
+        }
+        if let failed { throw failed }
+        if refused > 0 { throw ExitCode(1) }
+    }
+}
+
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show one agreement's status, actions and receipts, or the latest agreements.",
+        discussion: "The token is read from $CAUSEWAY_TOKEN (a viewer token suffices).")
+
+    @Option(name: .long, help: "The gateway's base URL (default $CAUSEWAY_GATEWAY or http://127.0.0.1:8080).")
+    var gateway: String = GatewayClient.defaultGateway()
+
+    @Flag(name: .long, help: "Print the gateway's JSON.")
+    var json = false
+
+    @Argument(help: "An agreement digest (sha256:…); without it, the latest agreements.")
+    var digest: String?
+
+    func run() async throws {
+        let token = ProcessInfo.processInfo.environment["CAUSEWAY_TOKEN"]
+        let base = gateway.hasSuffix("/") ? String(gateway.dropLast()) : gateway
+        let (status, body) = try await GatewayClient.send("GET", base + (digest.map { "/v1/agreements/\($0)" } ?? "/v1/agreements"), token: token)
+        guard status == 200, let body else {
+            throw CLIError("the gateway answered \(status): \(body?["code"]?.stringValue ?? "") \(body?["detail"]?.stringValue ?? body?["title"]?.stringValue ?? "")")
+        }
+        if json {
+            print(JSONWriter.string(body, style: .pretty))
+            return
+        }
+        if digest != nil {
+            print("\(body["digest"]?.stringValue ?? "")  \(body["status"]?.stringValue ?? "")  \(body["partner"]?.stringValue ?? "")  \(body["id"]?.stringValue ?? "")")
+            for action in body["actions"]?.arrayValue ?? [] {
+                let reference = action["legacyRef"]?["id"]?.stringValue.map { " ref \($0)" } ?? ""
+                let error = action["lastError"]?.stringValue.map { " — \($0)" } ?? ""
+                print("  action \(action["index"]?.numberValue.map { Int($0) } ?? 0) \(action["name"]?.stringValue ?? "") → \(action["target"]?.stringValue ?? ""): \(action["state"]?.stringValue ?? "") after \(action["attempts"]?.numberValue.map { Int($0) } ?? 0) attempt(s)\(reference)\(error)")
+            }
+            for receipt in body["receipts"]?.arrayValue ?? [] {
+                print("  receipt \(receipt["id"]?.stringValue ?? "") ledger #\(receipt["ledger"]?["seq"]?.numberValue.map { Int($0) } ?? -1)")
+            }
+        } else {
+            for agreement in body["agreements"]?.arrayValue ?? [] {
+                print("\(agreement["digest"]?.stringValue ?? "")  \(agreement["status"]?.stringValue ?? "")  \(agreement["partner"]?.stringValue ?? "")  \(agreement["id"]?.stringValue ?? "")")
+            }
+        }
+    }
+}
