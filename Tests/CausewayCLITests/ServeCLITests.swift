@@ -16,7 +16,8 @@ final class RunningGateway: @unchecked Sendable {  // the process handle is only
     let token = "test-operator-token"
     let viewerToken = "test-viewer-token"
 
-    init() throws {
+    /// `store`: nil for SQLite, or a PostgreSQL URL.
+    init(store: String? = nil) throws {
         directory = try CommandRunner.temporaryDirectory("serve")
         port = Int.random(in: 20_000...40_000)
         _ = try CommandRunner.causeway(["keys", "new", "--out", "key.json"], in: directory)
@@ -28,7 +29,7 @@ final class RunningGateway: @unchecked Sendable {  // the process handle is only
         guard created.status == 0 else { throw MissingTestInput(path: "sqlite3", hint: created.stderr) }
         try Data("""
             listen: 127.0.0.1:\(port)
-            store: sqlite:causeway.sqlite
+            store: \(store ?? "sqlite:causeway.sqlite")
             identity: key.json
             partners: partners
             targets:
@@ -140,6 +141,31 @@ struct ServeCLITests {
         (status, body) = try await gateway.request("GET", "/v1/agreements?partner=stahlteile", token: gateway.viewerToken)
         #expect(body?["agreements"]?.arrayValue?.count == 1)
 
+        #expect(gateway.stop() == 0, "\(gateway.log)")
+    }
+
+    @Test("the same gateway on a PostgreSQL store delivers and receipts")
+    func postgresStore() async throws {
+        guard let admin = ProcessInfo.processInfo.environment["CAUSEWAY_TEST_POSTGRES"] else {
+            throw MissingTestInput(path: "CAUSEWAY_TEST_POSTGRES", hint: "needs the cluster that scripts/test starts")
+        }
+        let name = "causeway_serve_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+        let created = try CommandRunner.run("/usr/bin/psql", [admin, "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"])
+        #expect(created.status == 0, "\(created)")
+        let gateway = try RunningGateway(store: admin.replacingOccurrences(of: "/postgres", with: "/\(name)"))
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        let bytes = Array(try Data(contentsOf: TestPaths.repository.appendingPathComponent("Mappings/stahlteile/fixtures/agreements/kilograms.json")))
+        var (status, body) = try await gateway.request("POST", "/v1/agreements", body: bytes)
+        #expect(status == 202, "\(String(describing: body)) \(gateway.log)")
+        let digest = try #require(body?["digest"]?.stringValue)
+        for _ in 0..<100 {
+            (status, body) = try await gateway.request("GET", "/v1/agreements/\(digest)", token: gateway.viewerToken)
+            if body?["receipts"]?.arrayValue?.isEmpty == false { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(body?["status"]?.stringValue == "delivered", "\(gateway.log)")
+        #expect(body?["receipts"]?.arrayValue?.count == 1)
         #expect(gateway.stop() == 0, "\(gateway.log)")
     }
 

@@ -95,16 +95,10 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     }
     guard problems.isEmpty else { throw StartupError(problems: problems) }
 
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        // Migrations need the pools running: run them with a temporary runner when PostgreSQL is used.
-        if let postgres = store as? PostgresStore {
-            group.addTask { await postgres.run() }
-            try await postgres.migrate()
-            group.cancelAll()
-        } else {
-            try await store.migrate()
-        }
-    }
+    // Migrations run before anything is served, through a short-lived connection of their own
+    // (a PostgresClient's pool runs once; the store's own pool is a service of the group).
+    try await withStore(configuration.store, environment: environment) { _ in }
+    if store is SQLiteStore { try await store.migrate() }
 
     let metrics = GatewayMetrics()
     let intake = IntakeService(configuration: .init(maxBytes: configuration.maxBytes, gateway: identity.didKey.did,

@@ -53,10 +53,19 @@ public final class DeliveryWorker: Sendable {
     }
 
     /// Delivers until the task is cancelled. Claimed entries not started when cancelled are released.
+    /// A store that cannot be reached (a database restart) pauses the worker; it never ends it:
+    /// unfinished claims expire into lookups.
     public func run() async throws {
+        var pause = configuration.idleMilliseconds
         while !Task.isCancelled {
-            let done = try await runOnce()
-            if done == 0 { try? await Task.sleep(for: .milliseconds(configuration.idleMilliseconds)) }
+            do {
+                let done = try await runOnce()
+                pause = configuration.idleMilliseconds
+                if done == 0 { try? await Task.sleep(for: .milliseconds(pause)) }
+            } catch {
+                pause = min(pause * 2, 5_000)
+                try? await Task.sleep(for: .milliseconds(pause))
+            }
         }
     }
 
