@@ -169,30 +169,10 @@ public final class PostgresRowsAdapter: Adapter {
         }
     }
 
-    /// Checks every value against its declared type before anything is sent; names the column.
+    /// The one check that needs no database: the write can only be idempotent with key columns.
+    /// Values are checked against the columns' real types by ``checkColumns(_:_:)``.
     static func validate(_ rows: RowsAction) -> String? {
-        func check(_ table: String, _ row: Row) -> String? {
-            for (column, cell) in row.cells {
-                guard let text = text(cell) else { continue }
-                let ok: Bool
-                switch cell.type {
-                case .decimal: ok = DecimalText.parse(text) != nil
-                case .integer: ok = Int64(text) != nil
-                case .date: ok = CalendarDate(text) != nil
-                case .timestamp: ok = Timestamp(rfc3339: text) != nil
-                case .boolean: ok = text == "true" || text == "false"
-                case .text, .json: ok = true
-                }
-                if !ok { return "\(table).\(column): the value is not a valid \(cell.type)" }
-            }
-            return nil
-        }
-        if rows.key.isEmpty { return "\(rows.table): the mapping declares no key columns, so the write cannot be idempotent" }
-        if let problem = check(rows.table, rows.row) { return problem }
-        for child in rows.children {
-            for row in child.rows { if let problem = check(child.table, row) { return problem } }
-        }
-        return nil
+        rows.key.isEmpty ? "\(rows.table): the mapping declares no key columns, so the write cannot be idempotent" : nil
     }
 
     /// Inserts one row; returns the `returning` columns as text, or nil when a unique constraint

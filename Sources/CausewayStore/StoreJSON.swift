@@ -18,6 +18,12 @@ enum StoreJSON {
         return object
     }
 
+    /// `system:kind:id` of a stored legacy reference, for listings.
+    static func referenceLabel(_ reference: JSONValue) -> String? {
+        guard let id = reference["id"]?.stringValue else { return nil }
+        return [reference["system"]?.stringValue, reference["kind"]?.stringValue, id].compactMap { $0 }.joined(separator: ":")
+    }
+
     static func digest(_ text: String) throws -> ContentDigest {
         guard let digest = ContentDigest(text) else { throw StoreError("a stored digest is unreadable") }
         return digest

@@ -137,20 +137,21 @@ struct VerifyBench: ParsableCommand {
         }
     }
 
-    /// Operations per second of `body` over about `seconds`.
-    func measure(seconds: Double, _ body: () -> Void) -> Double {
-        for _ in 0..<50 { body() }  // warm up
-        var count = 0
-        let start = DispatchTime.now().uptimeNanoseconds
-        let limit = UInt64(seconds * 1e9)
-        var elapsed: UInt64 = 0
-        repeat {
-            for _ in 0..<64 { body() }
-            count += 64
-            elapsed = DispatchTime.now().uptimeNanoseconds - start
-        } while elapsed < limit
-        return Double(count) / (Double(elapsed) / 1e9)
-    }
+}
+
+/// Operations per second of `body` over about `seconds` (after a short warm-up).
+func measure(seconds: Double, _ body: () -> Void) -> Double {
+    for _ in 0..<50 { body() }
+    var count = 0
+    let start = DispatchTime.now().uptimeNanoseconds
+    let limit = UInt64(seconds * 1e9)
+    var elapsed: UInt64 = 0
+    repeat {
+        for _ in 0..<64 { body() }
+        count += 64
+        elapsed = DispatchTime.now().uptimeNanoseconds - start
+    } while elapsed < limit
+    return Double(count) / (Double(elapsed) / 1e9)
 }
 
 /// The benchmark's agreement: two parties, three lines, about 2 KB signed.
@@ -245,14 +246,13 @@ struct MappingBench: ParsableCommand {
         var next = 0
         var mapRate = 0.0
         var jcsRate = 0.0
-        let timer = VerifyBench()
         for _ in 0..<rounds {
-            mapRate = max(mapRate, timer.measure(seconds: seconds) {
+            mapRate = max(mapRate, measure(seconds: seconds) {
                 let (value, context) = inputs[next % inputs.count]
                 next &+= 1
                 precondition(mapping.map(value, context: context).succeeded)
             })
-            jcsRate = max(jcsRate, timer.measure(seconds: seconds) {
+            jcsRate = max(jcsRate, measure(seconds: seconds) {
                 let (value, _) = inputs[next % inputs.count]
                 next &+= 1
                 _ = JCS.canonicalize(value)

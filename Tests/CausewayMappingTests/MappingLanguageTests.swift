@@ -446,10 +446,6 @@ struct MappingGuardTests {
 
     @Test("a loop over a singular query is a load error with a hint")
     func singularLoop() throws {
-        let yaml = rowsMapping("x: {const: \"1\"}").replacingOccurrences(of: "          columns:", with: """
-                      columns:
-            """)
-        _ = yaml
         let errors = try loadErrors("""
             causeway-mapping: 1
             id: t

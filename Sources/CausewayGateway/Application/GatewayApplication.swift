@@ -98,7 +98,6 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     // Migrations run before anything is served, through a short-lived connection of their own
     // (a PostgresClient's pool runs once; the store's own pool is a service of the group).
     try await withStore(configuration.store, environment: environment) { _ in }
-    if store is SQLiteStore { try await store.migrate() }
 
     let metrics = GatewayMetrics()
     let intake = IntakeService(configuration: .init(maxBytes: configuration.maxBytes, gateway: identity.didKey.did,

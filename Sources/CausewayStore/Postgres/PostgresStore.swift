@@ -166,8 +166,8 @@ public final class PostgresStore: AgreementStore {
         for entry in entries {
             let (target, reference) = try entry.decode((String, String?).self)
             targets.append(target)
-            if let reference = try StoreJSON.value(reference), let id = reference["id"]?.stringValue {
-                references.append([reference["system"]?.stringValue, reference["kind"]?.stringValue, id].compactMap { $0 }.joined(separator: ":"))
+            if let reference = try StoreJSON.value(reference), let label = StoreJSON.referenceLabel(reference) {
+                references.append(label)
             }
         }
         return AgreementSummary(

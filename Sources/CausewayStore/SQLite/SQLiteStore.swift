@@ -138,8 +138,8 @@ public final class SQLiteStore: AgreementStore {
         let entries = try SQLRow.fetchAll(db, sql: "SELECT target, legacy_ref FROM outbox WHERE digest = ? ORDER BY action_index", arguments: [digest])
         var references: [String] = []
         for entry in entries {
-            if let reference = try StoreJSON.value(entry["legacy_ref"]), let id = reference["id"]?.stringValue {
-                references.append([reference["system"]?.stringValue, reference["kind"]?.stringValue, id].compactMap { $0 }.joined(separator: ":"))
+            if let reference = try StoreJSON.value(entry["legacy_ref"]), let label = StoreJSON.referenceLabel(reference) {
+                references.append(label)
             }
         }
         return AgreementSummary(
