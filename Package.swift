@@ -33,6 +33,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -84,6 +85,32 @@ let package = Package(
             name: "SQLiteAdapter",
             dependencies: ["AdapterKit", "CausewayCore", .product(name: "GRDB", package: "GRDB.swift")],
             path: "Adapters/SQLite",
+            swiftSettings: swiftSettings
+        ),
+        // Writes XML, JSON or CSV files atomically into a folder an ERP ingests.
+        .target(name: "FileAdapter", dependencies: ["AdapterKit", "CausewayCore"], path: "Adapters/File", swiftSettings: swiftSettings),
+        // Adapters in any language: a child program speaking JSON lines on stdin/stdout.
+        .target(
+            name: "ProcessAdapter",
+            dependencies: ["AdapterKit", "CausewayCore"],
+            path: "Adapters/Process",
+            exclude: ["examples"],
+            swiftSettings: swiftSettings
+        ),
+        // libxml2 for XML Schema validation (Debian: libxml2-dev).
+        .systemLibrary(name: "CLibXML2", path: "Adapters/CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
+        // REST JSON and XML/SOAP calls.
+        .target(
+            name: "HTTPAdapter",
+            dependencies: ["AdapterKit", "CausewayCore", "CLibXML2", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Adapters/HTTP",
+            swiftSettings: swiftSettings
+        ),
+        // Purchase orders in the Tryton ERP over its JSON-RPC interface.
+        .target(
+            name: "TrytonAdapter",
+            dependencies: ["AdapterKit", "CausewayCore", .product(name: "AsyncHTTPClient", package: "async-http-client")],
+            path: "Adapters/Tryton",
             swiftSettings: swiftSettings
         ),
         // For adapter authors' tests: an in-memory adapter and the conformance suite.
@@ -146,6 +173,26 @@ let package = Package(
         .testTarget(
             name: "SQLiteAdapterTests",
             dependencies: ["SQLiteAdapter", "AdapterKit", "AdapterKitTesting", "CausewayCore", "CausewayMapping", "CausewayTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "FileAdapterTests",
+            dependencies: ["FileAdapter", "AdapterKit", "AdapterKitTesting", "CausewayCore", "CausewayMapping", "CausewayTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProcessAdapterTests",
+            dependencies: ["ProcessAdapter", "AdapterKit", "AdapterKitTesting", "CausewayCore", "CausewayMapping", "CausewayTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "HTTPAdapterTests",
+            dependencies: ["HTTPAdapter", "AdapterKit", "AdapterKitTesting", "CausewayCore", "CausewayMapping", "CausewayTesting"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TrytonAdapterTests",
+            dependencies: ["TrytonAdapter", "AdapterKit", "AdapterKitTesting", "CausewayCore", "CausewayMapping", "CausewayTesting"],
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CausewayCLITests", dependencies: ["causeway", "CausewayTrust", "CausewayTesting"], swiftSettings: swiftSettings),

@@ -1,0 +1,1 @@
+// Placeholder: the File adapter is being written here.

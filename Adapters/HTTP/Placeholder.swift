@@ -1,0 +1,1 @@
+// Placeholder: the HTTP adapter is being written here.

@@ -1,0 +1,1 @@
+// Placeholder: the Process adapter is being written here.

@@ -1,0 +1,1 @@
+// Placeholder: the Tryton adapter is being written here.
