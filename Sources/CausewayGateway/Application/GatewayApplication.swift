@@ -6,8 +6,6 @@ import CausewayTrust
 public import Foundation
 public import Hummingbird
 import Logging
-import PostgresAdapter
-import SQLiteAdapter
 import ServiceLifecycle
 
 /// A long-running loop as a Service: it stops when the group shuts down gracefully.
@@ -57,35 +55,34 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
         store = postgres
     }
 
-    // Adapters, registered explicitly by kind.
+    // Adapters, registered explicitly by kind (AdapterRegistry).
     var adapters: [String: any Adapter] = [:]
     var targetKinds: [String: String] = [:]
     for (name, target) in configuration.targets.sorted(by: { $0.key < $1.key }) {
         let prefix = "targets.\(name)"
-        switch target.adapter {
-        case PostgresRowsAdapter.descriptor.kind:
-            switch PostgresRowsAdapter.descriptor.schema.validate(target.settings, prefix: prefix) {
-            case .success(let settings):
-                var password: String?
-                if let reference = settings["password"] {
-                    do { password = try SecretReference(reference)?.resolve(environment: environment) } catch {
-                        problems.append("\(prefix).password: \(error.message)")
-                    }
-                }
-                let adapter = try PostgresRowsAdapter(settings: settings, password: password)
-                services.append(LoopService { await adapter.run() })
-                adapters[name] = adapter
-            case .failure(let error): problems += error.problems
-            }
-        case SQLiteRowsAdapter.descriptor.kind:
-            switch SQLiteRowsAdapter.descriptor.schema.validate(target.settings, prefix: prefix) {
-            case .success(let settings): adapters[name] = try SQLiteRowsAdapter(settings: settings)
-            case .failure(let error): problems += error.problems
-            }
-        default:
-            problems.append("\(prefix).adapter: unknown adapter kind '\(target.adapter)'; known: postgresql, sqlite")
-        }
         targetKinds[name] = target.adapter
+        guard let registration = AdapterRegistry.registration(kind: target.adapter) else {
+            problems.append("\(prefix).adapter: unknown adapter kind '\(target.adapter)'; known: \(AdapterRegistry.kinds.joined(separator: ", "))")
+            continue
+        }
+        switch registration.descriptor.schema.validate(target.settings, prefix: prefix) {
+        case .success(let settings):
+            var secrets: [String: String] = [:]
+            for field in registration.descriptor.schema.fields where field.type == .secret {
+                guard let value = settings[field.name] else { continue }
+                do { secrets[field.name] = try SecretReference(value)?.resolve(environment: environment) } catch {
+                    problems.append("\(prefix).\(field.name): \(error.message)")
+                }
+            }
+            do {
+                let built = try registration.make(name, settings, secrets)
+                if let run = built.run { services.append(LoopService { await run() }) }
+                adapters[name] = built.adapter
+            } catch {
+                problems += error.problems.map { "\(prefix).\($0)" }
+            }
+        case .failure(let error): problems += error.problems
+        }
     }
     var tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)] = [:]
     for token in configuration.tokens {
