@@ -72,20 +72,6 @@ public final class PostgresRowsAdapter: Adapter {
         }
     }
 
-    /// Runs `body`, or gives `otherwise` when it takes longer than `limit` (the body is cancelled).
-    func withDeadline<T: Sendable>(_ limit: Duration, otherwise: T, _ body: @escaping @Sendable () async -> T) async -> T {
-        await withTaskGroup(of: T?.self) { group in
-            group.addTask { await body() }
-            group.addTask {
-                try? await Task.sleep(for: limit)
-                return nil
-            }
-            let first = await group.next() ?? nil
-            group.cancelAll()
-            return first ?? otherwise
-        }
-    }
-
     func write(_ rows: RowsAction, _ delivery: Delivery) async -> DeliveryOutcome {
         do {
             return try await client.withTransaction(logger: logger) { db in

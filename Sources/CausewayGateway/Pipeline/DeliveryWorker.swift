@@ -131,9 +131,16 @@ public final class DeliveryWorker: Sendable {
         let delivery = Delivery(agreementDigest: entry.digest, agreementID: entry.agreementID, action: action, provenance: provenance,
                                 signedAgreement: document, attempt: entry.attempts + 1)
         let policy = configuration.retry
+        // Whatever the adapter does, the worker answers within the lease, so that a target that
+        // stops answering never holds a partner's delivery slots: the attempt counts as unknown and
+        // the next one starts with a lookup.
+        let limit = Duration.milliseconds(max(configuration.leaseMilliseconds * 3 / 4, 100))
 
         if DeliveryStateMachine.firstStep(for: entry) == .lookup {
-            switch DeliveryStateMachine.afterLookup(await adapter.lookup(delivery), entry: entry, now: now(), policy: policy, jitter: jitter()) {
+            let known = await withDeadline(limit, otherwise: .unavailable("the target did not answer the lookup within \(limit)")) {
+                await adapter.lookup(delivery)
+            }
+            switch DeliveryStateMachine.afterLookup(known, entry: entry, now: now(), policy: policy, jitter: jitter()) {
             case .found(let next):
                 breakers.recordSuccess(entry.target)
                 try await finish(entry, startedAt: startedAt, outcome: "found", detail: "settled by lookup", next: next)
@@ -147,7 +154,9 @@ public final class DeliveryWorker: Sendable {
             }
         }
 
-        let outcome = await adapter.deliver(delivery)
+        let outcome = await withDeadline(limit, otherwise: .unknown("the target did not answer within \(limit)")) {
+            await adapter.deliver(delivery)
+        }
         switch outcome.outcomeClass {
         case .delivered, .rejected: breakers.recordSuccess(entry.target)
         case .retryable, .unknown: breakers.recordFailure(entry.target, now: now())
