@@ -5,12 +5,12 @@ import Crypto
 import CausewayMapping
 import Foundation
 
-struct BenchCommand: ParsableCommand {
+struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure throughput against a baseline measured in the same run.",
         discussion: "Build with -c release for meaningful numbers: swift run -c release causeway bench verify",
-        subcommands: [VerifyBench.self, MappingBench.self])
+        subcommands: [VerifyBench.self, MappingBench.self, GatewayBench.self])
 }
 
 /// Agreements verified per second on one core, against raw Ed25519 verifications per second.

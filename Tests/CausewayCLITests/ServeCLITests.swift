@@ -64,6 +64,27 @@ struct ServeCLITests {
         (status, body) = try await gateway.request("GET", "/v1/agreements?partner=stahlteile", token: gateway.viewerToken)
         #expect(body?["agreements"]?.arrayValue?.count == 1)
 
+        // Health names each target's circuit; metrics count what happened above, by label.
+        (status, body) = try await gateway.request("GET", "/healthz")
+        #expect(status == 200)
+        #expect(body?["targets"]?["erp-staging"]?.stringValue == "closed")
+        let (metricsStatus, metrics) = try await gateway.text("/metrics")
+        #expect(metricsStatus == 200)
+        for line in [
+            #"causeway_agreements_accepted_total{partner="stahlteile"} 1"#,
+            #"causeway_agreements_known_total 1"#,
+            #"causeway_agreements_refused_total{code="intake.malformed"} 1"#,
+            #"causeway_agreements_refused_total{code="intake.too_large"} 1"#,
+            #"causeway_deliveries_total{partner="stahlteile",target="erp-staging"} 1"#,
+            #"causeway_delivery_attempts_total{partner="stahlteile",target="erp-staging",outcome="delivered"} 1"#,
+            #"causeway_receipts_issued_total 1"#,
+            #"causeway_circuit_open{target="erp-staging"} 0"#,
+            "# TYPE causeway_intake_duration_seconds histogram",
+            #"causeway_delivery_duration_seconds_bucket{target="erp-staging",le="+Inf"} 1"#,
+        ] {
+            #expect(metrics.contains(line + "\n"), "missing from /metrics: \(line)\n\(metrics)")
+        }
+
         #expect(gateway.stop() == 0, "\(gateway.log)")
     }
 

@@ -96,28 +96,36 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     // (a PostgresClient's pool runs once; the store's own pool is a service of the group).
     try await withStore(configuration.store, environment: environment) { _ in }
 
-    let metrics = GatewayMetrics()
     let intake = IntakeService(configuration: .init(maxBytes: configuration.maxBytes, gateway: identity.didKey.did,
                                                     software: "causeway/0.1.0"),
                                partners: partners, targets: targetKinds, store: store)
+    let breakers = CircuitBreakers()
+    let metrics = GatewayMetrics(gauges: { [targets = configuration.targets.keys.sorted()] in
+        let now = WallClock.milliseconds()
+        var open: [String: Double] = [:]
+        for target in targets { open[GatewayMetrics.render(["target": target])] = breakers.state(of: target, now: now) == .open ? 1 : 0 }
+        return ["causeway_circuit_open": open]
+    })
     let worker = DeliveryWorker(
         configuration: .init(worker: "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)",
                              leaseMilliseconds: configuration.delivery.leaseMilliseconds,
                              partnerConcurrency: configuration.delivery.partnerConcurrency,
                              retry: RetryPolicy(maxAttempts: configuration.delivery.maxAttempts)),
-        store: store, adapters: adapters)
+        store: store, adapters: adapters, breakers: breakers,
+        observe: { metrics.attempt(partner: $0.partner, target: $0.target, outcome: $0.outcome, next: $0.next, seconds: $0.seconds) })
     let issuer = ReceiptIssuer(store: store, identity: identity, origin: configuration.ledgerOrigin)
     services.append(LoopService { try await worker.run() })
     services.append(LoopService {
         while !Task.isCancelled {
             let issued = (try? await issuer.issuePending()) ?? 0
-            metrics.receipts(issued)
-            if issued == 0 { try? await Task.sleep(for: .milliseconds(100)) }
+            if issued > 0 { metrics.increment("causeway_receipts_issued_total", by: issued) }
+            if issued == 0 { await worker.finishedWork.wait(upTo: .milliseconds(100)) }
         }
     })
 
     let router = Router()
-    GatewayAPI(intake: intake, store: store, tokens: tokens, metrics: metrics, maxBytes: configuration.maxBytes).register(on: router)
+    GatewayAPI(intake: intake, store: store, tokens: tokens, metrics: metrics, maxBytes: configuration.maxBytes,
+               newWork: worker.newWork, targets: configuration.targets.keys.sorted(), breakers: worker.breakers).register(on: router)
     logger.info("causeway gateway", metadata: ["gateway.did": .string(identity.didKey.did), "listen": .string("\(configuration.host):\(configuration.port)"),
                                                "store": .string(configuration.store.description), "partners": .stringConvertible(partners.partners.count)])
     return Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "causeway"),

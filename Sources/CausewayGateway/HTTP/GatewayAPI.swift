@@ -14,6 +14,11 @@ struct GatewayAPI: Sendable {
     let tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)]
     let metrics: GatewayMetrics
     let maxBytes: Int
+    /// Rung when an agreement with actions is stored, so the worker starts at once.
+    let newWork: Doorbell
+    /// The configured targets and their circuits, for `/healthz`.
+    let targets: [String]
+    let breakers: CircuitBreakers
 
     func register(on router: Router<BasicRequestContext>) {
         router.post("/v1/agreements") { request, _ in try await self.submit(request) }
@@ -21,7 +26,12 @@ struct GatewayAPI: Sendable {
         router.get("/v1/agreements/:digest") { request, context in try await self.show(request, context) }
         router.post("/v1/agreements/:digest/retry") { request, context in try await self.retry(request, context) }
         router.get("/v1/receipts/:id") { request, context in try await self.receipt(request, context) }
-        router.get("/healthz") { _, _ in Self.json(["status": "ok"]) }
+        router.get("/healthz") { _, _ in
+            // The process runs; each target's circuit says whether deliveries to it are paused.
+            var circuits: JSONObject = [:]
+            for target in self.targets { circuits[target] = .string(self.breakers.state(of: target, now: WallClock.milliseconds()).rawValue) }
+            return Self.json(["status": "ok", "targets": .object(circuits)])
+        }
         router.get("/readyz") { _, _ in
             do {
                 _ = try await self.store.ledgerHead()
@@ -77,23 +87,32 @@ struct GatewayAPI: Sendable {
     // MARK: Endpoints
 
     func submit(_ request: Request) async throws -> Response {
+        metrics.increment("causeway_agreements_received_total")
+        let started = ContinuousClock.now
+        defer {
+            let elapsed = ContinuousClock.now - started
+            metrics.observe("causeway_intake_duration_seconds",
+                            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        }
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: maxBytes)
         } catch {
-            metrics.refused("intake.too_large")
+            metrics.increment("causeway_agreements_refused_total", ["code": "intake.too_large"])
             return Self.problem(413, "intake.too_large", "Agreement too large", "the limit is \(maxBytes) bytes")
         }
         let outcome = try await intake.submit(Array(buffer: body))
         switch outcome {
         case .accepted(let digest, let partner, let status):
-            metrics.accepted(partner)
+            metrics.increment("causeway_agreements_accepted_total", ["partner": partner])
+            newWork.ring()
             return Self.json(["digest": .string(digest.description), "status": .string(status.rawValue), "partner": .string(partner)],
                              status: .accepted)
         case .known(let digest, let status):
+            metrics.increment("causeway_agreements_known_total")
             return Self.json(["digest": .string(digest.description), "status": .string(status.rawValue)], status: .ok)
         case .refused(let refusal, let message, let digest, let detail):
-            metrics.refused(refusal.code)
+            metrics.increment("causeway_agreements_refused_total", ["code": refusal.code])
             var extra = detail
             if let digest { extra["digest"] = .string(digest.description) }
             return Self.problem(refusal.httpStatus, refusal.code, refusal.title, message, extra: extra)
@@ -169,22 +188,5 @@ struct GatewayAPI: Sendable {
             return Self.problem(404, "receipt.not_found", "No such receipt", nil)
         }
         return Self.json(.object(receipt))
-    }
-}
-
-/// Counters for `/metrics` (Prometheus text exposition).
-final class GatewayMetrics: Sendable {
-    let counters = Mutex<[String: Int]>([:])
-
-    func accepted(_ partner: String) { increment("causeway_agreements_accepted_total{partner=\"\(partner)\"}") }
-    func refused(_ code: String) { increment("causeway_agreements_refused_total{code=\"\(code)\"}") }
-    func delivered(_ count: Int) { increment("causeway_deliveries_processed_total", by: count) }
-    func receipts(_ count: Int) { increment("causeway_receipts_issued_total", by: count) }
-
-    func increment(_ key: String, by amount: Int = 1) { counters.withLock { $0[key, default: 0] += amount } }
-
-    func exposition() -> String {
-        let lines = counters.withLock { $0.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" } }
-        return (["# Causeway counters"] + lines).joined(separator: "\n") + "\n"
     }
 }

@@ -40,10 +40,18 @@ public final class DeliveryWorker: Sendable {
     public let breakers: CircuitBreakers
     let now: @Sendable () -> Int64
     let jitter: @Sendable () -> Double
+    /// Told how every attempt ended (metrics).
+    let observe: (@Sendable (Observation) -> Void)?
+    /// Rung by intake when new work is stored: the worker stops pausing.
+    public let newWork = Doorbell()
+    /// Rung after a round that finished deliveries: the receipt issuer stops pausing.
+    public let finishedWork = Doorbell()
 
     public init(configuration: Configuration, store: any AgreementStore, adapters: [String: any Adapter], breakers: CircuitBreakers = .init(),
                 now: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
-                jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }) {
+                jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
+                observe: (@Sendable (Observation) -> Void)? = nil) {
+        self.observe = observe
         self.configuration = configuration
         self.store = store
         self.adapters = adapters
@@ -61,7 +69,11 @@ public final class DeliveryWorker: Sendable {
             do {
                 let done = try await runOnce()
                 pause = configuration.idleMilliseconds
-                if done == 0 { try? await Task.sleep(for: .milliseconds(pause)) }
+                if done == 0 {
+                    await newWork.wait(upTo: .milliseconds(pause))
+                } else {
+                    finishedWork.ring()
+                }
             } catch {
                 pause = min(pause * 2, 5_000)
                 try? await Task.sleep(for: .milliseconds(pause))
@@ -102,7 +114,25 @@ public final class DeliveryWorker: Sendable {
         return entries.count
     }
 
+    /// One finished attempt, as metrics see it.
+    public struct Observation: Sendable {
+        public let partner: String
+        public let target: String
+        public let outcome: String
+        public let next: GatewayMetrics.AttemptNext
+        public let seconds: Double
+    }
+
     func finish(_ entry: OutboxEntry, startedAt: Int64, outcome: String, detail: String?, next: AttemptRecord.Next) async throws {
+        if let observe {
+            let kind: GatewayMetrics.AttemptNext = switch next {
+            case .delivered: .delivered
+            case .retry: .retry
+            case .deadLetter: .deadLetter
+            }
+            observe(Observation(partner: entry.partner, target: entry.target, outcome: outcome, next: kind,
+                                seconds: Double(now() - startedAt) / 1000))
+        }
         _ = try await store.finish(AttemptRecord(entryID: entry.id, worker: configuration.worker, startedAt: startedAt, finishedAt: now(),
                                                  outcome: outcome, detail: detail, next: next))
     }

@@ -90,6 +90,12 @@ final class RunningGateway: @unchecked Sendable {  // the process handle is only
         return (status, data.isEmpty ? nil : try? JSONReader().read(Array(data)))
     }
 
+    /// A plain-text endpoint (`/metrics`).
+    func text(_ path: String) async throws -> (Int, String) {
+        let (data, response) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)\(path)")!)
+        return ((response as? HTTPURLResponse)?.statusCode ?? 0, String(decoding: data, as: UTF8.self))
+    }
+
     func waitUntilReady() async throws {
         for _ in 0..<300 {
             if let (status, _) = try? await request("GET", "/readyz"), status == 200 { return }

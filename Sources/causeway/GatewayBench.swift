@@ -1,0 +1,350 @@
+import ArgumentParser
+import AsyncHTTPClient
+import CausewayCore
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Synchronization
+
+/// The gateway end to end over HTTP against the Python peer, in one run on one PostgreSQL.
+///
+/// Both sides do the same work for the same generated stahlteile agreements: verify the proofs,
+/// write the purchase order and its lines into the staging schema with a provenance record, one
+/// transaction per agreement. The gateway additionally stores every agreement durably before
+/// answering, runs the mapping, keeps the outbox and attempts, and issues a signed receipt into
+/// the hash-chained ledger — its figures are "submit to receipt".
+struct GatewayBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Agreements/s and submit→receipt latency of a real `causeway serve`, against ../shared/bench/peer.py.",
+        discussion: """
+            Needs a PostgreSQL it may create databases on (--postgres), psql, and a Python with pynacl, jcs \
+            and psycopg for the generator and the peer (--python). Run from the repository root, built \
+            with -c release: swift run -c release causeway bench gateway. Phase 1 sends --count agreements \
+            as fast as --concurrency clients allow and reports sustained agreements/s (first submit to last \
+            receipt); the peer processes the same agreements with --peer-workers processes; the ratio is \
+            gateway/peer. Phase 2 offers --rate agreements/s for --seconds (open loop: sends on schedule \
+            whatever the answers) and reports p50/p99 from the scheduled send to the receipt's issue time.
+            """)
+
+    @Option(help: "A PostgreSQL URL with the right to create databases.")
+    var postgres: String = ProcessInfo.processInfo.environment["CAUSEWAY_BENCH_POSTGRES"]
+        ?? ProcessInfo.processInfo.environment["CAUSEWAY_TEST_POSTGRES"] ?? "postgresql://causeway@127.0.0.1:54329/postgres"
+
+    @Option(help: "Agreements in the throughput phase.")
+    var count: Int = 3000
+
+    @Option(help: "Clients sending at once in the throughput phase.")
+    var concurrency: Int = 32
+
+    @Option(help: "Agreements per second offered in the latency phase.")
+    var rate: Int = 500
+
+    @Option(help: "Seconds of the latency phase.")
+    var seconds: Int = 10
+
+    @Option(help: "Worker processes of the Python peer (the machine's cores is fair).")
+    var peerWorkers: Int = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Deliveries of one partner in flight at once in the gateway.")
+    var partnerConcurrency: Int = 16
+
+    @Option(help: "Python with pynacl, jcs and psycopg.")
+    var python: String = ProcessInfo.processInfo.environment["CAUSEWAY_PYTHON"] ?? "python3"
+
+    @Option(help: "The folder with gen_agreements.py, peer.py and staging.sql.")
+    var benchFolder: String = "../shared/bench"
+
+    @Option(help: "The stahlteile mapping folder.")
+    var mapping: String = "Mappings/stahlteile"
+
+    @Flag(help: "Keep the work folder and databases.")
+    var keep = false
+
+    @Flag(help: "Print JSON.")
+    var json = false
+
+    func validate() throws {
+        if count < 1 || concurrency < 1 || rate < 1 || seconds < 1 || peerWorkers < 1 || partnerConcurrency < 1 {
+            throw ValidationError("--count, --concurrency, --rate, --seconds, --peer-workers and --partner-concurrency must be positive")
+        }
+    }
+
+    func run() async throws {
+        let work = URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("causeway-bench-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+        let bench = URL(fileURLWithPath: benchFolder)
+        let staging = bench.appendingPathComponent("staging.sql").path
+        let tag = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10)
+        let databases = (store: "bench_store_\(tag)", erp: "bench_erp_\(tag)", peer: "bench_peer_\(tag)")
+        let database = { (name: String) in Self.replacingDatabase(in: postgres, with: name) }
+
+        progress("generating \(count) + \(rate * seconds) signed agreements with \(bench.path)/gen_agreements.py")
+        let throughputFile = work.appendingPathComponent("throughput.jsonl")
+        let latencyFile = work.appendingPathComponent("latency.jsonl")
+        try Self.run(python, [bench.appendingPathComponent("gen_agreements.py").path, "--count", String(count), "--seed", "1",
+                              "--out", throughputFile.path])
+        try Self.run(python, [bench.appendingPathComponent("gen_agreements.py").path, "--count", String(rate * seconds), "--seed", "2",
+                              "--out", latencyFile.path, "--keys", work.path])
+        let throughputDocuments = try Self.lines(throughputFile)
+        let latencyDocuments = try Self.lines(latencyFile)
+
+        for name in [databases.store, databases.erp, databases.peer] { try Self.run("psql", [postgres, "-qc", "CREATE DATABASE \(name)"]) }
+        defer {
+            if !keep {
+                for name in [databases.store, databases.erp, databases.peer] {
+                    _ = try? Self.run("psql", [postgres, "-qc", "DROP DATABASE IF EXISTS \(name) WITH (FORCE)"])
+                }
+                try? FileManager.default.removeItem(at: work)
+            }
+        }
+        for name in [databases.erp, databases.peer] { try Self.run("psql", [database(name), "-qX", "-v", "ON_ERROR_STOP=1", "-f", staging]) }
+
+        // The peer first, alone on the machine.
+        progress("peer.py: \(count) agreements, \(peerWorkers) worker process(es)")
+        let peerOutput = try Self.run(python, [bench.appendingPathComponent("peer.py").path, "--dsn", database(databases.peer),
+                                               "--input", throughputFile.path, "--workers", String(peerWorkers)])
+        guard let peerRate = Self.peerRate(peerOutput) else { throw CLIError("cannot read the peer's rate from: \(peerOutput)") }
+        let peerRows = try Self.scalar(database(databases.peer), "SELECT count(*) FROM erp_purchase_order")
+        guard peerRows == String(count) else { throw CLIError("the peer wrote \(peerRows) purchase orders for \(count) agreements") }
+
+        // The gateway: a real `causeway serve` on PostgreSQL, delivering into the staging schema.
+        let server = try startGateway(in: work, store: database(databases.store), target: database(databases.erp))
+        defer { server.process.terminate(); server.process.waitUntilExit() }
+        let client = HTTPClient.shared
+        try await Self.waitUntilReady(client, server.base)
+
+        progress("gateway: \(count) agreements through \(concurrency) clients")
+        let storeURL = database(databases.store)
+        let started = ContinuousClock.now
+        try await Self.submitAll(throughputDocuments, concurrency: concurrency, client: client, base: server.base)
+        try await Self.waitForReceipts(count, storeURL: storeURL, log: server.log)
+        let elapsed = ContinuousClock.now - started
+        let gatewayRate = Double(count) / elapsed.seconds
+        let erpRows = try Self.scalar(database(databases.erp), "SELECT count(*) FROM erp_purchase_order")
+        guard erpRows == String(count) else { throw CLIError("the gateway wrote \(erpRows) purchase orders for \(count) agreements") }
+
+        progress("gateway: \(rate) agreements/s offered for \(seconds) s")
+        let sent = try await Self.offer(latencyDocuments, rate: rate, client: client, base: server.base)
+        try await Self.waitForReceipts(count + latencyDocuments.count, storeURL: storeURL, log: server.log)
+        let issued = try Self.receiptTimes(storeURL)
+        var latencies: [Double] = []
+        for (digest, sentAt) in sent {
+            guard let at = issued[digest] else { throw CLIError("no receipt for \(digest)") }
+            latencies.append((at - sentAt) * 1000)
+        }
+        latencies.sort()
+        let p50 = Self.percentile(latencies, 0.50)
+        let p99 = Self.percentile(latencies, 0.99)
+        let ratio = gatewayRate / peerRate
+
+        if json {
+            let report: JSONValue = [
+                "agreements": .number(Double(count)), "gateway_per_second": .number(gatewayRate.rounded()),
+                "peer_per_second": .number(peerRate.rounded()), "ratio": .number((ratio * 100).rounded() / 100),
+                "offered_per_second": .number(Double(rate)), "latency_p50_ms": .number((p50 * 10).rounded() / 10),
+                "latency_p99_ms": .number((p99 * 10).rounded() / 10), "latency_samples": .number(Double(latencies.count)),
+            ]
+            print(JSONWriter.string(report, style: .pretty))
+        } else {
+            print("""
+                causeway bench gateway — \(ProcessInfo.processInfo.activeProcessorCount) cores, PostgreSQL at \(Self.redacted(postgres))
+                  throughput  gateway  \(Int(gatewayRate.rounded())) agreements/s  (\(count) agreements, submit → receipt, \(concurrency) clients)
+                              peer.py  \(Int(peerRate.rounded())) agreements/s  (\(peerWorkers) worker process(es))
+                              ratio    \(String(format: "%.2f", ratio))×  (goal ≥ 10×)
+                  latency     at \(rate)/s offered for \(seconds) s: p50 \(String(format: "%.1f", p50)) ms, p99 \(String(format: "%.1f", p99)) ms  (goal p99 < 50 ms)
+                """)
+        }
+    }
+
+    func progress(_ message: String) {
+        FileHandle.standardError.write(Data("bench: \(message)\n".utf8))
+    }
+
+    // MARK: The gateway process
+
+    struct Server {
+        let process: Process
+        let base: String
+        let log: URL
+    }
+
+    func startGateway(in work: URL, store: String, target: String) throws -> Server {
+        let partner = work.appendingPathComponent("partners/stahlteile")
+        try FileManager.default.createDirectory(at: partner.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: URL(fileURLWithPath: mapping), to: partner)
+        let dids = try JSONReader().read(Array(try Data(contentsOf: work.appendingPathComponent("dids.json"))))
+        try Data("""
+            name: stahlteile
+            display_name: Stahlteile GmbH (benchmark keys)
+            roles:
+              seller: [\(dids["seller"]?.stringValue ?? "?")]
+              buyer: [\(dids["buyer"]?.stringValue ?? "?")]
+            mapping: purchase-order.yaml
+            limits: {max_total: "99999999.00", currencies: [EUR]}
+            accepts: [PurchaseAgreement]
+            """.utf8).write(to: partner.appendingPathComponent("partner.yaml"))
+        let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
+        try Self.run(executable, ["keys", "new", "--out", work.appendingPathComponent("key.json").path])
+        let port = Int.random(in: 20_000...40_000)
+        try Data("""
+            listen: 127.0.0.1:\(port)
+            store: \(store)
+            identity: key.json
+            partners: partners
+            targets:
+              erp-staging: {adapter: postgresql, url: "\(target)"}
+            delivery:
+              partner_concurrency: \(partnerConcurrency)
+            """.utf8).write(to: work.appendingPathComponent("causeway.yaml"))
+        let log = work.appendingPathComponent("serve.log")
+        FileManager.default.createFile(atPath: log.path, contents: nil)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["serve", "--config", "causeway.yaml"]
+        process.currentDirectoryURL = work
+        process.standardOutput = try FileHandle(forWritingTo: log)
+        process.standardError = try FileHandle(forWritingTo: log)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        return Server(process: process, base: "http://127.0.0.1:\(port)", log: log)
+    }
+
+    static func waitUntilReady(_ client: HTTPClient, _ base: String) async throws {
+        for _ in 0..<300 {
+            if let response = try? await client.execute(HTTPClientRequest(url: base + "/readyz"), timeout: .seconds(2)), response.status == .ok {
+                return
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw CLIError("the gateway did not become ready at \(base) within 30 s")
+    }
+
+    static func post(_ document: [UInt8], client: HTTPClient, base: String) async throws -> String {
+        var request = HTTPClientRequest(url: base + "/v1/agreements")
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(bytes: document))
+        let response = try await client.execute(request, timeout: .seconds(30))
+        let body = try await response.body.collect(upTo: 1 << 20)
+        guard response.status == .accepted || response.status == .ok,
+              let digest = (try? JSONReader().read(Array(buffer: body)))?["digest"]?.stringValue
+        else { throw CLIError("the gateway answered \(response.status.code): \(String(buffer: body))") }
+        return digest
+    }
+
+    /// Closed loop: `concurrency` clients, each sending its next agreement when the last is answered.
+    static func submitAll(_ documents: [[UInt8]], concurrency: Int, client: HTTPClient, base: String) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for lane in 0..<concurrency {
+                group.addTask {
+                    for index in stride(from: lane, to: documents.count, by: concurrency) {
+                        _ = try await post(documents[index], client: client, base: base)
+                    }
+                }
+            }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Open loop: agreement i is sent at start + i/rate whatever happened to the others, so a slow
+    /// answer cannot hide the queueing it causes. Returns each digest's scheduled send time (Unix s).
+    static func offer(_ documents: [[UInt8]], rate: Int, client: HTTPClient, base: String) async throws -> [String: Double] {
+        let start = Date().timeIntervalSince1970 + 0.2
+        let clock = ContinuousClock()
+        let origin = clock.now + .milliseconds(200)
+        return try await withThrowingTaskGroup(of: (String, Double).self) { group in
+            for (index, document) in documents.enumerated() {
+                let offset = Double(index) / Double(rate)
+                try await clock.sleep(until: origin + .seconds(offset))
+                group.addTask { (try await post(document, client: client, base: base), start + offset) }
+            }
+            var sent: [String: Double] = [:]
+            for try await (digest, at) in group { sent[digest] = at }
+            return sent
+        }
+    }
+
+    static func waitForReceipts(_ expected: Int, storeURL: String, log: URL) async throws {
+        let deadline = ContinuousClock.now + .seconds(600)
+        while ContinuousClock.now < deadline {
+            if let have = Int(try scalar(storeURL, "SELECT count(*) FROM ledger")), have >= expected { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let tail = (try? String(contentsOf: log, encoding: .utf8))?.suffix(2000) ?? ""
+        throw CLIError("not all \(expected) receipts were issued within 600 s; the gateway's log ends:\n\(tail)")
+    }
+
+    /// Each receipt's issue time (Unix seconds, millisecond precision), by agreement digest.
+    static func receiptTimes(_ storeURL: String) throws -> [String: Double] {
+        let output = try run("psql", [storeURL, "-qAtX", "-F", " ", "-c", "SELECT digest, receipt::json->>'issued' FROM ledger"])
+        let format = ISO8601DateFormatter()
+        format.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        var times: [String: Double] = [:]
+        for line in output.split(separator: "\n") {
+            let parts = line.split(separator: " ")
+            guard parts.count == 2, let date = format.date(from: String(parts[1])) else { continue }
+            times[String(parts[0])] = date.timeIntervalSince1970
+        }
+        return times
+    }
+
+    // MARK: Helpers
+
+    static func percentile(_ sorted: [Double], _ p: Double) -> Double {
+        guard !sorted.isEmpty else { return .nan }
+        return sorted[min(sorted.count - 1, Int((Double(sorted.count) * p).rounded(.up)) - 1)]
+    }
+
+    static func peerRate(_ output: String) -> Double? {
+        // "peer: N agreements in S s = R agreements/s"
+        guard let range = output.range(of: "= ") else { return nil }
+        return Double(output[range.upperBound...].prefix { $0.isNumber || $0 == "." })
+    }
+
+    static func lines(_ file: URL) throws -> [[UInt8]] {
+        try Data(contentsOf: file).split(separator: UInt8(ascii: "\n")).map { Array($0) }
+    }
+
+    static func replacingDatabase(in url: String, with name: String) -> String {
+        guard let slash = url.lastIndex(of: "/"), url[..<slash].hasSuffix("//") == false else { return url + "/" + name }
+        let query = url[slash...].firstIndex(of: "?").map { String(url[$0...]) } ?? ""
+        return String(url[..<slash]) + "/" + name + query
+    }
+
+    static func redacted(_ url: String) -> String {
+        guard let at = url.firstIndex(of: "@"), let scheme = url.range(of: "://") else { return url }
+        let user = url[scheme.upperBound..<at].prefix { $0 != ":" }
+        return String(url[..<scheme.upperBound]) + user + String(url[at...])
+    }
+
+    static func scalar(_ url: String, _ sql: String) throws -> String {
+        try run("psql", [url, "-qAtX", "-c", sql]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs a program to its end; its standard output, or an error with its output.
+    @discardableResult
+    static func run(_ program: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [program] + arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let outData = output.fileHandleForReading.readDataToEndOfFile()
+        let errData = errors.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: outData, as: UTF8.self)
+        guard process.terminationStatus == 0 else {
+            throw CLIError("\(program) \(arguments.prefix(3).joined(separator: " ")) failed (exit \(process.terminationStatus)): \(String(decoding: errData, as: UTF8.self))\(text)")
+        }
+        return text
+    }
+}
+
+extension Duration {
+    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

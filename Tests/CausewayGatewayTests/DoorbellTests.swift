@@ -1,0 +1,41 @@
+import CausewayGateway
+import Testing
+
+@Suite("Doorbell")
+struct DoorbellTests {
+    @Test("a ring while nobody waits is remembered once")
+    func remembered() async {
+        let bell = Doorbell()
+        bell.ring()
+        bell.ring()
+        let clock = ContinuousClock()
+        let first = await clock.measure { await bell.wait(upTo: .seconds(5)) }
+        #expect(first < .seconds(1))
+        let second = await clock.measure { await bell.wait(upTo: .milliseconds(150)) }
+        #expect(second >= .milliseconds(150), "two rings before a wait must wake one wait, not two")
+    }
+
+    @Test("a ring wakes the waiting loop early")
+    func wakes() async {
+        let bell = Doorbell()
+        Task {
+            try? await Task.sleep(for: .milliseconds(50))
+            bell.ring()
+        }
+        let waited = await ContinuousClock().measure { await bell.wait(upTo: .seconds(10)) }
+        #expect(waited < .seconds(5))
+    }
+
+    @Test("without a ring the wait ends after its limit, and a late timer does not end the next wait")
+    func timesOut() async {
+        let bell = Doorbell()
+        let clock = ContinuousClock()
+        let waited = await clock.measure { await bell.wait(upTo: .milliseconds(100)) }
+        #expect(waited >= .milliseconds(100))
+        // A wait ended by a ring leaves its timer running; that timer must not end the next wait.
+        Task { bell.ring() }
+        await bell.wait(upTo: .milliseconds(300))
+        let next = await clock.measure { await bell.wait(upTo: .milliseconds(500)) }
+        #expect(next >= .milliseconds(500))
+    }
+}
