@@ -69,6 +69,9 @@ let package = Package(
             dependencies: [
                 "CausewayCore", "CausewayTrust", "CausewayMapping", "AdapterKit", "CausewayStore", "PostgresAdapter", "SQLiteAdapter",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -56,4 +56,11 @@ public protocol AgreementStore: Sendable {
 
     /// Ledger entries (signed receipts) from a sequence number on, in order.
     func ledger(from sequence: Int, limit: Int) async throws -> [JSONObject]
+
+    /// The next ledger sequence number a named reader (a partner's receipt push) has not yet
+    /// handled; 0 for a reader never seen.
+    func cursor(_ name: String) async throws -> Int
+
+    /// Moves a named reader's cursor (only forward; a smaller value is ignored).
+    func setCursor(_ name: String, to sequence: Int) async throws
 }

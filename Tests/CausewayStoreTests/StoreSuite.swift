@@ -189,6 +189,19 @@ struct StoreSuite {
         await #expect(throws: (any Error).self) { try await store.appendReceipts([fork]) }
     }
 
+    @Test("reader cursors start at 0, move only forward, and are kept per name", arguments: StoreKind.allCases)
+    func cursors(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        #expect(try await store.cursor("receipts:stahlteile") == 0)
+        try await store.setCursor("receipts:stahlteile", to: 5)
+        try await store.setCursor("receipts:stahlteile", to: 3)
+        try await store.setCursor("receipts:nordic", to: 1)
+        #expect(try await store.cursor("receipts:stahlteile") == 5)
+        #expect(try await store.cursor("receipts:nordic") == 1)
+        try await store.migrate()
+        #expect(try await store.cursor("receipts:stahlteile") == 5)
+    }
+
     @Test("an agreement without actions is delivered at once", arguments: StoreKind.allCases)
     func noActions(kind: StoreKind) async throws {
         let store = try await kind.make()

@@ -123,6 +123,14 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
         }
     })
 
+    let callbacks = partners.partners.compactMap { partner in
+        partner.configuration.receiptCallback.map { ReceiptPusher.Callback(partner: partner.name, url: $0) }
+    }
+    if !callbacks.isEmpty {
+        let pusher = ReceiptPusher(store: store, callbacks: callbacks, logger: logger)
+        services.append(LoopService { await pusher.run() })
+    }
+
     let router = Router()
     GatewayAPI(intake: intake, store: store, tokens: tokens, metrics: metrics, maxBytes: configuration.maxBytes,
                newWork: worker.newWork, targets: configuration.targets.keys.sorted(), breakers: worker.breakers).register(on: router)

@@ -52,10 +52,11 @@ public final class PostgresStore: AgreementStore {
                                logger: logger)
             let applied = try await db.query("SELECT version FROM causeway_migrations", logger: logger).collect()
                 .map { try $0.decode(Int.self) }
-            guard !applied.contains(1) else { return }
-            for statement in Self.schemaV1 { try await db.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
-            try await db.query("INSERT INTO causeway_migrations (version, applied_at) VALUES (1, \(now))", logger: logger)
+            for (version, statements) in [(1, Self.schemaV1), (2, Self.schemaV2)] where !applied.contains(version) {
+                for statement in statements { try await db.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                try await db.query("INSERT INTO causeway_migrations (version, applied_at) VALUES (\(version), \(now))", logger: logger)
+            }
         }
     }
 
@@ -92,6 +93,9 @@ public final class PostgresStore: AgreementStore {
         """,
         "CREATE INDEX ledger_by_digest ON ledger (digest, seq)",
     ]
+
+    /// v2: cursors of ledger readers (receipt pushes to partners' callbacks).
+    static let schemaV2 = ["CREATE TABLE cursors (name TEXT PRIMARY KEY, next_seq BIGINT NOT NULL)"]
 
     // MARK: Intake and reads
 
@@ -390,5 +394,17 @@ public final class PostgresStore: AgreementStore {
             try await db.query("SELECT receipt FROM ledger WHERE seq >= \(sequence) ORDER BY seq LIMIT \(limit)", logger: logger).collect()
                 .map { try StoreJSON.object(try $0.decode(String.self)) }
         }
+    }
+
+    public func cursor(_ name: String) async throws -> Int {
+        let rows = try await client.query("SELECT next_seq FROM cursors WHERE name = \(name)", logger: logger).collect()
+        return try rows.first.map { Int(try $0.decode(Int64.self)) } ?? 0
+    }
+
+    public func setCursor(_ name: String, to sequence: Int) async throws {
+        try await client.query("""
+            INSERT INTO cursors (name, next_seq) VALUES (\(name), \(Int64(sequence)))
+            ON CONFLICT (name) DO UPDATE SET next_seq = GREATEST(cursors.next_seq, excluded.next_seq)
+            """, logger: logger)
     }
 }

@@ -85,6 +85,10 @@ public final class SQLiteStore: AgreementStore {
                 CREATE INDEX ledger_by_digest ON ledger (digest, seq);
                 """)
         }
+        // v2: cursors of ledger readers (receipt pushes to partners' callbacks).
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: "CREATE TABLE cursors (name TEXT PRIMARY KEY, next_seq INTEGER NOT NULL)")
+        }
         try migrator.migrate(pool)
     }
 
@@ -342,6 +346,19 @@ public final class SQLiteStore: AgreementStore {
         try await pool.read { db in
             try String.fetchAll(db, sql: "SELECT receipt FROM ledger WHERE seq >= ? ORDER BY seq LIMIT ?", arguments: [sequence, limit])
                 .map(StoreJSON.object)
+        }
+    }
+
+    public func cursor(_ name: String) async throws -> Int {
+        try await pool.read { db in try Int.fetchOne(db, sql: "SELECT next_seq FROM cursors WHERE name = ?", arguments: [name]) ?? 0 }
+    }
+
+    public func setCursor(_ name: String, to sequence: Int) async throws {
+        try await pool.write { db in
+            try db.execute(sql: """
+                INSERT INTO cursors (name, next_seq) VALUES (?, ?)
+                ON CONFLICT (name) DO UPDATE SET next_seq = max(next_seq, excluded.next_seq)
+                """, arguments: [name, sequence])
         }
     }
 }
