@@ -77,6 +77,7 @@ struct RESTAdapterTests {
             "/slowclient": ["kind": "fixed", "status": 408],
             "/broken": ["kind": "fixed", "status": 500, "content_type": "text/html", "body": "<h1>Internal error</h1>"],
             "/moved": ["kind": "fixed", "status": 301, "headers": ["Location": "/elsewhere"]],
+            "/conflict": ["kind": "fixed", "status": 409, "body": #"{"title":"a request with this key is in progress"}"#],
         ])
         try await TestAdapter.with(server) { adapter in
             let problem = await adapter.deliver(SampleActions.rest(path: "/problem"))
@@ -101,7 +102,15 @@ struct RESTAdapterTests {
 
             let moved = await adapter.deliver(SampleActions.rest(path: "/moved"))
             #expect(moved.outcomeClass == .rejected && moved.reason?.contains("redirect") == true, "\(moved)")
+
+            // The target honours Idempotency-Key: 409 means the first request with the key is still in progress.
+            let conflict = await adapter.deliver(SampleActions.rest(path: "/conflict"))
+            #expect(conflict.outcomeClass == .retryable, "\(conflict)")
         }
+        let conflict = try await TestAdapter.with(server, ["honours_idempotency_key": "false", "lookup_path": nil]) {
+            await $0.deliver(SampleActions.rest(path: "/conflict"))
+        }
+        #expect(conflict.outcomeClass == .rejected, "\(conflict)")
     }
 
     @Test("a flapping target: retryable until it recovers, then delivered once")
@@ -221,6 +230,17 @@ struct RESTAdapterTests {
         }
         #expect(reason.contains("lookup_path") && reason.contains("honours_idempotency_key"))
         #expect(try server.requests().isEmpty)
+
+        // A lookup route that fails is unavailable, never notFound.
+        let failing = try RecordingServer(paths: ["/find": ["kind": "fixed", "status": 500]])
+        let broken = try await TestAdapter.with(failing, ["lookup_path": "/find?key={key}"]) { await $0.lookup(delivery) }
+        guard case .unavailable(let why) = broken else {
+            Issue.record("expected unavailable, got \(broken)")
+            return
+        }
+        #expect(why.contains("500"))
+        let asked = try #require(try failing.requests().first)
+        #expect(asked.method == "GET" && asked.path == "/find?key=" + delivery.idempotencyKey.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!)
     }
 
     @Test("a target that ignores Idempotency-Key but offers a lookup is asked before each send: one write")

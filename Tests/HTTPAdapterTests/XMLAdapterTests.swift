@@ -49,6 +49,21 @@ struct XMLAdapterTests {
         #expect(lines.allSatisfy { !Self.children(of: $0, "LineItem", Self.cac).isEmpty })
     }
 
+    @Test("concurrent deliveries validate safely through the one guarded libxml2 validator")
+    func concurrentValidation() async throws {
+        let server = try RecordingServer()
+        let deliveries = try (0..<16).map { try NordicActions.delivery(1, fixture: NordicActions.mappable[$0 % NordicActions.mappable.count]) }
+        let outcomes = try await TestAdapter.with(server) { adapter in
+            await withTaskGroup(of: DeliveryOutcome.self) { group in
+                for delivery in deliveries { group.addTask { await adapter.deliver(delivery) } }
+                return await group.reduce(into: []) { $0.append($1) }
+            }
+        }
+        #expect(outcomes.allSatisfy { $0.outcomeClass == .delivered }, "\(outcomes)")
+        #expect(Set(outcomes.compactMap(\.reference)).count == 16)
+        #expect(try server.deliveries().count == 16)
+    }
+
     @Test("an invalid document is rejected with libxml2's line and message, values withheld, and nothing is sent")
     func invalidDocument() async throws {
         let server = try RecordingServer()
