@@ -1,1 +1,0 @@
-// Placeholder: the File adapter is being written here.

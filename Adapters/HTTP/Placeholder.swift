@@ -1,1 +1,0 @@
-// Placeholder: the HTTP adapter is being written here.

@@ -1,1 +1,0 @@
-// Placeholder: the Process adapter is being written here.

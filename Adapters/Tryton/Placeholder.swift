@@ -1,1 +1,0 @@
-// Placeholder: the Tryton adapter is being written here.
