@@ -68,6 +68,7 @@ let package = Package(
             name: "CausewayGateway",
             dependencies: [
                 "CausewayCore", "CausewayTrust", "CausewayMapping", "AdapterKit", "CausewayStore", "PostgresAdapter", "SQLiteAdapter",
+                "TrytonAdapter", "HTTPAdapter", "FileAdapter", "ProcessAdapter",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,7 +1,11 @@
 public import AdapterKit
-import Foundation
+import FileAdapter
+public import Foundation
+import HTTPAdapter
 import PostgresAdapter
+import ProcessAdapter
 import SQLiteAdapter
+import TrytonAdapter
 
 /// An adapter kind the gateway can run: its descriptor (kind, action kinds, settings schema) and
 /// how to build one target's adapter from validated settings.
@@ -18,13 +22,23 @@ public struct AdapterRegistration: Sendable {
         }
     }
 
+    /// What the gateway knows that an adapter may need beyond its settings.
+    public struct Context: Sendable {
+        /// The folder of partner folders (where an xml action's schema is found).
+        public let partners: URL
+
+        public init(partners: URL) { self.partners = partners }
+    }
+
+    public typealias Make = @Sendable (_ target: String, _ settings: AdapterSettings, _ secrets: [String: String], _ context: Context)
+        throws(AdapterConfigurationError) -> Built
+
     public let descriptor: AdapterDescriptor
     /// Builds a target's adapter. `settings` passed the descriptor's schema; `secrets` holds the
     /// resolved value of every setting of type `secret` that the target sets (never logged).
-    public let make: @Sendable (_ target: String, _ settings: AdapterSettings, _ secrets: [String: String]) throws(AdapterConfigurationError) -> Built
+    public let make: Make
 
-    public init(descriptor: AdapterDescriptor,
-                make: @escaping @Sendable (_ target: String, _ settings: AdapterSettings, _ secrets: [String: String]) throws(AdapterConfigurationError) -> Built) {
+    public init(descriptor: AdapterDescriptor, make: @escaping Make) {
         self.descriptor = descriptor
         self.make = make
     }
@@ -33,12 +47,27 @@ public struct AdapterRegistration: Sendable {
 /// The adapter kinds compiled into this gateway, registered explicitly by kind.
 public enum AdapterRegistry {
     public static let builtIn: [AdapterRegistration] = [
-        AdapterRegistration(descriptor: PostgresRowsAdapter.descriptor) { _, settings, secrets throws(AdapterConfigurationError) in
+        AdapterRegistration(descriptor: PostgresRowsAdapter.descriptor) { _, settings, secrets, _ throws(AdapterConfigurationError) in
             let adapter = try PostgresRowsAdapter(settings: settings, password: secrets["password"])
             return .init(adapter: adapter, run: { await adapter.run() })
         },
-        AdapterRegistration(descriptor: SQLiteRowsAdapter.descriptor) { _, settings, _ throws(AdapterConfigurationError) in
+        AdapterRegistration(descriptor: SQLiteRowsAdapter.descriptor) { _, settings, _, _ throws(AdapterConfigurationError) in
             .init(adapter: try SQLiteRowsAdapter(settings: settings))
+        },
+        AdapterRegistration(descriptor: TrytonPurchaseAdapter.descriptor) { _, settings, secrets, _ throws(AdapterConfigurationError) in
+            .init(adapter: try TrytonPurchaseAdapter(settings: settings, password: secrets["password"]))
+        },
+        AdapterRegistration(descriptor: HTTPTargetAdapter.descriptor) { _, settings, secrets, context throws(AdapterConfigurationError) in
+            // The gateway's own partners folder, so that an xml action's schema is the partner's.
+            let adapter = try HTTPTargetAdapter(settings: settings, secrets: secrets, partnersFolder: context.partners)
+            return .init(adapter: adapter, run: { await adapter.run() })
+        },
+        AdapterRegistration(descriptor: FileDropAdapter.descriptor) { _, settings, _, _ throws(AdapterConfigurationError) in
+            .init(adapter: try FileDropAdapter(settings: settings))
+        },
+        AdapterRegistration(descriptor: ExternalProcessAdapter.descriptor) { target, settings, secrets, _ throws(AdapterConfigurationError) in
+            let adapter = try ExternalProcessAdapter(settings: settings, secret: secrets["secret"], target: target)
+            return .init(adapter: adapter, run: { await adapter.run() })
         },
     ]
 

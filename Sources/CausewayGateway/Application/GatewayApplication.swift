@@ -75,7 +75,7 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
                 }
             }
             do {
-                let built = try registration.make(name, settings, secrets)
+                let built = try registration.make(name, settings, secrets, .init(partners: URL(fileURLWithPath: configuration.partners)))
                 if let run = built.run { services.append(LoopService { await run() }) }
                 adapters[name] = built.adapter
             } catch {
