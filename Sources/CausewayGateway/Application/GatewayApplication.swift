@@ -107,7 +107,9 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
         return ["causeway_circuit_open": open]
     })
     let worker = DeliveryWorker(
-        configuration: .init(worker: "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)",
+        configuration: .init(
+            // Unique per process even where containers share a host name and all run as PID 1.
+            worker: "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))",
                              leaseMilliseconds: configuration.delivery.leaseMilliseconds,
                              partnerConcurrency: configuration.delivery.partnerConcurrency,
                              retry: RetryPolicy(maxAttempts: configuration.delivery.maxAttempts)),

@@ -3,6 +3,7 @@ import CausewayStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import NIOCore
 import Synchronization
 
 /// The HTTP API of DESIGN §5. Intake is authenticated by the agreement's own signatures; every
@@ -97,9 +98,13 @@ struct GatewayAPI: Sendable {
         let body: ByteBuffer
         do {
             body = try await request.body.collect(upTo: maxBytes)
-        } catch {
+        } catch is NIOTooManyBytesError {
             metrics.increment("causeway_agreements_refused_total", ["code": "intake.too_large"])
             return Self.problem(413, "intake.too_large", "Agreement too large", "the limit is \(maxBytes) bytes")
+        } catch {
+            // The client went away or the body broke off: nothing was stored.
+            metrics.increment("causeway_agreements_refused_total", ["code": "intake.unreadable"])
+            return Self.problem(400, "intake.unreadable", "The request body could not be read", "\(error)")
         }
         let outcome = try await intake.submit(Array(buffer: body))
         switch outcome {
