@@ -108,7 +108,8 @@ enum ConfigurationLoader {
                 case "partner_concurrency": configuration.delivery.partnerConcurrency = number
                 case "max_attempts": configuration.delivery.maxAttempts = number
                 case "lease_seconds": configuration.delivery.leaseMilliseconds = Int64(number) * 1000
-                default: problems.append("\(at(key)): delivery.\(name): unknown setting; known: partner_concurrency, max_attempts, lease_seconds")
+                case "workers": configuration.delivery.workers = number
+                default: problems.append("\(at(key)): delivery.\(name): unknown setting; known: workers, partner_concurrency, max_attempts, lease_seconds")
                 }
             }
         }

@@ -110,7 +110,10 @@ struct GatewayBench: AsyncParsableCommand {
 
         // The gateway: a real `causeway serve` on PostgreSQL, delivering into the staging schema.
         let server = try startGateway(in: work, store: database(databases.store), target: database(databases.erp))
-        defer { server.process.terminate(); server.process.waitUntilExit() }
+        defer {
+            server.process.terminate()
+            _ = server.process.wait()
+        }
         let client = HTTPClient.shared
         try await Self.waitUntilReady(client, server.base)
 
@@ -118,8 +121,10 @@ struct GatewayBench: AsyncParsableCommand {
         let storeURL = database(databases.store)
         let started = ContinuousClock.now
         try await Self.submitAll(throughputDocuments, concurrency: concurrency, client: client, base: server.base)
+        let intakeElapsed = ContinuousClock.now - started
         try await Self.waitForReceipts(count, storeURL: storeURL, log: server.log)
         let elapsed = ContinuousClock.now - started
+        let intakeRate = Double(count) / intakeElapsed.seconds
         let gatewayRate = Double(count) / elapsed.seconds
         let erpRows = try Self.scalar(database(databases.erp), "SELECT count(*) FROM erp_purchase_order")
         guard erpRows == String(count) else { throw CLIError("the gateway wrote \(erpRows) purchase orders for \(count) agreements") }
@@ -141,7 +146,7 @@ struct GatewayBench: AsyncParsableCommand {
         if json {
             let report: JSONValue = [
                 "agreements": .number(Double(count)), "gateway_per_second": .number(gatewayRate.rounded()),
-                "peer_per_second": .number(peerRate.rounded()), "ratio": .number((ratio * 100).rounded() / 100),
+                "peer_per_second": .number(peerRate.rounded()), "intake_per_second": .number(intakeRate.rounded()), "ratio": .number((ratio * 100).rounded() / 100),
                 "offered_per_second": .number(Double(rate)), "latency_p50_ms": .number((p50 * 10).rounded() / 10),
                 "latency_p99_ms": .number((p99 * 10).rounded() / 10), "latency_samples": .number(Double(latencies.count)),
             ]
@@ -150,6 +155,7 @@ struct GatewayBench: AsyncParsableCommand {
             print("""
                 causeway bench gateway — \(ProcessInfo.processInfo.activeProcessorCount) cores, PostgreSQL at \(Self.redacted(postgres))
                   throughput  gateway  \(Int(gatewayRate.rounded())) agreements/s  (\(count) agreements, submit → receipt, \(concurrency) clients)
+                              (intake alone: all \(count) acknowledged at \(Int(intakeRate.rounded())) agreements/s)
                               peer.py  \(Int(peerRate.rounded())) agreements/s  (\(peerWorkers) worker process(es))
                               ratio    \(String(format: "%.2f", ratio))×  (goal ≥ 10×)
                   latency     at \(rate)/s offered for \(seconds) s: p50 \(String(format: "%.1f", p50)) ms, p99 \(String(format: "%.1f", p99)) ms  (goal p99 < 50 ms)
@@ -164,7 +170,7 @@ struct GatewayBench: AsyncParsableCommand {
     // MARK: The gateway process
 
     struct Server {
-        let process: Process
+        let process: Spawned
         let base: String
         let log: URL
     }
@@ -198,15 +204,8 @@ struct GatewayBench: AsyncParsableCommand {
               partner_concurrency: \(partnerConcurrency)
             """.utf8).write(to: work.appendingPathComponent("causeway.yaml"))
         let log = work.appendingPathComponent("serve.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["serve", "--config", "causeway.yaml"]
-        process.currentDirectoryURL = work
-        process.standardOutput = try FileHandle(forWritingTo: log)
-        process.standardError = try FileHandle(forWritingTo: log)
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = try Spawned.start([executable, "serve", "--config", "causeway.yaml"], in: work, output: log,
+                                        errors: work.appendingPathComponent("serve.err"))
         return Server(process: process, base: "http://127.0.0.1:\(port)", log: log)
     }
 
@@ -271,7 +270,7 @@ struct GatewayBench: AsyncParsableCommand {
             if let have = Int(try scalar(storeURL, "SELECT count(*) FROM ledger")), have >= expected { return }
             try await Task.sleep(for: .milliseconds(20))
         }
-        let tail = (try? String(contentsOf: log, encoding: .utf8))?.suffix(2000) ?? ""
+        let tail = (try? String(contentsOf: log.deletingLastPathComponent().appendingPathComponent("serve.err"), encoding: .utf8))?.suffix(2000) ?? ""
         throw CLIError("not all \(expected) receipts were issued within 600 s; the gateway's log ends:\n\(tail)")
     }
 
@@ -325,23 +324,7 @@ struct GatewayBench: AsyncParsableCommand {
     /// Runs a program to its end; its standard output, or an error with its output.
     @discardableResult
     static func run(_ program: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [program] + arguments
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        let outData = output.fileHandleForReading.readDataToEndOfFile()
-        let errData = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: outData, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
-            throw CLIError("\(program) \(arguments.prefix(3).joined(separator: " ")) failed (exit \(process.terminationStatus)): \(String(decoding: errData, as: UTF8.self))\(text)")
-        }
-        return text
+        try Spawned.run([program] + arguments)
     }
 }
 

@@ -26,6 +26,21 @@ struct DoorbellTests {
         #expect(waited < .seconds(5))
     }
 
+    @Test("a ring wakes every waiting loop")
+    func wakesAll() async {
+        let bell = Doorbell()
+        let clock = ContinuousClock()
+        let started = clock.now
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<4 { group.addTask { await bell.wait(upTo: .seconds(10)) } }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(100))
+                bell.ring()
+            }
+        }
+        #expect(clock.now - started < .seconds(5))
+    }
+
     @Test("without a ring the wait ends after its limit, and a late timer does not end the next wait")
     func timesOut() async {
         let bell = Doorbell()

@@ -116,7 +116,8 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
         store: store, adapters: adapters, breakers: breakers,
         observe: { metrics.attempt(partner: $0.partner, target: $0.target, outcome: $0.outcome, next: $0.next, seconds: $0.seconds) })
     let issuer = ReceiptIssuer(store: store, identity: identity, origin: configuration.ledgerOrigin)
-    services.append(LoopService { try await worker.run() })
+    // Several claim-and-deliver loops: while one waits on its targets, another claims the next batch.
+    for _ in 0..<max(configuration.delivery.workers, 1) { services.append(LoopService { try await worker.run() }) }
     services.append(LoopService {
         while !Task.isCancelled {
             let issued = (try? await issuer.issuePending()) ?? 0

@@ -71,7 +71,9 @@ public struct GatewayConfiguration: Sendable {
 
     /// Delivery workers and retries.
     public struct DeliverySettings: Sendable, Hashable {
-        /// Concurrent deliveries per partner. Default 4.
+        /// Claim-and-deliver loops per instance, each with its own batch. Default 4.
+        public var workers: Int = 4
+        /// Concurrent deliveries per partner, per loop. Default 4.
         public var partnerConcurrency: Int = 4
         /// Attempts before dead letter. Default 8.
         public var maxAttempts: Int = 8
