@@ -68,14 +68,18 @@ struct ReconcileCommand: AsyncParsableCommand {
         if !report.isClean { throw ExitCode(1) }
     }
 
-    /// Findings as aligned columns, then the summary and any repairs.
+    /// Findings as aligned columns (problems first, matched last), then the summary and any repairs.
     static func table(_ report: ReconcileReport, _ repairs: [RepairRecord]?) -> String {
         func short(_ digest: String?) -> String {
             guard let digest else { return "-" }
             return digest.hasPrefix("sha256:") ? String(digest.prefix(19)) + "…" : digest
         }
+        // What needs a person first; matched last.
+        let order: [ReconcileFinding.Class] = [.missing, .divergent, .duplicate, .orphan, .invalidReceiptSignature, .receiptWithoutDelivery,
+                                               .deliveredWithoutReceipt, .matched]
+        let sorted = order.flatMap { findingClass in report.findings.filter { $0.findingClass == findingClass } }
         let rows = [["CLASS", "DIGEST", "TARGET", "DETAIL"]]
-            + report.findings.map { [$0.findingClass.rawValue, short($0.digest), $0.target ?? "-", $0.detail] }
+            + sorted.map { [$0.findingClass.rawValue, short($0.digest), $0.target ?? "-", $0.detail] }
         let widths = (0..<3).map { column in rows.map { $0[column].count }.max() ?? 0 }
         var lines = rows.map { row in
             (0..<3).map { row[$0].padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ") + "  " + row[3]

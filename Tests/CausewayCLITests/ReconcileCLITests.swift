@@ -47,6 +47,18 @@ struct ReconcileCLITests {
         let (cleanTable, _) = try Self.reconcile(gateway)
         #expect(cleanTable.status == 0, "\(cleanTable)")
         #expect(cleanTable.stdout.contains("everything matched"), "\(cleanTable)")
+        // Targets whose adapters cannot list what they wrote are named in the summary, not findings.
+        let config = try String(contentsOf: gateway.directory.appendingPathComponent(gateway.configFile), encoding: .utf8)
+        try Data(config.replacingOccurrences(of: "targets:\n", with: """
+            targets:
+              portal: {adapter: http, base_url: "http://127.0.0.1:9/"}
+              ledger-program: {adapter: process, command: /bin/cat}
+
+            """).utf8).write(to: gateway.directory.appendingPathComponent("reconcile-more.yaml"))
+        let (more, moreReport) = try Self.reconcile(gateway, ["--json", "--config", "reconcile-more.yaml"])
+        #expect(more.status == 0, "\(more)")
+        #expect(moreReport?["summary"]?["not_reconcilable"] == ["ledger-program", "portal"], "\(more.stdout)")
+        #expect(moreReport?["summary"]?["counts"]?["matched"]?.numberValue == 6)
 
         // What the parties hold: every receipt, one file each; the last one edited after signing.
         let d = accepted.sorted()
