@@ -29,7 +29,9 @@ struct ReconcileRig {
         guard created.status == 0 else { throw MissingTestInput(path: "sqlite3", hint: created.stderr) }
         let registration = try #require(AdapterRegistry.registration(kind: "sqlite"))
         let built = try registration.make("erp", AdapterSettings(["path": erp]), [:], .init(partners: directory))
-        adapters = ["erp": built.adapter, "portal": InMemoryAdapter()]
+        // `erp-twin` writes into the same database file as `erp` (two targets sharing one table).
+        let twin = try registration.make("erp-twin", AdapterSettings(["path": erp]), [:], .init(partners: directory))
+        adapters = ["erp": built.adapter, "erp-twin": twin.adapter, "portal": InMemoryAdapter()]
         worker = DeliveryWorker(configuration: .init(worker: "w1", retry: .init(maxAttempts: 2)), store: store, adapters: adapters,
                                 now: clock.now, jitter: { 0 })
         issuer = ReceiptIssuer(store: store, identity: gatewayKey, origin: "test/causeway", now: clock.now)
@@ -38,7 +40,7 @@ struct ReconcileRig {
     /// Accepts an agreement whose one action writes a purchase order with two lines to `erp`
     /// (to `table` instead, to make it fail), and optionally one action to `portal`.
     @discardableResult
-    func accept(_ n: Int, table: String = "erp_purchase_order", portal: Bool = false) async throws -> ContentDigest {
+    func accept(_ n: Int, table: String = "erp_purchase_order", portal: Bool = false, target: String = "erp") async throws -> ContentDigest {
         let digest = ContentDigest(of: Array("reconcile agreement \(n)".utf8))
         let lines = (1...2).map { line in
             Row([("line_no", .text("\(line)", .integer)), ("item_code", .text("SKU-\(line)")), ("description", .text("part \(line)")),
@@ -46,7 +48,7 @@ struct ReconcileRig {
                  ("unit_price", .text("12.5000", .decimal(precision: 14, scale: 4))),
                  ("line_amount", .text("\(line * 5 * 125 / 10).\(line * 5 * 125 % 10)0", .decimal(precision: 14, scale: 2)))])
         }
-        var actions = [LegacyAction(index: 0, name: "purchase-order", target: "erp", payload: .rows(RowsAction(
+        var actions = [LegacyAction(index: 0, name: "purchase-order", target: target, payload: .rows(RowsAction(
             table: table, key: ["agreement_digest"], returning: ["po_id"],
             row: Row([("external_ref", .text("urn:test:\(n)")), ("agreement_digest", .text(digest.description)), ("supplier_code", .text("V-1001")),
                       ("order_date", .text("2026-11-2\(n % 10)", .date)), ("currency", .text("EUR")),
@@ -62,13 +64,13 @@ struct ReconcileRig {
             receivedAt: clock.now(), actions: actions.map { action in
                 let receiptID = "urn:uuid:00000000-0000-4000-8000-\(String(format: "%06d%06d", n, action.index))"
                 let provenance = ProvenanceRecord(
-                    receiptID: receiptID, generated: "2026-11-22T10:00:00.000Z", action: action, adapter: action.target == "erp" ? "sqlite" : "memory",
+                    receiptID: receiptID, generated: "2026-11-22T10:00:00.000Z", action: action, adapter: action.target == "portal" ? "memory" : "sqlite",
                     agreementID: "urn:test:\(n)", agreementType: "PurchaseAgreement", agreementDigest: digest,
                     signers: [.init(role: "seller", did: "did:key:z6MkS", verificationMethod: "did:key:z6MkS#z6MkS", proofDigest: digest, delegation: nil)],
                     plan: .init(partner: "stahlteile", mapping: "m", version: "1", digest: digest, actionIndex: action.index),
                     gateway: gatewayKey.didKey.did, software: "causeway-test")
                 return IncomingAgreement.Action(index: action.index, name: action.name, target: action.target, kind: action.kind.rawValue,
-                                                adapter: action.target == "erp" ? "sqlite" : "memory", action: action.json,
+                                                adapter: action.target == "portal" ? "memory" : "sqlite", action: action.json,
                                                 provenance: provenance.json, receiptID: receiptID)
             })
         #expect(try await store.accept(incoming) == .accepted)
@@ -116,6 +118,7 @@ struct ReconcileEngineTests {
         #expect(report.targets.first { $0.target == "portal" }?.state == .notReconcilable)
         #expect(report.targets.first { $0.target == "erp" }?.state == .reconciled)
         #expect(report.targets.first { $0.target == "erp" }?.documents == 4)
+        #expect(report.targets.first { $0.target == "erp-twin" }?.state == .reconciled)
         #expect(report.summary["not_reconcilable"] == ["portal"])
         #expect(report.entries == 5)
     }
@@ -228,5 +231,52 @@ struct ReconcileEngineTests {
         let again = try await reconciler.repair(after, now: rig.clock.now())
         #expect(again.isEmpty)
         #expect(try rig.sql(rig.erp, "SELECT count(*) FROM erp_purchase_order WHERE agreement_digest = '\(deleted)'") == "1")
+    }
+}
+
+@Suite("Reconcile engine: targets that cannot be read")
+struct ReconcileUnavailableTests {
+    @Test("a PostgreSQL target that refuses connections is unavailable: not clean, and no finding claims anything about it")
+    func unavailable() async throws {
+        let rig = try await ReconcileRig()
+        try await rig.accept(1)
+        try await rig.settle()
+        let registration = try #require(AdapterRegistry.registration(kind: "postgresql"))
+        // Port 9 (discard) on loopback: nothing listens there.
+        let built = try registration.make("erp", AdapterSettings(["url": "postgresql://causeway@127.0.0.1:9/erp", "timeout": "1",
+                                                                  "max_connections": "1"]), [:], .init(partners: rig.directory))
+        let report = try await withThrowingTaskGroup(of: ReconcileReport?.self) { group in
+            group.addTask {
+                await built.run?()
+                return nil
+            }
+            let report = try await Reconciler(store: rig.store, adapters: ["erp": built.adapter], gateway: gatewayKey.didKey.did).run()
+            group.cancelAll()
+            return report
+        }
+        #expect(!report.isClean)
+        let target = try #require(report.targets.first { $0.target == "erp" })
+        #expect(target.state == .unavailable)
+        #expect(target.reason?.isEmpty == false)
+        #expect(report.of(.missing).isEmpty && report.of(.matched).isEmpty)
+        #expect(report.findings.isEmpty, "\(report.findings.map(\.detail))")
+        #expect(report.summary["targets"]?["erp"]?["state"]?.stringValue == "unavailable")
+    }
+}
+
+@Suite("Reconcile engine: two targets writing into one table")
+struct ReconcileSharedTableTests {
+    @Test("each target reports its own documents; the other target's rows are neither orphans nor counted twice")
+    func sharedTable() async throws {
+        let rig = try await ReconcileRig()
+        let mine = try await rig.accept(1)
+        let theirs = try await rig.accept(2, target: "erp-twin")
+        try await rig.settle()
+        #expect(try rig.sql(rig.erp, "SELECT count(*) FROM erp_purchase_order") == "2")
+        let report = try await rig.reconcile()
+        #expect(report.isClean, "\(report.findings.map(\.detail))")
+        #expect(report.of(.orphan).isEmpty)
+        #expect(report.of(.matched).map { "\($0.target ?? "") \($0.digest ?? "")" }.sorted()
+                == ["erp \(mine)", "erp-twin \(theirs)"].sorted())
     }
 }

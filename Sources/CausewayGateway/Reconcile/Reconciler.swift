@@ -131,7 +131,9 @@ public struct Reconciler: Sendable {
             targets.append(.init(target: target, state: .reconciled, reason: nil, documents: documents.count))
             var byKey: [String: [LegacyDocument]] = [:]
             for document in documents {
-                guard let key = document.idempotencyKey, let entry = entriesByKey[key], entry.target == target else {
+                // Another target's document in a table both write to: that target reports it.
+                if let key = document.idempotencyKey, let entry = entriesByKey[key], entry.target != target { continue }
+                guard let key = document.idempotencyKey, entriesByKey[key] != nil else {
                     findings.append(ReconcileFinding(
                         .orphan, digest: document.agreementDigest, target: target,
                         detail: "\(document.reference) is tied to no agreement in the store",
