@@ -186,6 +186,19 @@ struct DashboardTests {
         #expect(response.headers["set-cookie"]?.contains("Max-Age=0") == true)
         #expect(try Self.curl(gateway, "GET", "/orders", cookie: viewer.cookie).status == 303)
         #expect(try Self.curl(gateway, "GET", "/orders", cookie: operatorSession.cookie).status == 200)
+
+        // A stopping gateway ends an open event stream rather than waiting a minute for it.
+        let stream = Process()
+        stream.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        stream.arguments = ["-s", "-N", "--max-time", "90", "-H", "Cookie: causeway_session=\(operatorSession.cookie)",
+                            "http://127.0.0.1:\(gateway.port)/events"]
+        stream.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        try stream.run()
+        defer { if stream.isRunning { kill(stream.processIdentifier, SIGKILL) } }
+        try await Task.sleep(for: .milliseconds(1500))
+        let stopping = Date()
+        _ = gateway.stop()
+        #expect(Date().timeIntervalSince(stopping) < 15)
     }
 
     @Test("in Chromium: sign in, list, filter, search, live row, detail with signers and receipts, operator retry, viewer cannot, sign out, phone width")

@@ -3,6 +3,7 @@ import CausewayStore
 import Foundation
 import HTTPTypes
 import Hummingbird
+import ServiceLifecycle
 
 /// The operator dashboard: server-rendered pages at `/`, `/orders`, `/orders/{digest}` and
 /// `/login`, live through server-sent events at `/events` (see Docs/dashboard.md).
@@ -288,7 +289,7 @@ struct Dashboard: Sendable {
 
     /// Server-sent events: a `change` event on connecting (the page may be a moment old) and
     /// whenever the fingerprint changes (checked every second), a comment every few seconds to notice a closed connection. Each stream ends after
-    /// a minute; the browser's EventSource reconnects by itself.
+    /// a minute or when the gateway shuts down; the browser's EventSource reconnects by itself.
     func events(_ request: Request) async throws -> Response {
         guard session(request) != nil else { return Response(status: .unauthorized) }
         let digest = request.uri.queryParameters["digest"].flatMap { ContentDigest(String($0)) }
@@ -298,6 +299,8 @@ struct Dashboard: Sendable {
             try await writer.write(ByteBuffer(string: "retry: 2000\nevent: change\ndata: 0\n\n"))
             for tick in 1...60 {
                 try await Task.sleep(for: .seconds(1))
+                // A stopping gateway ends its streams, so that shutdown need not wait for them.
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }
                 let current = (try? await self.fingerprint(digest: digest)) ?? last
                 if current != last {
                     last = current
