@@ -63,4 +63,11 @@ public protocol AgreementStore: Sendable {
 
     /// Moves a named reader's cursor (only forward; a smaller value is ignored).
     func setCursor(_ name: String, to sequence: Int) async throws
+
+    /// How many agreements have each status (statuses with none are absent).
+    func statusCounts() async throws -> [AgreementStatus: Int]
+
+    /// Attempts finished at or after `since`, counted per time bucket of `bucketMilliseconds`,
+    /// partner and target, oldest bucket first.
+    func activity(since: Int64, bucketMilliseconds: Int64) async throws -> [ActivityBucket]
 }

@@ -122,12 +122,26 @@ public struct AgreementQuery: Sendable {
     /// Only entries older than this cursor (a previous page's last ``AgreementSummary/sequence``).
     public var before: Int64?
     public var limit: Int
+    /// Only agreements with an action for this target.
+    public var target: String?
+    /// Only agreements received at or after this time (milliseconds since the epoch).
+    public var receivedFrom: Int64?
+    /// Only agreements received before this time (milliseconds since the epoch).
+    public var receivedBefore: Int64?
+    /// Only agreements whose business id or digest is this text, or one of whose legacy
+    /// references has this id (e.g. a PO number).
+    public var search: String?
 
-    public init(partner: String? = nil, status: AgreementStatus? = nil, before: Int64? = nil, limit: Int = 50) {
+    public init(partner: String? = nil, status: AgreementStatus? = nil, before: Int64? = nil, limit: Int = 50, target: String? = nil,
+                receivedFrom: Int64? = nil, receivedBefore: Int64? = nil, search: String? = nil) {
         self.partner = partner
         self.status = status
         self.before = before
         self.limit = limit
+        self.target = target
+        self.receivedFrom = receivedFrom
+        self.receivedBefore = receivedBefore
+        self.search = search
     }
 }
 
@@ -306,4 +320,40 @@ enum StatusRule {
         if states.contains(where: { $0.state == .delivered }) { return .delivering }
         return .accepted
     }
+}
+
+/// Attempts of one time bucket, for one partner and target (the dashboard's overview charts).
+public struct ActivityBucket: Sendable, Hashable {
+    /// The bucket's start, milliseconds since the epoch (a multiple of the bucket width).
+    public let start: Int64
+    public let partner: String
+    public let target: String
+    /// Attempts finished in the bucket.
+    public let attempts: Int
+    /// Of those, how many committed (`delivered`, or `found` by a lookup).
+    public let delivered: Int
+    /// Of those, how many did not commit (retryable, rejected, unknown).
+    public let failed: Int
+    /// Sum over the committed attempts of (attempt end − agreement received), in milliseconds:
+    /// divided by ``delivered`` it is the mean intake-to-commit latency.
+    public let latencyMilliseconds: Int64
+
+    public init(start: Int64, partner: String, target: String, attempts: Int, delivered: Int, failed: Int, latencyMilliseconds: Int64) {
+        self.start = start
+        self.partner = partner
+        self.target = target
+        self.attempts = attempts
+        self.delivered = delivered
+        self.failed = failed
+        self.latencyMilliseconds = latencyMilliseconds
+    }
+}
+
+/// The SQL that both stores share for the dashboard's list filters and overview.
+enum DashboardSQL {
+    /// Attempt outcomes that count as committed.
+    static let committed = "('delivered', 'found')"
+
+    /// The text a stored legacy reference (compact JSON) contains when its id is `id`.
+    static func referenceNeedle(_ id: String) -> String { "\"id\":" + StoreJSON.text(.string(id)) }
 }

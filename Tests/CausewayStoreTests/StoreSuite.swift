@@ -227,3 +227,68 @@ struct SQLiteStoreTests {
         #expect(try await again.agreements(AgreementQuery()).count == 1)
     }
 }
+
+/// The queries behind the operator dashboard: list filters (target, time, search) and the overview.
+@Suite("Agreement store: dashboard queries")
+struct StoreDashboardSuite {
+    @Test("list filters by target and received time; search by business id, digest or legacy reference id", arguments: StoreKind.allCases)
+    func filters(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        // 0 and 1 have actions for erp and portal; 2 only for erp (one action).
+        _ = try await store.accept(incoming(0, at: 1_000))
+        _ = try await store.accept(incoming(1, at: 2_000))
+        _ = try await store.accept(incoming(2, actions: 1, at: 3_000))
+        #expect(try await store.agreements(AgreementQuery(target: "portal")).map(\.agreementID) == ["urn:test:1", "urn:test:0"])
+        #expect(try await store.agreements(AgreementQuery(target: "erp")).count == 3)
+        #expect(try await store.agreements(AgreementQuery(target: "nowhere")).isEmpty)
+        #expect(try await store.agreements(AgreementQuery(receivedFrom: 2_000)).map(\.agreementID) == ["urn:test:2", "urn:test:1"])
+        #expect(try await store.agreements(AgreementQuery(receivedFrom: 1_500, receivedBefore: 3_000)).map(\.agreementID) == ["urn:test:1"])
+        #expect(try await store.agreements(AgreementQuery(search: "urn:test:2")).map(\.agreementID) == ["urn:test:2"])
+        let digest = incoming(1).digest.description
+        #expect(try await store.agreements(AgreementQuery(search: digest)).map(\.agreementID) == ["urn:test:1"])
+        #expect(try await store.agreements(AgreementQuery(search: "PO-4711")).isEmpty)
+
+        // Deliver agreement 0's erp action with legacy reference PO-4711: the search finds it by that id.
+        let claimed = try await store.claim(ClaimRequest(worker: "w", limit: 10, now: 5_000, leaseMilliseconds: 10_000))
+        let erp0 = try #require(claimed.first { $0.agreementID == "urn:test:0" && $0.target == "erp" })
+        #expect(try await store.finish(AttemptRecord(entryID: erp0.id, worker: "w", startedAt: 5_000, finishedAt: 5_100, outcome: "delivered",
+                                                     detail: nil, next: .delivered(reference: ["system": "erp", "kind": "po", "id": "PO-4711"]))))
+        #expect(try await store.agreements(AgreementQuery(search: "PO-4711")).map(\.agreementID) == ["urn:test:0"])
+        #expect(try await store.agreements(AgreementQuery(search: "PO-471")).isEmpty)  // the whole id, not a part
+        #expect(try await store.agreements(AgreementQuery(target: "portal", search: "PO-4711")).map(\.agreementID) == ["urn:test:0"])
+    }
+
+    @Test("status counts and attempt activity per time bucket, partner and target", arguments: StoreKind.allCases)
+    func overview(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        #expect(try await store.statusCounts().isEmpty)
+        _ = try await store.accept(incoming(0, partner: "a", at: 1_000))
+        _ = try await store.accept(incoming(1, partner: "b", actions: 1, at: 1_000))
+        let claimed = try await store.claim(ClaimRequest(worker: "w", limit: 10, now: 2_000, leaseMilliseconds: 60_000))
+        #expect(claimed.count == 3)
+        for entry in claimed {
+            let record: AttemptRecord
+            switch (entry.partner, entry.target) {
+            case ("a", "erp"):  // committed at 10 500: latency 9 500 ms, bucket 10 000
+                record = AttemptRecord(entryID: entry.id, worker: "w", startedAt: 10_000, finishedAt: 10_500, outcome: "delivered", detail: nil,
+                                       next: .delivered(reference: ["system": "erp", "kind": "po", "id": "1"]))
+            case ("a", "portal"):  // failed at 12 000, same bucket
+                record = AttemptRecord(entryID: entry.id, worker: "w", startedAt: 11_000, finishedAt: 12_000, outcome: "rejected",
+                                       detail: "HTTP 422", next: .deadLetter(reason: "HTTP 422"))
+            default:  // b/erp committed at 21 000: latency 20 000 ms, bucket 20 000
+                record = AttemptRecord(entryID: entry.id, worker: "w", startedAt: 20_000, finishedAt: 21_000, outcome: "found", detail: nil,
+                                       next: .delivered(reference: ["system": "erp", "kind": "po", "id": "2"]))
+            }
+            #expect(try await store.finish(record))
+        }
+        let counts = try await store.statusCounts()
+        #expect(counts == [.deadLetter: 1, .delivered: 1])
+        let buckets = try await store.activity(since: 0, bucketMilliseconds: 10_000)
+        #expect(buckets == [
+            ActivityBucket(start: 10_000, partner: "a", target: "erp", attempts: 1, delivered: 1, failed: 0, latencyMilliseconds: 9_500),
+            ActivityBucket(start: 10_000, partner: "a", target: "portal", attempts: 1, delivered: 0, failed: 1, latencyMilliseconds: 0),
+            ActivityBucket(start: 20_000, partner: "b", target: "erp", attempts: 1, delivered: 1, failed: 0, latencyMilliseconds: 20_000),
+        ])
+        #expect(try await store.activity(since: 20_000, bucketMilliseconds: 10_000).map(\.partner) == ["b"])
+    }
+}

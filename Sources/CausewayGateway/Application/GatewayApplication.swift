@@ -137,6 +137,8 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     let router = Router()
     GatewayAPI(intake: intake, store: store, tokens: tokens, metrics: metrics, maxBytes: configuration.maxBytes,
                newWork: worker.newWork, targets: configuration.targets.keys.sorted(), breakers: worker.breakers).register(on: router)
+    Dashboard(store: store, tokens: tokens, newWork: worker.newWork, partners: partners.partners.map(\.name).sorted(),
+              targets: configuration.targets.keys.sorted()).register(on: router)
     logger.info("causeway gateway", metadata: ["gateway.did": .string(identity.didKey.did), "listen": .string("\(configuration.host):\(configuration.port)"),
                                                "store": .string(configuration.store.description), "partners": .stringConvertible(partners.partners.count)])
     return Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "causeway"),

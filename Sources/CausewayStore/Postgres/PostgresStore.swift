@@ -212,11 +212,18 @@ public final class PostgresStore: AgreementStore {
         try await client.withConnection { db in
             let limit = max(1, min(query.limit, 1000))
             let status = query.status?.rawValue
+            let needle = query.search.map(DashboardSQL.referenceNeedle)
             let rows = try await db.query("""
                 SELECT * FROM agreements
                 WHERE (\(query.partner)::text IS NULL OR partner = \(query.partner))
                   AND (\(status)::text IS NULL OR status = \(status))
                   AND (\(query.before)::bigint IS NULL OR seq < \(query.before))
+                  AND (\(query.target)::text IS NULL OR EXISTS (SELECT 1 FROM outbox o WHERE o.digest = agreements.digest
+                    AND o.target = \(query.target)))
+                  AND (\(query.receivedFrom)::bigint IS NULL OR received_at >= \(query.receivedFrom))
+                  AND (\(query.receivedBefore)::bigint IS NULL OR received_at < \(query.receivedBefore))
+                  AND (\(query.search)::text IS NULL OR agreement_id = \(query.search) OR digest = \(query.search)
+                    OR EXISTS (SELECT 1 FROM outbox o WHERE o.digest = agreements.digest AND strpos(o.legacy_ref, \(needle)) > 0))
                 ORDER BY seq DESC LIMIT \(limit)
                 """, logger: logger).collect()
             var summaries: [AgreementSummary] = []
@@ -406,5 +413,29 @@ public final class PostgresStore: AgreementStore {
             INSERT INTO cursors (name, next_seq) VALUES (\(name), \(Int64(sequence)))
             ON CONFLICT (name) DO UPDATE SET next_seq = GREATEST(cursors.next_seq, excluded.next_seq)
             """, logger: logger)
+    }
+
+    public func statusCounts() async throws -> [AgreementStatus: Int] {
+        var counts: [AgreementStatus: Int] = [:]
+        for row in try await client.query("SELECT status, COUNT(*) FROM agreements GROUP BY status", logger: logger).collect() {
+            let (status, count) = try row.decode((String, Int64).self)
+            if let status = AgreementStatus(rawValue: status) { counts[status] = Int(count) }
+        }
+        return counts
+    }
+
+    public func activity(since: Int64, bucketMilliseconds: Int64) async throws -> [ActivityBucket] {
+        let width = max(1, bucketMilliseconds)
+        return try await client.query("""
+            SELECT (t.finished_at / \(width)) * \(width) AS bucket, a.partner, o.target, COUNT(*)::bigint,
+              SUM(CASE WHEN t.outcome IN \(unescaped: DashboardSQL.committed) THEN 1 ELSE 0 END)::bigint,
+              SUM(CASE WHEN t.outcome IN \(unescaped: DashboardSQL.committed) THEN t.finished_at - a.received_at ELSE 0 END)::bigint
+            FROM attempts t JOIN outbox o ON o.id = t.outbox_id JOIN agreements a ON a.digest = o.digest
+            WHERE t.finished_at >= \(since) GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+            """, logger: logger).collect().map { row in
+            let (bucket, partner, target, attempts, delivered, latency) = try row.decode((Int64, String, String, Int64, Int64, Int64).self)
+            return ActivityBucket(start: bucket, partner: partner, target: target, attempts: Int(attempts), delivered: Int(delivered),
+                                  failed: Int(attempts - delivered), latencyMilliseconds: latency)
+        }
     }
 }

@@ -183,6 +183,19 @@ public final class SQLiteStore: AgreementStore {
             if let partner = query.partner { conditions.append("partner = ?"); arguments.append(partner) }
             if let status = query.status { conditions.append("status = ?"); arguments.append(status.rawValue) }
             if let before = query.before { conditions.append("seq < ?"); arguments.append(before) }
+            if let target = query.target {
+                conditions.append("EXISTS (SELECT 1 FROM outbox o WHERE o.digest = agreements.digest AND o.target = ?)")
+                arguments.append(target)
+            }
+            if let from = query.receivedFrom { conditions.append("received_at >= ?"); arguments.append(from) }
+            if let to = query.receivedBefore { conditions.append("received_at < ?"); arguments.append(to) }
+            if let search = query.search {
+                conditions.append("""
+                    (agreement_id = ? OR digest = ? OR EXISTS (SELECT 1 FROM outbox o WHERE o.digest = agreements.digest
+                      AND instr(o.legacy_ref, ?) > 0))
+                    """)
+                arguments += [search, search, DashboardSQL.referenceNeedle(search)]
+            }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments.append(max(1, min(query.limit, 1000)))
             let rows = try SQLRow.fetchAll(db, sql: "SELECT * FROM agreements \(filter) ORDER BY seq DESC LIMIT ?",
@@ -359,6 +372,34 @@ public final class SQLiteStore: AgreementStore {
                 INSERT INTO cursors (name, next_seq) VALUES (?, ?)
                 ON CONFLICT (name) DO UPDATE SET next_seq = max(next_seq, excluded.next_seq)
                 """, arguments: [name, sequence])
+        }
+    }
+
+    public func statusCounts() async throws -> [AgreementStatus: Int] {
+        try await pool.read { db in
+            var counts: [AgreementStatus: Int] = [:]
+            for row in try SQLRow.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM agreements GROUP BY status") {
+                if let status = AgreementStatus(rawValue: row["status"]) { counts[status] = row["n"] }
+            }
+            return counts
+        }
+    }
+
+    public func activity(since: Int64, bucketMilliseconds: Int64) async throws -> [ActivityBucket] {
+        let width = max(1, bucketMilliseconds)
+        return try await pool.read { db in
+            try SQLRow.fetchAll(db, sql: """
+                SELECT (t.finished_at / ?) * ? AS bucket, a.partner, o.target, COUNT(*) AS attempts,
+                  SUM(CASE WHEN t.outcome IN \(DashboardSQL.committed) THEN 1 ELSE 0 END) AS delivered,
+                  SUM(CASE WHEN t.outcome IN \(DashboardSQL.committed) THEN t.finished_at - a.received_at ELSE 0 END) AS latency
+                FROM attempts t JOIN outbox o ON o.id = t.outbox_id JOIN agreements a ON a.digest = o.digest
+                WHERE t.finished_at >= ? GROUP BY bucket, a.partner, o.target ORDER BY bucket, a.partner, o.target
+                """, arguments: [width, width, since]).map { row in
+                let attempts: Int = row["attempts"]
+                let delivered: Int = row["delivered"]
+                return ActivityBucket(start: row["bucket"], partner: row["partner"], target: row["target"], attempts: attempts,
+                                      delivered: delivered, failed: attempts - delivered, latencyMilliseconds: row["latency"])
+            }
         }
     }
 }

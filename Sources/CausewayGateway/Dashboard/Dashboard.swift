@@ -1,0 +1,316 @@
+import CausewayCore
+import CausewayStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import ServiceLifecycle
+
+/// The operator dashboard: server-rendered pages at `/`, `/orders`, `/orders/{digest}` and
+/// `/login`, live through server-sent events at `/events` (see Docs/dashboard.md).
+///
+/// Sign-in takes one of the configured API tokens and starts a cookie session
+/// (``DashboardSessions``). Viewers read; only operators retry. Every POST carries the session's
+/// CSRF token and must come from this origin.
+struct Dashboard: Sendable {
+    let store: any AgreementStore
+    /// Token secret → (name, role), as the API uses them.
+    let tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)]
+    /// Rung after an operator's retry, so the worker starts at once.
+    let newWork: Doorbell
+    /// Configured partner and target names, for the filters.
+    let partners: [String]
+    let targets: [String]
+    let sessions = DashboardSessions()
+
+    static let cookieName = "causeway_session"
+    /// The page size of the orders list (a `limit` query value may ask for 1…200).
+    static let pageSize = 50
+
+    /// Registers the dashboard's routes.
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/login") { request, _ in self.loginPage(request, error: nil) }
+        router.post("/login") { request, _ in try await self.login(request) }
+        router.post("/logout") { request, _ in try await self.logout(request) }
+        router.get("/") { request, _ in try await self.page(request) { try await self.overview(request, $0) } }
+        router.get("/orders") { request, _ in try await self.page(request) { try await self.orders(request, $0) } }
+        router.get("/orders/:digest") { request, context in
+            try await self.page(request) { try await self.order(request, context, $0) }
+        }
+        router.post("/orders/:digest/retry") { request, context in try await self.retry(request, context) }
+        router.get("/events") { request, _ in try await self.events(request) }
+        router.get("/dashboard.css") { _, _ in Self.asset(DashboardAssets.css, type: "text/css; charset=utf-8") }
+        router.get("/dashboard.js") { _, _ in Self.asset(DashboardAssets.javascript, type: "text/javascript; charset=utf-8") }
+    }
+
+    // MARK: Sessions and checks
+
+    static func now() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    /// The session id the browser presented, if any.
+    static func sessionID(_ request: Request) -> String? {
+        for header in request.headers[values: .cookie] {
+            for pair in header.split(separator: ";") {
+                let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: "=", maxSplits: 1)
+                if parts.count == 2, parts[0] == cookieName { return String(parts[1]) }
+            }
+        }
+        return nil
+    }
+
+    func session(_ request: Request) -> (id: String, session: DashboardSessions.Session)? {
+        guard let id = Self.sessionID(request), let session = sessions.session(id: id, now: Self.now()) else { return nil }
+        return (id, session)
+    }
+
+    /// A signed-in page, or a redirect to the sign-in form.
+    func page(_ request: Request, _ body: (DashboardSessions.Session) async throws -> Response) async throws -> Response {
+        guard let (_, session) = session(request) else {
+            let next = request.uri.path + (request.uri.query.map { "?" + $0 } ?? "")
+            return Self.redirect("/login?next=\(HTML.query(next))")
+        }
+        return try await body(session)
+    }
+
+    /// A POST is accepted only from this gateway's own pages: its Origin (or, without one, its
+    /// Referer) must name the host the request was sent to.
+    static func sameOrigin(_ request: Request) -> Bool {
+        guard let host = request.head.authority, !host.isEmpty else { return false }
+        let source = request.headers[.origin] ?? request.headers[.referer]
+        guard let source, let url = URL(string: source), let scheme = url.scheme, ["http", "https"].contains(scheme),
+            let sourceHost = url.host
+        else { return false }
+        let sourceAuthority = url.port.map { "\(sourceHost):\($0)" } ?? sourceHost
+        return sourceAuthority.lowercased() == host.lowercased()
+    }
+
+    /// Reads an `application/x-www-form-urlencoded` body (at most 16 KiB).
+    static func form(_ request: Request) async throws -> [String: String] {
+        let body = try await request.body.collect(upTo: 16 * 1024)
+        var fields: [String: String] = [:]
+        for pair in String(buffer: body).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map {
+                String($0).replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? ""
+            }
+            if let key = parts.first { fields[key] = parts.count > 1 ? parts[1] : "" }
+        }
+        return fields
+    }
+
+    /// The configured token matching `presented` (compared in constant time against each).
+    func token(_ presented: String) -> (name: String, role: GatewayConfiguration.TokenConfiguration.Role)? {
+        var match: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)?
+        for (secret, token) in tokens where DashboardSessions.constantTimeEqual(secret, presented) { match = token }
+        return match
+    }
+
+    // MARK: Responses
+
+    /// Headers of every dashboard page: no caching, no framing, scripts and styles only from here.
+    static func pageHeaders(_ extra: HTTPFields = [:]) -> HTTPFields {
+        var headers: HTTPFields = [
+            .contentType: "text/html; charset=utf-8",
+            .cacheControl: "no-store",
+            .contentSecurityPolicy: "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                + "frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+            .xContentTypeOptions: "nosniff",
+        ]
+        headers[HTTPField.Name("Referrer-Policy")!] = "same-origin"
+        headers.append(contentsOf: extra)
+        return headers
+    }
+
+    static func html(_ body: String, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {
+        Response(status: status, headers: pageHeaders(headers), body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+
+    static func redirect(_ location: String, headers: HTTPFields = [:]) -> Response {
+        var fields: HTTPFields = [.location: location, .cacheControl: "no-store"]
+        fields.append(contentsOf: headers)
+        return Response(status: .seeOther, headers: fields)
+    }
+
+    static func asset(_ text: String, type: String) -> Response {
+        Response(status: .ok, headers: [.contentType: type, .cacheControl: "no-cache", .xContentTypeOptions: "nosniff"],
+                 body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    static func forbidden(_ message: String) -> Response {
+        html(DashboardPages.message(title: "Not allowed", text: message), status: .forbidden)
+    }
+
+    // MARK: Sign-in
+
+    func loginPage(_ request: Request, error: String?, status: HTTPResponse.Status = .ok) -> Response {
+        if error == nil, session(request) != nil { return Self.redirect("/") }
+        let next = request.uri.queryParameters["next"].map(String.init) ?? "/"
+        return Self.html(DashboardPages.login(next: Self.safeNext(next), error: error), status: status)
+    }
+
+    /// Only a local path (never `//host` or a URL) is followed after sign-in.
+    static func safeNext(_ next: String) -> String {
+        next.hasPrefix("/") && !next.hasPrefix("//") && !next.hasPrefix("/\\") ? next : "/"
+    }
+
+    func login(_ request: Request) async throws -> Response {
+        guard Self.sameOrigin(request) else { return Self.forbidden("The sign-in form must be sent from this gateway's own page.") }
+        let fields = try await Self.form(request)
+        let presented = fields["token"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        guard !presented.isEmpty, let match = token(presented) else {
+            return Self.html(DashboardPages.login(next: Self.safeNext(fields["next"] ?? "/"),
+                                                  error: presented.isEmpty ? "Enter an API token." : "That token is not valid."),
+                             status: .unauthorized)
+        }
+        if let old = Self.sessionID(request) { sessions.end(id: old) }
+        let (id, _) = sessions.create(name: match.name, role: match.role, now: Self.now())
+        let cookie = "\(Self.cookieName)=\(id); Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=\(sessions.idleMilliseconds / 1000)"
+        return Self.redirect(Self.safeNext(fields["next"] ?? "/"), headers: [.setCookie: cookie])
+    }
+
+    func logout(_ request: Request) async throws -> Response {
+        guard let (id, session) = session(request) else { return Self.redirect("/login") }
+        guard Self.sameOrigin(request) else { return Self.forbidden("Sign-out must be sent from this gateway's own page.") }
+        let fields = try await Self.form(request)
+        guard DashboardSessions.constantTimeEqual(fields["csrf"] ?? "", session.csrf) else {
+            return Self.forbidden("The form's security token is missing or stale; reload the page and try again.")
+        }
+        sessions.end(id: id)
+        return Self.redirect("/login", headers: [.setCookie: "\(Self.cookieName)=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"])
+    }
+
+    // MARK: Pages
+
+    func overview(_ request: Request, _ session: DashboardSessions.Session) async throws -> Response {
+        let key = request.uri.queryParameters["window"].map(String.init) ?? "24h"
+        let window = DashboardCharts.Window.all.first { $0.key == key } ?? DashboardCharts.Window.all[1]
+        let now = Self.now()
+        let starts = window.starts(now: now)
+        let counts = try await store.statusCounts()
+        let activity = try await store.activity(since: starts[0], bucketMilliseconds: window.bucketMilliseconds)
+        return Self.html(DashboardPages.overview(session: session, window: window, starts: starts, counts: counts, activity: activity,
+                                                 partners: partners, targets: targets))
+    }
+
+    /// The list's filters from the query string; an invalid value is reported, not ignored.
+    func listQuery(_ request: Request) -> (query: AgreementQuery, form: [String: String], problems: [String]) {
+        let parameters = request.uri.queryParameters
+        var form: [String: String] = [:]
+        for name: String in ["partner", "status", "target", "from", "to", "q", "before", "limit"] {
+            if let value = parameters[Substring(name)].map(String.init)?.trimmingCharacters(in: .whitespaces), !value.isEmpty { form[name] = value }
+        }
+        var problems: [String] = []
+        var query = AgreementQuery(limit: Self.pageSize)
+        if let limit = form["limit"] {
+            if let n = Int(limit), (1...200).contains(n) { query.limit = n } else { problems.append("limit: use a number from 1 to 200") }
+        }
+        query.partner = form["partner"]
+        query.target = form["target"]
+        query.search = form["q"]
+        if let status = form["status"] {
+            if let parsed = AgreementStatus(rawValue: status) { query.status = parsed } else {
+                problems.append("status: unknown status '\(status)'")
+            }
+        }
+        if let before = form["before"] {
+            if let cursor = Int64(before) { query.before = cursor } else { problems.append("before: not a page cursor") }
+        }
+        if let from = form["from"] {
+            if let day = Self.day(from) { query.receivedFrom = day } else { problems.append("from: use a date as YYYY-MM-DD") }
+        }
+        if let to = form["to"] {
+            if let day = Self.day(to) { query.receivedBefore = day + 86_400_000 } else { problems.append("to: use a date as YYYY-MM-DD") }
+        }
+        return (query, form, problems)
+    }
+
+    /// Midnight UTC of a `YYYY-MM-DD` date, in milliseconds since the epoch.
+    static func day(_ text: String) -> Int64? {
+        let parts = text.split(separator: "-").map { Int($0) }
+        guard parts.count == 3, let year = parts[0], let month = parts[1], let day = parts[2], (1...12).contains(month), (1...31).contains(day)
+        else { return nil }
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        guard let date = calendar.date(from: DateComponents(year: year, month: month, day: day)) else { return nil }
+        return Int64(date.timeIntervalSince1970 * 1000)
+    }
+
+    func orders(_ request: Request, _ session: DashboardSessions.Session) async throws -> Response {
+        let (query, form, problems) = listQuery(request)
+        let summaries = problems.isEmpty ? try await store.agreements(query) : []
+        let next = summaries.count == query.limit ? summaries.last?.sequence : nil
+        return Self.html(DashboardPages.orders(session: session, summaries: summaries, form: form, problems: problems, next: next,
+                                               partners: partners, targets: targets, now: Self.now()),
+                         status: problems.isEmpty ? .ok : .badRequest)
+    }
+
+    static func digest(_ context: BasicRequestContext) -> ContentDigest? {
+        context.parameters.get("digest").flatMap { ContentDigest($0.removingPercentEncoding ?? $0) }
+    }
+
+    func order(_ request: Request, _ context: BasicRequestContext, _ session: DashboardSessions.Session) async throws -> Response {
+        guard let digest = Self.digest(context), let stored = try await store.agreement(digest: digest) else {
+            return Self.html(DashboardPages.message(title: "No such order", text: "There is no agreement with that digest."), status: .notFound)
+        }
+        let receipts = try await store.receipts(digest: digest)
+        let retried = request.uri.queryParameters["retried"].flatMap { Int(String($0)) }
+        return Self.html(DashboardPages.order(session: session, stored: stored, receipts: receipts, retried: retried, now: Self.now()))
+    }
+
+    func retry(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+        guard let (_, session) = session(request) else { return Self.redirect("/login") }
+        guard Self.sameOrigin(request) else { return Self.forbidden("The retry must be sent from this gateway's own page.") }
+        let fields = try await Self.form(request)
+        guard DashboardSessions.constantTimeEqual(fields["csrf"] ?? "", session.csrf) else {
+            return Self.forbidden("The form's security token is missing or stale; reload the page and try again.")
+        }
+        guard session.role == .operator else { return Self.forbidden("Retrying an order needs the operator role; you are signed in as a viewer.") }
+        guard let digest = Self.digest(context), try await store.agreement(digest: digest) != nil else {
+            return Self.html(DashboardPages.message(title: "No such order", text: "There is no agreement with that digest."), status: .notFound)
+        }
+        let requeued = try await store.retry(digest: digest, now: Self.now())
+        if requeued > 0 { newWork.ring() }
+        return Self.redirect("\(HTML.orderPath(digest))?retried=\(requeued)")
+    }
+
+    // MARK: Live updates
+
+    /// What a page shows changes when this text changes: the status counts and ledger head for
+    /// the list and overview, the agreement's entries, attempts and receipts for a detail page.
+    func fingerprint(digest: ContentDigest?) async throws -> String {
+        if let digest {
+            guard let stored = try await store.agreement(digest: digest) else { return "none" }
+            let entries = stored.entries.map { "\($0.state.rawValue)/\($0.attempts)" }.joined(separator: ",")
+            let receipts = try await store.receipts(digest: digest).count
+            return "\(stored.summary.status.rawValue)|\(entries)|\(stored.attempts.count)|\(receipts)"
+        }
+        let counts = try await store.statusCounts().sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }
+        let head = try await store.ledgerHead()?.sequence ?? -1
+        return counts.joined(separator: ",") + "|\(head)"
+    }
+
+    /// Server-sent events: a `change` event on connecting (the page may be a moment old) and
+    /// whenever the fingerprint changes (checked every second), a comment every few seconds to notice a closed connection. Each stream ends after
+    /// a minute or when the gateway shuts down; the browser's EventSource reconnects by itself.
+    func events(_ request: Request) async throws -> Response {
+        guard session(request) != nil else { return Response(status: .unauthorized) }
+        let digest = request.uri.queryParameters["digest"].flatMap { ContentDigest(String($0)) }
+        let body = ResponseBody { writer in
+            var last = (try? await self.fingerprint(digest: digest)) ?? ""
+            // A change at once: the page may have been rendered just before something moved.
+            try await writer.write(ByteBuffer(string: "retry: 2000\nevent: change\ndata: 0\n\n"))
+            for tick in 1...60 {
+                try await Task.sleep(for: .seconds(1))
+                // A stopping gateway ends its streams, so that shutdown need not wait for them.
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }
+                let current = (try? await self.fingerprint(digest: digest)) ?? last
+                if current != last {
+                    last = current
+                    try await writer.write(ByteBuffer(string: "event: change\ndata: \(tick)\n\n"))
+                } else if tick % 3 == 0 {
+                    try await writer.write(ByteBuffer(string: ": ping\n\n"))
+                }
+            }
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: body)
+    }
+}
