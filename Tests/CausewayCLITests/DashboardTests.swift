@@ -11,8 +11,19 @@ struct DashboardTests {
 
     /// A gateway whose only target's tables do not exist yet, with one attempt per action: the
     /// first agreement submitted is dead-lettered at once. `createTables()` then lets the rest through.
-    static func gateway() throws -> RunningGateway {
-        try RunningGateway(targets: "  erp-staging: {adapter: sqlite, path: erp.sqlite}", delivery: "  max_attempts: 1")
+    /// `store`: `sqlite`, or `postgres` for a fresh database on the test cluster.
+    static func gateway(store: String = "sqlite") throws -> RunningGateway {
+        var url: String?
+        if store == "postgres" {
+            guard let admin = ProcessInfo.processInfo.environment["CAUSEWAY_TEST_POSTGRES"] else {
+                throw MissingTestInput(path: "CAUSEWAY_TEST_POSTGRES", hint: "needs the cluster that scripts/test starts")
+            }
+            let name = "causeway_dashboard_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "")
+            let created = try CommandRunner.run("/usr/bin/psql", [admin, "-v", "ON_ERROR_STOP=1", "-c", "CREATE DATABASE \(name)"])
+            guard created.status == 0 else { throw MissingTestInput(path: "psql", hint: created.description) }
+            url = admin.replacingOccurrences(of: "/postgres", with: "/\(name)")
+        }
+        return try RunningGateway(store: url, targets: "  erp-staging: {adapter: sqlite, path: erp.sqlite}", delivery: "  max_attempts: 1")
     }
 
     static func createTables(_ gateway: RunningGateway) throws {
@@ -201,15 +212,16 @@ struct DashboardTests {
         #expect(Date().timeIntervalSince(stopping) < 15)
     }
 
-    @Test("in Chromium: sign in, list, filter, search, live row, detail with signers and receipts, operator retry, viewer cannot, sign out, phone width")
-    func inTheBrowser() async throws {
+    @Test("in Chromium: sign in, list, filter, search, live row, detail with signers and receipts, operator retry, viewer cannot, sign out, phone width",
+          arguments: ["sqlite", "postgres"])
+    func inTheBrowser(store: String) async throws {
         guard let python = TestPaths.python else {
             throw MissingTestInput(path: "CAUSEWAY_PYTHON", hint: "scripts/test sets up a venv with selenium")
         }
         for program in ["/usr/bin/chromium", "/usr/bin/chromedriver"] where !FileManager.default.fileExists(atPath: program) {
             throw MissingTestInput(path: program, hint: "apt-get install -y chromium chromium-driver (scripts/test does)")
         }
-        let gateway = try Self.gateway()
+        let gateway = try Self.gateway(store: store)
         defer { _ = gateway.stop() }
         try await gateway.waitUntilReady()
         let dead = try await Self.submit("one-line", to: gateway, until: "dead_letter")
@@ -217,7 +229,7 @@ struct DashboardTests {
         _ = try await Self.submit("multi-line", to: gateway, until: "delivered")
         _ = try await Self.submit("delegated-agent", to: gateway, until: "delivered")
 
-        let shots = TestPaths.repository.appendingPathComponent("test-artifacts/dashboard")
+        let shots = TestPaths.repository.appendingPathComponent("test-artifacts/dashboard/\(store)")
         try? FileManager.default.removeItem(at: shots)  // only this run's screenshots
         let script = TestPaths.repository.appendingPathComponent("Tests/CausewayCLITests/Support/dashboard_browser.py").path
         let run = try CommandRunner.run(python, [

@@ -59,6 +59,10 @@ def main():
             return Array.from(document.querySelectorAll('#' + arguments[0] + ' tbody tr'))
               .map(row => Array.from(row.cells).map(cell => cell.innerText.trim()));""", table_id)
 
+    def all_text(selector):
+        return driver.execute_script(
+            "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.innerText.trim());", selector)
+
     def click(by, value):
         # The page's live region may be replaced between finding an element and clicking it.
         for _ in range(10):
@@ -128,8 +132,8 @@ def main():
         seen["operator_path"] = path()
         seen["operator_signed_in"] = text("#signed-in")
         seen["dead_letter_count"] = text("#dead-letter-count")
-        seen["delivered_count"] = driver.find_element(By.CSS_SELECTOR, "#count-delivered .number").text
-        seen["chart_titles"] = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "figure.chart > figcaption")]
+        seen["delivered_count"] = text("#count-delivered .number")
+        seen["chart_titles"] = all_text("figure.chart > figcaption")
         seen["partner_table"] = rows("partners")
         seen["target_table"] = rows("targets")
         seen["overview_unlabelled"] = unlabelled()
@@ -179,7 +183,7 @@ def main():
         seen["detail_actions"] = rows("actions")
         seen["detail_attempts"] = rows("attempts")
         seen["detail_receipts"] = rows("receipts")
-        seen["detail_provenance"] = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#live details summary")]
+        seen["detail_provenance"] = all_text("#live details summary")
         seen["detail_mapping"] = text("#h-mapping + dl")
         shot("order")
 
