@@ -353,7 +353,4 @@ public struct ActivityBucket: Sendable, Hashable {
 enum DashboardSQL {
     /// Attempt outcomes that count as committed.
     static let committed = "('delivered', 'found')"
-
-    /// The text a stored legacy reference (compact JSON) contains when its id is `id`.
-    static func referenceNeedle(_ id: String) -> String { "\"id\":" + StoreJSON.text(.string(id)) }
 }

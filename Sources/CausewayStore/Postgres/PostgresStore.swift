@@ -52,7 +52,7 @@ public final class PostgresStore: AgreementStore {
                                logger: logger)
             let applied = try await db.query("SELECT version FROM causeway_migrations", logger: logger).collect()
                 .map { try $0.decode(Int.self) }
-            for (version, statements) in [(1, Self.schemaV1), (2, Self.schemaV2)] where !applied.contains(version) {
+            for (version, statements) in [(1, Self.schemaV1), (2, Self.schemaV2), (3, Self.schemaV3)] where !applied.contains(version) {
                 for statement in statements { try await db.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
                 try await db.query("INSERT INTO causeway_migrations (version, applied_at) VALUES (\(version), \(now))", logger: logger)
@@ -96,6 +96,14 @@ public final class PostgresStore: AgreementStore {
 
     /// v2: cursors of ledger readers (receipt pushes to partners' callbacks).
     static let schemaV2 = ["CREATE TABLE cursors (name TEXT PRIMARY KEY, next_seq BIGINT NOT NULL)"]
+
+    /// v3: indexes for the dashboard's search (business id, legacy reference id), date filter and overview.
+    static let schemaV3 = [
+        "CREATE INDEX agreements_by_agreement_id ON agreements (agreement_id)",
+        "CREATE INDEX agreements_by_received ON agreements (received_at)",
+        "CREATE INDEX outbox_by_legacy_id ON outbox (((legacy_ref::jsonb) ->> 'id'))",
+        "CREATE INDEX attempts_by_finished ON attempts (finished_at)",
+    ]
 
     // MARK: Intake and reads
 
@@ -212,7 +220,6 @@ public final class PostgresStore: AgreementStore {
         try await client.withConnection { db in
             let limit = max(1, min(query.limit, 1000))
             let status = query.status?.rawValue
-            let needle = query.search.map(DashboardSQL.referenceNeedle)
             let rows = try await db.query("""
                 SELECT * FROM agreements
                 WHERE (\(query.partner)::text IS NULL OR partner = \(query.partner))
@@ -222,8 +229,9 @@ public final class PostgresStore: AgreementStore {
                     AND o.target = \(query.target)))
                   AND (\(query.receivedFrom)::bigint IS NULL OR received_at >= \(query.receivedFrom))
                   AND (\(query.receivedBefore)::bigint IS NULL OR received_at < \(query.receivedBefore))
-                  AND (\(query.search)::text IS NULL OR agreement_id = \(query.search) OR digest = \(query.search)
-                    OR EXISTS (SELECT 1 FROM outbox o WHERE o.digest = agreements.digest AND strpos(o.legacy_ref, \(needle)) > 0))
+                  AND (\(query.search)::text IS NULL OR seq IN (
+                    SELECT seq FROM agreements WHERE agreement_id = \(query.search) UNION SELECT seq FROM agreements WHERE digest = \(query.search)
+                    UNION SELECT s.seq FROM outbox o JOIN agreements s ON s.digest = o.digest WHERE ((o.legacy_ref::jsonb) ->> 'id') = \(query.search)))
                 ORDER BY seq DESC LIMIT \(limit)
                 """, logger: logger).collect()
             var summaries: [AgreementSummary] = []

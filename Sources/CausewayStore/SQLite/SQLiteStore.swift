@@ -89,6 +89,15 @@ public final class SQLiteStore: AgreementStore {
         migrator.registerMigration("v2") { db in
             try db.execute(sql: "CREATE TABLE cursors (name TEXT PRIMARY KEY, next_seq INTEGER NOT NULL)")
         }
+        // v3: indexes for the dashboard's search (business id, legacy reference id), date filter and overview.
+        migrator.registerMigration("v3") { db in
+            try db.execute(sql: """
+                CREATE INDEX agreements_by_agreement_id ON agreements (agreement_id);
+                CREATE INDEX agreements_by_received ON agreements (received_at);
+                CREATE INDEX outbox_by_legacy_id ON outbox (json_extract(legacy_ref, '$.id'));
+                CREATE INDEX attempts_by_finished ON attempts (finished_at);
+                """)
+        }
         try migrator.migrate(pool)
     }
 
@@ -191,10 +200,10 @@ public final class SQLiteStore: AgreementStore {
             if let to = query.receivedBefore { conditions.append("received_at < ?"); arguments.append(to) }
             if let search = query.search {
                 conditions.append("""
-                    (agreement_id = ? OR digest = ? OR EXISTS (SELECT 1 FROM outbox o WHERE o.digest = agreements.digest
-                      AND instr(o.legacy_ref, ?) > 0))
+                    seq IN (SELECT seq FROM agreements WHERE agreement_id = ? UNION SELECT seq FROM agreements WHERE digest = ?
+                      UNION SELECT s.seq FROM outbox o JOIN agreements s ON s.digest = o.digest WHERE json_extract(o.legacy_ref, '$.id') = ?)
                     """)
-                arguments += [search, search, DashboardSQL.referenceNeedle(search)]
+                arguments += [search, search, search]
             }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments.append(max(1, min(query.limit, 1000)))
