@@ -55,8 +55,9 @@ struct DashboardTests {
     }
 
     static func curl(_ gateway: RunningGateway, _ method: String, _ path: String, cookie: String? = nil, origin: String? = "self",
-                     form: [String: String]? = nil, maxTime: Int = 20) throws -> Exchange {
+                     form: [String: String]? = nil, headers extra: [String] = [], maxTime: Int = 20) throws -> Exchange {
         var arguments = ["-s", "-i", "-X", method, "--max-time", String(maxTime), "http://127.0.0.1:\(gateway.port)\(path)"]
+        for header in extra { arguments += ["-H", header] }
         if let cookie { arguments += ["-H", "Cookie: causeway_session=\(cookie)"] }
         if let origin { arguments += ["-H", "Origin: \(origin == "self" ? "http://127.0.0.1:\(gateway.port)" : origin)"] }
         if let form {
@@ -119,6 +120,13 @@ struct DashboardTests {
         #expect(response.status == 401)
         #expect(response.headers["set-cookie"] == nil)
         #expect(response.body.contains("That token is not valid."))
+        // Behind a TLS-terminating proxy, the origin is the public host the proxy forwards.
+        response = try Self.curl(gateway, "POST", "/login", origin: "https://causeway.example", form: ["token": gateway.viewerToken],
+                                 headers: ["X-Forwarded-Host: causeway.example"])
+        #expect(response.status == 303)
+        response = try Self.curl(gateway, "POST", "/login", origin: "https://causeway.example", form: ["token": gateway.viewerToken],
+                                 headers: ["X-Forwarded-Host: other.example"])
+        #expect(response.status == 403)
         // An offsite `next` is not followed.
         response = try Self.curl(gateway, "POST", "/login", form: ["token": gateway.viewerToken, "next": "//evil.example/"])
         #expect(response.headers["location"] == "/")

@@ -72,15 +72,20 @@ struct Dashboard: Sendable {
     }
 
     /// A POST is accepted only from this gateway's own pages: its Origin (or, without one, its
-    /// Referer) must name the host the request was sent to.
+    /// Referer) must name the host the request was sent to (`Host`, or the `X-Forwarded-Host` a
+    /// TLS-terminating proxy passes on; a cross-site page cannot set that header on a form post).
     static func sameOrigin(_ request: Request) -> Bool {
-        guard let host = request.head.authority, !host.isEmpty else { return false }
+        var hosts = Set<String>()
+        if let host = request.head.authority, !host.isEmpty { hosts.insert(host.lowercased()) }
+        if let forwarded = request.headers[HTTPField.Name("X-Forwarded-Host")!] {
+            for host in forwarded.split(separator: ",") { hosts.insert(host.trimmingCharacters(in: .whitespaces).lowercased()) }
+        }
         let source = request.headers[.origin] ?? request.headers[.referer]
-        guard let source, let url = URL(string: source), let scheme = url.scheme, ["http", "https"].contains(scheme),
+        guard !hosts.isEmpty, let source, let url = URL(string: source), let scheme = url.scheme, ["http", "https"].contains(scheme),
             let sourceHost = url.host
         else { return false }
         let sourceAuthority = url.port.map { "\(sourceHost):\($0)" } ?? sourceHost
-        return sourceAuthority.lowercased() == host.lowercased()
+        return hosts.contains(sourceAuthority.lowercased())
     }
 
     /// Reads an `application/x-www-form-urlencoded` body (at most 16 KiB).
