@@ -192,6 +192,17 @@ struct DashboardTests {
         response = try Self.curl(gateway, "GET", "/orders?to=2020-01-01", cookie: viewer.cookie)
         #expect(response.body.contains("No orders match."))
 
+        // What the pages echo back (next, search, a bad status) is escaped, never markup.
+        let hostile = "\"><script>alert(1)</script>"
+        let encoded = hostile.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        for (path, cookie) in [("/login?next=/\(encoded)", nil), ("/orders?q=\(encoded)", viewer.cookie), ("/orders?status=\(encoded)", viewer.cookie)]
+            as [(String, String?)]
+        {
+            response = try Self.curl(gateway, "GET", path, cookie: cookie)
+            #expect(!response.body.contains("<script>alert"), "\(path)")
+            #expect(response.body.contains("&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"), "\(path)")
+        }
+
         // The event stream opens with a change and keeps the connection alive.
         response = try Self.curl(gateway, "GET", "/events?digest=\(dead)", cookie: viewer.cookie, maxTime: 4)
         #expect(response.headers["content-type"] == "text/event-stream")
