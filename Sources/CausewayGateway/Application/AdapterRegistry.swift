@@ -76,4 +76,45 @@ public enum AdapterRegistry {
 
     /// Every kind, for error messages.
     public static var kinds: [String] { builtIn.map(\.descriptor.kind) }
+
+    /// One configured target, built.
+    public struct Target: Sendable {
+        public let kind: String
+        public let built: AdapterRegistration.Built
+    }
+
+    /// Builds every configured target: its kind registered, its settings valid against the
+    /// adapter's schema, its secrets resolved. Returns the targets built and every problem, each
+    /// named by its key (`targets.NAME.SETTING`).
+    public static func build(_ configuration: GatewayConfiguration, environment: [String: String])
+        -> (targets: [String: Target], problems: [String])
+    {
+        var problems: [String] = []
+        var targets: [String: Target] = [:]
+        let context = AdapterRegistration.Context(partners: URL(fileURLWithPath: configuration.partners))
+        for (name, target) in configuration.targets.sorted(by: { $0.key < $1.key }) {
+            let prefix = "targets.\(name)"
+            guard let registration = registration(kind: target.adapter) else {
+                problems.append("\(prefix).adapter: unknown adapter kind '\(target.adapter)'; known: \(kinds.joined(separator: ", "))")
+                continue
+            }
+            switch registration.descriptor.schema.validate(target.settings, prefix: prefix) {
+            case .failure(let error): problems += error.problems
+            case .success(let settings):
+                var secrets: [String: String] = [:]
+                for field in registration.descriptor.schema.fields where field.type == .secret {
+                    guard let value = settings[field.name] else { continue }
+                    do { secrets[field.name] = try SecretReference(value)?.resolve(environment: environment) } catch {
+                        problems.append("\(prefix).\(field.name): \(error.message)")
+                    }
+                }
+                do {
+                    targets[name] = Target(kind: target.adapter, built: try registration.make(name, settings, secrets, context))
+                } catch {
+                    problems += error.problems.map { "\(prefix).\($0)" }
+                }
+            }
+        }
+        return (targets, problems)
+    }
 }

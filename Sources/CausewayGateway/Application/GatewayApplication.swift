@@ -58,31 +58,12 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     // Adapters, registered explicitly by kind (AdapterRegistry).
     var adapters: [String: any Adapter] = [:]
     var targetKinds: [String: String] = [:]
-    for (name, target) in configuration.targets.sorted(by: { $0.key < $1.key }) {
-        let prefix = "targets.\(name)"
-        targetKinds[name] = target.adapter
-        guard let registration = AdapterRegistry.registration(kind: target.adapter) else {
-            problems.append("\(prefix).adapter: unknown adapter kind '\(target.adapter)'; known: \(AdapterRegistry.kinds.joined(separator: ", "))")
-            continue
-        }
-        switch registration.descriptor.schema.validate(target.settings, prefix: prefix) {
-        case .success(let settings):
-            var secrets: [String: String] = [:]
-            for field in registration.descriptor.schema.fields where field.type == .secret {
-                guard let value = settings[field.name] else { continue }
-                do { secrets[field.name] = try SecretReference(value)?.resolve(environment: environment) } catch {
-                    problems.append("\(prefix).\(field.name): \(error.message)")
-                }
-            }
-            do {
-                let built = try registration.make(name, settings, secrets, .init(partners: URL(fileURLWithPath: configuration.partners)))
-                if let run = built.run { services.append(LoopService { await run() }) }
-                adapters[name] = built.adapter
-            } catch {
-                problems += error.problems.map { "\(prefix).\($0)" }
-            }
-        case .failure(let error): problems += error.problems
-        }
+    let (built, targetProblems) = AdapterRegistry.build(configuration, environment: environment)
+    problems += targetProblems
+    for (name, target) in built {
+        targetKinds[name] = target.kind
+        adapters[name] = target.built.adapter
+        if let run = target.built.run { services.append(LoopService { await run() }) }
     }
     var tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)] = [:]
     for token in configuration.tokens {

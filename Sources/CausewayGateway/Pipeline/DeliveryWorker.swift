@@ -137,6 +137,31 @@ public final class DeliveryWorker: Sendable {
                                                  outcome: outcome, detail: detail, next: next))
     }
 
+    /// A stored action or provenance record that no longer decodes (a dead letter, never a retry).
+    public struct StoredActionError: Error {
+        public let message: String
+    }
+
+    /// What the adapter gets for a stored outbox entry: its action and provenance decoded, and the
+    /// signed agreement where the action attaches it. Throws `StoredActionError` for an entry that
+    /// does not decode, and the store's error when the agreement cannot be read.
+    public static func delivery(of entry: OutboxEntry, store: any AgreementStore) async throws -> Delivery {
+        let action: LegacyAction
+        let provenance: ProvenanceRecord
+        do {
+            action = try LegacyAction(json: entry.action)
+            provenance = try ProvenanceRecord(json: entry.provenance)
+        } catch {
+            throw StoredActionError(message: error.message)
+        }
+        var document: [UInt8] = []
+        if case .erpPurchaseOrder(let order) = action.payload, order.attachments.contains(.agreement) {
+            document = try await store.agreement(digest: entry.digest)?.document ?? []
+        }
+        return Delivery(agreementDigest: entry.digest, agreementID: entry.agreementID, action: action, provenance: provenance,
+                        signedAgreement: document, attempt: entry.attempts + 1)
+    }
+
     /// Delivers one claimed entry and records the attempt.
     func process(_ entry: OutboxEntry) async throws {
         let startedAt = now()
@@ -145,21 +170,13 @@ public final class DeliveryWorker: Sendable {
                              next: .deadLetter(reason: "no target named '\(entry.target)' is configured"))
             return
         }
-        let action: LegacyAction
-        let provenance: ProvenanceRecord
+        let delivery: Delivery
         do {
-            action = try LegacyAction(json: entry.action)
-            provenance = try ProvenanceRecord(json: entry.provenance)
-        } catch {
+            delivery = try await Self.delivery(of: entry, store: store)
+        } catch let error as StoredActionError {
             try await finish(entry, startedAt: startedAt, outcome: "rejected", detail: error.message, next: .deadLetter(reason: error.message))
             return
         }
-        var document: [UInt8] = []
-        if case .erpPurchaseOrder(let order) = action.payload, order.attachments.contains(.agreement) {
-            document = try await store.agreement(digest: entry.digest)?.document ?? []
-        }
-        let delivery = Delivery(agreementDigest: entry.digest, agreementID: entry.agreementID, action: action, provenance: provenance,
-                                signedAgreement: document, attempt: entry.attempts + 1)
         let policy = configuration.retry
         // Whatever the adapter does, the worker answers within the lease, so that a target that
         // stops answering never holds a partner's delivery slots: the attempt counts as unknown and

@@ -17,35 +17,14 @@ public struct ReconcileTargets: Sendable {
     public static func build(_ configuration: GatewayConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment)
         throws(ReconcileInputError) -> ReconcileTargets
     {
-        var problems: [String] = []
+        let (built, problems) = AdapterRegistry.build(configuration, environment: environment)
         var adapters: [String: any Adapter] = [:]
         var runs: [@Sendable () async -> Void] = []
         var disposals: [@Sendable () async -> Void] = []
-        for (name, target) in configuration.targets.sorted(by: { $0.key < $1.key }) {
-            let prefix = "targets.\(name)"
-            guard let registration = AdapterRegistry.registration(kind: target.adapter) else {
-                problems.append("\(prefix).adapter: unknown adapter kind '\(target.adapter)'; known: \(AdapterRegistry.kinds.joined(separator: ", "))")
-                continue
-            }
-            switch registration.descriptor.schema.validate(target.settings, prefix: prefix) {
-            case .failure(let error): problems += error.problems
-            case .success(let settings):
-                var secrets: [String: String] = [:]
-                for field in registration.descriptor.schema.fields where field.type == .secret {
-                    guard let value = settings[field.name] else { continue }
-                    do { secrets[field.name] = try SecretReference(value)?.resolve(environment: environment) } catch {
-                        problems.append("\(prefix).\(field.name): \(error.message)")
-                    }
-                }
-                do {
-                    let built = try registration.make(name, settings, secrets, .init(partners: URL(fileURLWithPath: configuration.partners)))
-                    adapters[name] = built.adapter
-                    if let run = built.run {
-                        if built.adapter is any LegacyInventory { runs.append(run) } else { disposals.append(run) }
-                    }
-                } catch {
-                    problems += error.problems.map { "\(prefix).\($0)" }
-                }
+        for (name, target) in built {
+            adapters[name] = target.built.adapter
+            if let run = target.built.run {
+                if target.built.adapter is any LegacyInventory { runs.append(run) } else { disposals.append(run) }
             }
         }
         guard problems.isEmpty else { throw ReconcileInputError(problems.joined(separator: "\n")) }

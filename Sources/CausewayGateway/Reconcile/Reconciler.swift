@@ -251,21 +251,13 @@ public struct Reconciler: Sendable {
                 continue
             }
             guard let adapter = adapters[entry.target] else { record(.failed, "no target named '\(entry.target)' is configured"); continue }
-            let action: LegacyAction
-            let provenance: ProvenanceRecord
+            let delivery: Delivery
             do {
-                action = try LegacyAction(json: entry.action)
-                provenance = try ProvenanceRecord(json: entry.provenance)
-            } catch {
+                delivery = try await DeliveryWorker.delivery(of: entry, store: store)
+            } catch let error as DeliveryWorker.StoredActionError {
                 record(.failed, error.message)
                 continue
             }
-            var document: [UInt8] = []
-            if case .erpPurchaseOrder(let order) = action.payload, order.attachments.contains(.agreement) {
-                document = try await store.agreement(digest: entry.digest)?.document ?? []
-            }
-            let delivery = Delivery(agreementDigest: entry.digest, agreementID: entry.agreementID, action: action, provenance: provenance,
-                                    signedAgreement: document, attempt: entry.attempts + 1)
             switch await adapter.lookup(delivery) {
             case .found(let reference):
                 record(.foundOnLookup, "the lookup found \(reference); nothing written")
