@@ -166,6 +166,7 @@ struct DemoCommand: AsyncParsableCommand {
         print("""
 
             Rows:      sqlite3 \(erp) 'SELECT po_id, external_ref, total_amount, currency FROM erp_purchase_order'
+            Dashboard: \(base)/ — sign in with the operator token in \(tokenFile.path)
             API:       curl -H "Authorization: Bearer $(cat \(tokenFile.path))" \(base)/v1/agreements
             Agreements, keys and configuration: \(root.path)
             """)

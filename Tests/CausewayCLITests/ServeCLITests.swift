@@ -162,6 +162,7 @@ struct GatewayCommandsTests {
         var r = try CommandRunner.causeway(["demo", "--once", "--dir", directory.path, "--port", String(port)], in: TestPaths.repository)
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.components(separatedBy: ": delivered → erp_purchase_order").count == 6)
+        #expect(r.stdout.contains("Dashboard: http://127.0.0.1:\(port)/"), "the demo says where the dashboard is")
         let config = directory.appendingPathComponent("causeway.yaml").path
         r = try CommandRunner.causeway(["ledger", "verify", "--config", config])
         #expect(r.status == 0, "\(r)")
