@@ -129,13 +129,14 @@ struct RESTAdapterTests {
 
     @Test("a timeout after sending is unknown; the lookup then finds the write and a re-delivery does not repeat it")
     func timeoutThenLookup() async throws {
-        let server = try RecordingServer(paths: ["/api/notes": ["kind": "create", "delay": 4]])
+        let server = try RecordingServer(paths: ["/api/notes": ["kind": "create", "delay": 12]])
         let delivery = SampleActions.rest()
         try await TestAdapter.with(server, ["timeout": "1"]) { adapter in
             let started = ContinuousClock.now
             let outcome = await adapter.deliver(delivery)
             #expect(outcome.outcomeClass == .unknown, "\(outcome)")
-            #expect(ContinuousClock.now - started < .seconds(3))
+            // Well before the server's answer: the client gave up at its own timeout (loose bound: busy machine).
+            #expect(ContinuousClock.now - started < .seconds(9))
             guard case .found(let reference) = await adapter.lookup(delivery) else {
                 Issue.record("the lookup did not find the delivery")
                 return
