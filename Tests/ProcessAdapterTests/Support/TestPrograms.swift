@@ -107,7 +107,7 @@ func steering(_ name: String, nonce: String = UUID().uuidString, kind: LegacyAct
 }
 
 /// Waits until `condition` holds, at most `limit`.
-func eventually(_ limit: Duration = .seconds(3), _ condition: () -> Bool) async -> Bool {
+func eventually(_ limit: Duration = .seconds(30), _ condition: () -> Bool) async -> Bool {
     let deadline = ContinuousClock.now + limit
     while ContinuousClock.now < deadline {
         if condition() { return true }
