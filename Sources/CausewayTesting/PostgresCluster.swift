@@ -23,7 +23,7 @@ public final class PostgresCluster: Sendable {
         self.bin = bin
         asRoot = getuid() == 0
         directory = URL(fileURLWithPath: "/tmp/causeway-cluster-\(UUID().uuidString.prefix(8))")
-        port = Int.random(in: 41_000...48_000)
+        port = TestPorts.free(in: 15_000...19_999)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if asRoot { try check(CommandRunner.run("/bin/chown", ["postgres", directory.path]), "chown") }
         try check(server("initdb", ["-D", directory.path, "-U", "causeway", "-A", "trust", "--no-sync"]), "initdb")

@@ -192,7 +192,7 @@ struct GatewayBench: AsyncParsableCommand {
             """.utf8).write(to: partner.appendingPathComponent("partner.yaml"))
         let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
         try Self.run(executable, ["keys", "new", "--out", work.appendingPathComponent("key.json").path])
-        let port = Int.random(in: 20_000...40_000)
+        let port = Int.random(in: 20_000...32_000)  // below the ephemeral range
         try Data("""
             listen: 127.0.0.1:\(port)
             store: \(store)

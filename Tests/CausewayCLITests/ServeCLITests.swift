@@ -158,7 +158,7 @@ struct GatewayCommandsTests {
     @Test("demo --once delivers the samples; ledger verify confirms the chain, and names a tampered entry")
     func demo() throws {
         let directory = try CommandRunner.temporaryDirectory("demo").appendingPathComponent("demo")
-        let port = Int.random(in: 40_001...50_000)
+        let port = TestPorts.free(in: 10_000...14_999)
         var r = try CommandRunner.causeway(["demo", "--once", "--dir", directory.path, "--port", String(port)], in: TestPaths.repository)
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.components(separatedBy: ": delivered → erp_purchase_order").count == 6)

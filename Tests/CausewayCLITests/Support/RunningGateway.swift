@@ -22,7 +22,7 @@ final class RunningGateway: @unchecked Sendable {  // the process handle is only
     /// folder this one uses.
     init(store: String? = nil, targets: String? = nil, partners: URL? = nil, delivery: String? = nil,
          sharing other: RunningGateway? = nil, start: Bool = true) throws {
-        port = Int.random(in: 20_000...40_000)
+        port = TestPorts.free(in: 20_000...32_000)
         if let other {
             directory = other.directory
         } else {
