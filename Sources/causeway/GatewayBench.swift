@@ -119,11 +119,13 @@ struct GatewayBench: AsyncParsableCommand {
 
         progress("gateway: \(count) agreements through \(concurrency) clients")
         let storeURL = database(databases.store)
+        let cpuBefore = Self.cpuSeconds(of: server.process.pid)
         let started = ContinuousClock.now
         try await Self.submitAll(throughputDocuments, concurrency: concurrency, client: client, base: server.base)
         let intakeElapsed = ContinuousClock.now - started
         try await Self.waitForReceipts(count, storeURL: storeURL, log: server.log)
         let elapsed = ContinuousClock.now - started
+        let cpuPerAgreement = (Self.cpuSeconds(of: server.process.pid) - cpuBefore) / Double(count) * 1000
         let intakeRate = Double(count) / intakeElapsed.seconds
         let gatewayRate = Double(count) / elapsed.seconds
         let erpRows = try Self.scalar(database(databases.erp), "SELECT count(*) FROM erp_purchase_order")
@@ -146,7 +148,8 @@ struct GatewayBench: AsyncParsableCommand {
         if json {
             let report: JSONValue = [
                 "agreements": .number(Double(count)), "gateway_per_second": .number(gatewayRate.rounded()),
-                "peer_per_second": .number(peerRate.rounded()), "intake_per_second": .number(intakeRate.rounded()), "ratio": .number((ratio * 100).rounded() / 100),
+                "peer_per_second": .number(peerRate.rounded()), "intake_per_second": .number(intakeRate.rounded()),
+                "gateway_cpu_ms_per_agreement": .number((cpuPerAgreement * 100).rounded() / 100), "ratio": .number((ratio * 100).rounded() / 100),
                 "offered_per_second": .number(Double(rate)), "latency_p50_ms": .number((p50 * 10).rounded() / 10),
                 "latency_p99_ms": .number((p99 * 10).rounded() / 10), "latency_samples": .number(Double(latencies.count)),
             ]
@@ -155,7 +158,8 @@ struct GatewayBench: AsyncParsableCommand {
             print("""
                 causeway bench gateway — \(ProcessInfo.processInfo.activeProcessorCount) cores, PostgreSQL at \(Self.redacted(postgres))
                   throughput  gateway  \(Int(gatewayRate.rounded())) agreements/s  (\(count) agreements, submit → receipt, \(concurrency) clients)
-                              (intake alone: all \(count) acknowledged at \(Int(intakeRate.rounded())) agreements/s)
+                              (intake alone: all \(count) acknowledged at \(Int(intakeRate.rounded())) agreements/s; \
+                gateway process CPU \(String(format: "%.2f", cpuPerAgreement)) ms per agreement)
                               peer.py  \(Int(peerRate.rounded())) agreements/s  (\(peerWorkers) worker process(es))
                               ratio    \(String(format: "%.2f", ratio))×  (goal ≥ 10×)
                   latency     at \(rate)/s offered for \(seconds) s: p50 \(String(format: "%.1f", p50)) ms, p99 \(String(format: "%.1f", p99)) ms  (goal p99 < 50 ms)
@@ -289,6 +293,16 @@ struct GatewayBench: AsyncParsableCommand {
     }
 
     // MARK: Helpers
+
+    /// User plus system CPU seconds a process has used so far (Linux `/proc/PID/stat`).
+    static func cpuSeconds(of pid: pid_t) -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return 0 }
+        // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
 
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {
         guard !sorted.isEmpty else { return .nan }
