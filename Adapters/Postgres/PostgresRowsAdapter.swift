@@ -76,18 +76,20 @@ public final class PostgresRowsAdapter: Adapter {
         do {
             return try await client.withTransaction(logger: logger) { db in
                 if let problem = try await checkColumns(rows, db) { return .rejected(problem) }
-                if let existing = try await find(rows, db) { return .delivered(existing) }
+                // No search first: the insert skips a row whose key exists, and only then is it looked up.
                 var parent = rows.row.cells
                 if let column = rows.provenanceColumn {
                     parent.append((column, CellValue(.json(try JSONReader().read(delivery.provenance.canonicalBytes)), type: .json)))
                 }
                 let returned = try await insert(table: rows.table, cells: parent, returning: rows.returning, db)
                 guard let returned else {
-                    // A concurrent delivery of the same key won the unique constraint: report its row.
+                    // Delivered before (a retry after an unknown outcome), or a concurrent delivery of
+                    // the same key won the unique constraint: report that row.
                     if let existing = try await find(rows, db) { return .delivered(existing) }
                     return .rejected("the insert into \(rows.table) met a unique constraint that is not the mapping's key \(rows.key)")
                 }
                 for child in rows.children {
+                    var linked: [[(column: String, value: CellValue)]] = []
                     for row in child.rows {
                         var cells = row.cells
                         for link in child.links {
@@ -96,8 +98,9 @@ public final class PostgresRowsAdapter: Adapter {
                             }
                             cells.append((link.column, .text(value, .text)))
                         }
-                        _ = try await insert(table: child.table, cells: cells, returning: [], db, ignoreConflicts: false)
+                        linked.append(cells)
                     }
+                    try await insertAll(table: child.table, rows: linked, db)
                 }
                 return .delivered(reference(rows, returned: returned))
             }
@@ -188,6 +191,33 @@ public final class PostgresRowsAdapter: Adapter {
     }
 
     /// The table's columns and their SQL types, from the catalog (cached).
+    /// Inserts child rows with one statement per run of rows that set the same columns (usually
+    /// one statement for all of them: a round trip per row was most of a delivery's cost).
+    func insertAll(table: String, rows: [[(column: String, value: CellValue)]], _ db: PostgresConnection) async throws {
+        let types = try await self.types(of: table, db)
+        var start = 0
+        while start < rows.count {
+            let columns = rows[start].map(\.column)
+            var end = start + 1
+            // PostgreSQL takes at most 65,535 parameters in one statement.
+            while end < rows.count, rows[end].map(\.column) == columns, (end - start + 1) * columns.count <= 30_000 { end += 1 }
+            var bindings = PostgresBindings()
+            var tuples: [String] = []
+            for row in rows[start..<end] {
+                var placeholders: [String] = []
+                for cell in row {
+                    bindings.append(Self.text(cell.value))
+                    placeholders.append("$\(bindings.count)::text::\(types[cell.column] ?? Self.cast(cell.value.type))")
+                }
+                tuples.append("(" + placeholders.joined(separator: ", ") + ")")
+            }
+            let sql = "INSERT INTO \(Self.identifier(table)) (\(columns.map { Self.identifier($0) }.joined(separator: ", "))) VALUES "
+                + tuples.joined(separator: ", ")
+            try await db.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+            start = end
+        }
+    }
+
     func types(of table: String, _ db: PostgresConnection) async throws -> [String: String] {
         if let cached = columnTypes.withLock({ $0[table] }) { return cached }
         let rows = try await db.query("""
