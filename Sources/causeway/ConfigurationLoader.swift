@@ -14,7 +14,7 @@ enum ConfigurationLoader {
         var description: String { lines.joined(separator: "\n") }
     }
 
-    static let topKeys: Set<String> = ["listen", "store", "identity", "partners", "targets", "tokens", "ledger", "intake", "delivery"]
+    static let topKeys: Set<String> = ["listen", "store", "identity", "partners", "targets", "tokens", "ledger", "intake", "delivery", "reconcile"]
 
     static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(Problems)
         -> GatewayConfiguration
@@ -111,6 +111,19 @@ enum ConfigurationLoader {
                 case "workers": configuration.delivery.workers = number
                 default: problems.append("\(at(key)): delivery.\(name): unknown setting; known: workers, partner_concurrency, max_attempts, lease_seconds")
                 }
+            }
+        }
+        if case .mapping(let reconcile)? = root?["reconcile"] {
+            for (key, value) in reconcile {
+                guard key.string == "every_seconds" else {
+                    problems.append("\(at(key)): reconcile.\(key.string ?? "?"): unknown setting; known: every_seconds")
+                    continue
+                }
+                guard case .scalar(let s) = value, let number = Int(s.string), number >= 0 else {
+                    problems.append("\(at(key)): reconcile.every_seconds: must be a whole number of seconds (0 turns scheduled reconciliation off)")
+                    continue
+                }
+                configuration.reconcileIntervalSeconds = number
             }
         }
         // targets

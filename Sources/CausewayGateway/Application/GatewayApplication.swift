@@ -81,11 +81,17 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
                                                     software: "causeway/0.1.0"),
                                partners: partners, targets: targetKinds, store: store)
     let breakers = CircuitBreakers()
+    // Reconciliation on a schedule, through the targets this gateway runs (read only).
+    let reconcile = configuration.reconcileIntervalSeconds > 0
+        ? ReconcileSchedule(store: store, adapters: adapters, gateway: identity.didKey.did,
+                            interval: .seconds(configuration.reconcileIntervalSeconds), logger: logger)
+        : nil
+    if let reconcile { services.append(LoopService { await reconcile.run() }) }
     let metrics = GatewayMetrics(gauges: { [targets = configuration.targets.keys.sorted()] in
         let now = WallClock.milliseconds()
         var open: [String: Double] = [:]
         for target in targets { open[GatewayMetrics.render(["target": target])] = breakers.state(of: target, now: now) == .open ? 1 : 0 }
-        return ["causeway_circuit_open": open]
+        return ["causeway_circuit_open": open, "causeway_reconcile_findings": reconcile?.gauges ?? [:]]
     })
     let worker = DeliveryWorker(
         configuration: .init(
@@ -117,9 +123,10 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
 
     let router = Router()
     GatewayAPI(intake: intake, store: store, tokens: tokens, metrics: metrics, maxBytes: configuration.maxBytes,
-               newWork: worker.newWork, targets: configuration.targets.keys.sorted(), breakers: worker.breakers).register(on: router)
+               newWork: worker.newWork, targets: configuration.targets.keys.sorted(), breakers: worker.breakers,
+               reconcile: reconcile).register(on: router)
     Dashboard(store: store, tokens: tokens, newWork: worker.newWork, partners: partners.partners.map(\.name).sorted(),
-              targets: configuration.targets.keys.sorted()).register(on: router)
+              targets: configuration.targets.keys.sorted(), reconcile: reconcile).register(on: router)
     logger.info("causeway gateway", metadata: ["gateway.did": .string(identity.didKey.did), "listen": .string("\(configuration.host):\(configuration.port)"),
                                                "store": .string(configuration.store.description), "partners": .stringConvertible(partners.partners.count)])
     return Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "causeway"),

@@ -22,6 +22,8 @@ public struct GatewayConfiguration: Sendable {
     public var maxBytes: Int = 1 << 20
     /// Delivery tuning.
     public var delivery: DeliverySettings = .init()
+    /// Seconds between scheduled reconciliations inside `serve`; 0 turns them off. Default 3600.
+    public var reconcileIntervalSeconds: Int = 3600
 
     public init() {}
 

@@ -20,6 +20,8 @@ struct Dashboard: Sendable {
     /// Configured partner and target names, for the filters.
     let partners: [String]
     let targets: [String]
+    /// The scheduled reconciliation, when `serve` runs one.
+    let reconcile: ReconcileSchedule?
     let sessions = DashboardSessions()
 
     static let cookieName = "causeway_session"
@@ -33,6 +35,9 @@ struct Dashboard: Sendable {
         router.post("/logout") { request, _ in try await self.logout(request) }
         router.get("/") { request, _ in try await self.page(request) { try await self.overview(request, $0) } }
         router.get("/orders") { request, _ in try await self.page(request) { try await self.orders(request, $0) } }
+        router.get("/reconcile") { request, _ in
+            try await self.page(request) { Self.html(DashboardPages.reconciliation(self.reconcile, session: $0)) }
+        }
         router.get("/orders/:digest") { request, context in
             try await self.page(request) { try await self.order(request, context, $0) }
         }

@@ -15,7 +15,7 @@ enum DashboardPages {
                 "<a href=\"\(path)\"\(active == name ? " aria-current=\"page\"" : "")>\(HTML.escape(name))</a>"
             }
             nav = """
-                <nav aria-label="Main">\(link("/", "Overview"))\(link("/orders", "Orders"))</nav>
+                <nav aria-label="Main">\(link("/", "Overview"))\(link("/orders", "Orders"))\(link("/reconcile", "Reconciliation"))</nav>
                 <div class="who"><span id="signed-in">Signed in as \(HTML.escape(session.name)) (\(session.role.rawValue))</span>
                 <form method="post" action="/logout"><input type="hidden" name="csrf" value="\(session.csrf)">
                 <button type="submit" class="link">Sign out</button></form>
@@ -284,6 +284,55 @@ enum DashboardPages {
               \(HTML.table(caption: "Signed receipts in the ledger", headers: ["Receipt", "Target", "Legacy reference", "Issued", "Ledger #", "Leaf"], rows: receiptRows, empty: "No receipts yet.", id: "receipts"))</section>
             <section aria-labelledby="h-provenance"><h2 id="h-provenance">Provenance</h2>\(provenance.isEmpty ? "<p class=\"empty\">No actions.</p>" : provenance)</section>
             </div>
+            """)
+    }
+
+    // MARK: Reconciliation
+
+    /// The last scheduled reconciliation: when, the count of each finding class, and every finding
+    /// that is not `matched` (the first 500) with its agreement, target and evidence in words.
+    static func reconciliation(_ schedule: ReconcileSchedule?, session: Session) -> String {
+        guard let schedule else {
+            return layout(title: "Reconciliation", session: session, active: "Reconciliation", """
+                <p>Scheduled reconciliation is off (<code>reconcile.every_seconds: 0</code>). Run
+                <code>causeway reconcile --config causeway.yaml</code> instead.</p>
+                """)
+        }
+        guard let run = schedule.lastRun else {
+            return layout(title: "Reconciliation", session: session, active: "Reconciliation",
+                          "<p id=\"reconcile-state\">The first reconciliation has not finished yet.</p>")
+        }
+        let when = Timestamp(epochSeconds: run.finishedAt / 1000).text
+        guard let report = run.report else {
+            return layout(title: "Reconciliation", session: session, active: "Reconciliation", """
+                <p id="reconcile-state" class="bad">The reconciliation of \(HTML.escape(when)) could not run: \(HTML.escape(run.failure ?? ""))</p>
+                """)
+        }
+        let counts = report.counts.map { findingClass, count in
+            "<tr><th scope=\"row\">\(HTML.escape(findingClass.rawValue))</th><td class=\"num\">\(count)</td></tr>"
+        }.joined()
+        let problems = report.findings.filter { $0.findingClass != .matched }
+        let rows = problems.prefix(500).map { finding in
+            let agreement = finding.digest.map { "<a href=\"/orders/\(HTML.escape($0))\"><code>\(HTML.escape(String($0.prefix(19))))…</code></a>" } ?? "—"
+            return "<tr><td>\(HTML.escape(finding.findingClass.rawValue))</td><td>\(agreement)</td><td>\(HTML.escape(finding.target ?? "—"))</td>"
+                + "<td>\(HTML.escape(finding.detail))</td></tr>"
+        }.joined()
+        let targets = report.targets.map { target in
+            "<li>\(HTML.escape(target.target)): \(HTML.escape(target.state.rawValue))\(target.reason.map { " — " + HTML.escape($0) } ?? "")</li>"
+        }.joined()
+        return layout(title: "Reconciliation", session: session, active: "Reconciliation", """
+            <p id="reconcile-state" class="\(report.isClean ? "good" : "bad")">\(report.isClean ? "Everything matched" : "Differences found")
+            in the reconciliation of \(HTML.escape(when)): \(report.agreements) agreements, \(report.entries) actions,
+            \(report.ledgerReceipts) receipts.</p>
+            <table class="counts" aria-label="Findings by class"><tbody>\(counts)</tbody></table>
+            <ul aria-label="Targets">\(targets)</ul>
+            <h2>Findings</h2>
+            \(problems.isEmpty ? "<p>None.</p>" : """
+                <table id="findings"><thead><tr><th scope="col">Class</th><th scope="col">Agreement</th><th scope="col">Target</th>
+                <th scope="col">Detail</th></tr></thead><tbody>\(rows)</tbody></table>
+                """)
+            <p>Repairs are a person's decision: <code>causeway reconcile --config causeway.yaml --repair</code> re-drives missing
+            deliveries and changes nothing else.</p>
             """)
     }
 }

@@ -20,6 +20,8 @@ struct GatewayAPI: Sendable {
     /// The configured targets and their circuits, for `/healthz`.
     let targets: [String]
     let breakers: CircuitBreakers
+    /// The scheduled reconciliation, when `serve` runs one.
+    let reconcile: ReconcileSchedule?
 
     func register(on router: Router<BasicRequestContext>) {
         router.post("/v1/agreements") { request, _ in try await self.submit(request) }
@@ -27,6 +29,13 @@ struct GatewayAPI: Sendable {
         router.get("/v1/agreements/:digest") { request, context in try await self.show(request, context) }
         router.post("/v1/agreements/:digest/retry") { request, context in try await self.retry(request, context) }
         router.get("/v1/receipts/:id") { request, context in try await self.receipt(request, context) }
+        router.get("/v1/reconcile") { request, _ in
+            if let denied = self.authorize(request, needs: .viewer) { return denied }
+            guard let reconcile = self.reconcile else {
+                return Self.problem(404, "reconcile.off", "Scheduled reconciliation is off", "set reconcile.every_seconds above 0, or run causeway reconcile")
+            }
+            return Self.json(reconcile.json)
+        }
         router.get("/healthz") { _, _ in
             // The process runs; each target's circuit says whether deliveries to it are paused.
             var circuits: JSONObject = [:]

@@ -48,6 +48,7 @@ public final class GatewayMetrics: Sendable {
         .init(name: "causeway_delivery_duration_seconds", kind: .histogram, help: "Time of one delivery attempt, by target."),
         .init(name: "causeway_receipts_issued_total", kind: .counter, help: "Signed receipts issued into the ledger."),
         .init(name: "causeway_circuit_open", kind: .gauge, help: "1 while a target's circuit is open (deliveries paused), else 0."),
+        .init(name: "causeway_reconcile_findings", kind: .gauge, help: "Findings of each class in the last scheduled reconciliation."),
     ]
 
     let state = Mutex(State())

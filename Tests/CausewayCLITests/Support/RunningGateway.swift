@@ -18,9 +18,9 @@ final class RunningGateway: @unchecked Sendable {  // the process handle is only
 
     /// `store`: nil for SQLite, or a PostgreSQL URL. `targets`: YAML lines under `targets:`
     /// (default: the SQLite staging twin). `partners`: a folder of partner folders to use instead
-    /// of stahlteile. `delivery`: YAML lines under `delivery:`. `sharing`: another instance whose
+    /// of stahlteile. `delivery`: YAML lines under `delivery:`. `extra`: more top-level YAML. `sharing`: another instance whose
     /// folder this one uses.
-    init(store: String? = nil, targets: String? = nil, partners: URL? = nil, delivery: String? = nil,
+    init(store: String? = nil, targets: String? = nil, partners: URL? = nil, delivery: String? = nil, extra: String? = nil,
          sharing other: RunningGateway? = nil, start: Bool = true) throws {
         port = TestPorts.free(in: 20_000...32_000)
         if let other {
@@ -54,6 +54,7 @@ final class RunningGateway: @unchecked Sendable {  // the process handle is only
               - {name: ops, role: operator, secret: env:TEST_OPS_TOKEN}
               - {name: viewer, role: viewer, secret: env:TEST_VIEWER_TOKEN}
             \(delivery.map { "delivery:\n\($0)" } ?? "")
+            \(extra ?? "")
             """.utf8).write(to: directory.appendingPathComponent(configFile))
         if start { try self.start() }
     }
