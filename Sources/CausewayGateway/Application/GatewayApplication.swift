@@ -65,12 +65,8 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
         adapters[name] = target.built.adapter
         if let run = target.built.run { services.append(LoopService { await run() }) }
     }
-    var tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)] = [:]
-    for token in configuration.tokens {
-        do { tokens[try token.secret.resolve(environment: environment)] = (token.name, token.role) } catch {
-            problems.append("tokens.\(token.name).secret: \(error.message)")
-        }
-    }
+    let (tokens, tokenProblems) = resolveTokens(configuration.tokens, environment: environment)
+    problems += tokenProblems
     guard problems.isEmpty else { throw StartupError(problems: problems) }
 
     // Migrations run before anything is served, through a short-lived connection of their own
@@ -121,17 +117,71 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
         services.append(LoopService { await pusher.run() })
     }
 
-    let router = Router()
-    GatewayAPI(intake: intake, store: store, tokens: tokens, metrics: metrics, maxBytes: configuration.maxBytes,
-               newWork: worker.newWork, targets: configuration.targets.keys.sorted(), breakers: worker.breakers,
-               reconcile: reconcile).register(on: router)
-    Dashboard(store: store, tokens: tokens, newWork: worker.newWork, partners: partners.partners.map(\.name).sorted(),
+    let router = Router(context: GatewayRequestContext.self)
+    let authenticator = TokenAuthenticator(tokens)
+    let throttle = AuthThrottle(limits: .init(perAddress: configuration.http.authFailuresPerAddress, global: configuration.http.authFailuresGlobal))
+    GatewayAPI(intake: intake, store: store, tokens: authenticator, throttle: throttle, metrics: metrics, maxBytes: configuration.maxBytes,
+               edge: configuration.http, newWork: worker.newWork, targets: configuration.targets.keys.sorted(), breakers: worker.breakers,
+               reconcile: reconcile, logger: logger).register(on: router)
+    Dashboard(store: store, tokens: authenticator, throttle: throttle, streamsPerSession: configuration.http.streamsPerSession,
+              newWork: worker.newWork, partners: partners.partners.map(\.name).sorted(),
               targets: configuration.targets.keys.sorted(), reconcile: reconcile).register(on: router)
+    let edge = EdgeGuard.Shared(settings: configuration.http)
+    raiseOpenFileLimit(toFit: configuration.http.maxConnections, logger: logger)
     logger.info("causeway gateway", metadata: ["gateway.did": .string(identity.didKey.did), "listen": .string("\(configuration.host):\(configuration.port)"),
                                                "store": .string(configuration.store.description), "partners": .stringConvertible(partners.partners.count)])
-    return Application(router: router, configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "causeway"),
+    return Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: [EdgeGuard(shared: edge)])),
+                       configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "causeway"),
                        services: services, logger: logger)
 }
+
+/// The configured API tokens resolved to their secrets, and a problem for each that cannot be
+/// resolved or is too short to resist guessing (``GatewayConfiguration/minimumTokenBytes``).
+public func resolveTokens(_ tokens: [GatewayConfiguration.TokenConfiguration], environment: [String: String])
+    -> (tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)], problems: [String])
+{
+    var resolved: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)] = [:]
+    var problems: [String] = []
+    for token in tokens {
+        do {
+            let secret = try token.secret.resolve(environment: environment)
+            guard secret.utf8.count >= GatewayConfiguration.minimumTokenBytes else {
+                problems.append("tokens.\(token.name).secret: \(token.secret) holds \(secret.utf8.count) bytes; a token needs at least "
+                    + "\(GatewayConfiguration.minimumTokenBytes) (make one with: openssl rand -hex 32)")
+                continue
+            }
+            resolved[secret] = (token.name, token.role)
+        } catch {
+            problems.append("tokens.\(token.name).secret: \(error.message)")
+        }
+    }
+    return (resolved, problems)
+}
+
+/// Raises the soft open-file limit toward the hard one so that the connection limit, not the
+/// kernel, decides when a client is turned away (each connection is a descriptor; the store,
+/// targets and logs need some more).
+func raiseOpenFileLimit(toFit connections: Int, logger: Logger) {
+    var limit = rlimit()
+    guard getrlimit(RLIMIT_NOFILE_VALUE, &limit) == 0 else { return }
+    let wanted = rlim_t(connections + 1024)
+    if limit.rlim_cur < wanted {
+        limit.rlim_cur = min(wanted, limit.rlim_max)
+        _ = setrlimit(RLIMIT_NOFILE_VALUE, &limit)
+    }
+    if limit.rlim_cur < wanted {
+        logger.warning("the open-file limit is below what http.max_connections needs; raise LimitNOFILE",
+                       metadata: ["limit": "\(limit.rlim_cur)", "needed": "\(wanted)"])
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+private let RLIMIT_NOFILE_VALUE = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#else
+import Darwin
+private let RLIMIT_NOFILE_VALUE = RLIMIT_NOFILE
+#endif
 
 /// Opens the configured store (running its connection pool if it has one) for the duration of `body`.
 public func withStore<T: Sendable>(_ location: GatewayConfiguration.StoreLocation, environment: [String: String] = ProcessInfo.processInfo.environment,

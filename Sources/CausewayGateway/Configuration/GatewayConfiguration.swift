@@ -24,6 +24,8 @@ public struct GatewayConfiguration: Sendable {
     public var delivery: DeliverySettings = .init()
     /// Seconds between scheduled reconciliations inside `serve`; 0 turns them off. Default 3600.
     public var reconcileIntervalSeconds: Int = 3600
+    /// The HTTP edge: timeouts, connection and concurrency limits, sign-in throttling (`http:`).
+    public var http: EdgeSettings = .init()
 
     public init() {}
 
@@ -84,6 +86,40 @@ public struct GatewayConfiguration: Sendable {
 
         public init() {}
     }
+}
+
+extension GatewayConfiguration {
+    /// Limits of the HTTP edge (the `http:` section of `causeway.yaml`; Docs/security.md). Every
+    /// default is safe for a gateway facing the internet behind no proxy.
+    public struct EdgeSettings: Sendable, Hashable {
+        /// Open connections at once; a connection over the limit is answered 503 with `Retry-After`
+        /// and closed. Default 512 (`serve` raises its open-file limit to fit).
+        public var maxConnections: Int = 512
+        /// Seconds a client has to send a complete request head, from connecting or from the end of
+        /// the previous response. Default 10.
+        public var headerTimeoutSeconds: Int = 10
+        /// Seconds a client has to send a whole request body once its head arrived. Default 30.
+        public var bodyTimeoutSeconds: Int = 30
+        /// Seconds an idle keep-alive connection stays open. Default 60.
+        public var idleTimeoutSeconds: Int = 60
+        /// Agreements verified and stored at once; more are answered 503 with `Retry-After`. Default 64.
+        public var maxInFlightIntake: Int = 64
+        /// Bytes of an over-limit body read and discarded before the 413 answer (so that a client
+        /// that writes its whole body first can read the answer; RFC 9112 §9.6). Default 4 MiB.
+        public var drainBytes: Int = 4 << 20
+        /// Failed sign-ins and bearer tokens one address may make per minute before 429. Default 10.
+        public var authFailuresPerAddress: Int = 10
+        /// Failed sign-ins and bearer tokens from all addresses per minute before 429 for everyone
+        /// presenting credentials. Default 100.
+        public var authFailuresGlobal: Int = 100
+        /// Live-update streams one dashboard session may hold open. Default 4.
+        public var streamsPerSession: Int = 4
+
+        public init() {}
+    }
+
+    /// The shortest API token `serve` and `config check` accept, in bytes.
+    public static let minimumTokenBytes = 32
 }
 
 /// A secret named, never written: `env:NAME` or `file:PATH`.

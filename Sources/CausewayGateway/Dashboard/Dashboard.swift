@@ -4,6 +4,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import ServiceLifecycle
+import Synchronization
 
 /// The operator dashboard: server-rendered pages at `/`, `/orders`, `/orders/{digest}` and
 /// `/login`, live through server-sent events at `/events` (see Docs/dashboard.md).
@@ -13,8 +14,12 @@ import ServiceLifecycle
 /// CSRF token and must come from this origin.
 struct Dashboard: Sendable {
     let store: any AgreementStore
-    /// Token secret → (name, role), as the API uses them.
-    let tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)]
+    /// The configured API tokens, as the API uses them.
+    let tokens: TokenAuthenticator
+    /// Failed sign-ins count toward the same per-address and global limits as bad bearer tokens.
+    let throttle: AuthThrottle
+    /// Live-update streams one session may hold open at once.
+    let streamsPerSession: Int
     /// Rung after an operator's retry, so the worker starts at once.
     let newWork: Doorbell
     /// Configured partner and target names, for the filters.
@@ -23,15 +28,16 @@ struct Dashboard: Sendable {
     /// The scheduled reconciliation, when `serve` runs one.
     let reconcile: ReconcileSchedule?
     let sessions = DashboardSessions()
+    let streams = StreamCounter()
 
     static let cookieName = "causeway_session"
     /// The page size of the orders list (a `limit` query value may ask for 1…200).
     static let pageSize = 50
 
     /// Registers the dashboard's routes.
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<GatewayRequestContext>) {
         router.get("/login") { request, _ in self.loginPage(request, error: nil) }
-        router.post("/login") { request, _ in try await self.login(request) }
+        router.post("/login") { request, context in try await self.login(request, context) }
         router.post("/logout") { request, _ in try await self.logout(request) }
         router.get("/") { request, _ in try await self.page(request) { try await self.overview(request, $0) } }
         router.get("/orders") { request, _ in try await self.page(request) { try await self.orders(request, $0) } }
@@ -106,13 +112,6 @@ struct Dashboard: Sendable {
         return fields
     }
 
-    /// The configured token matching `presented` (compared in constant time against each).
-    func token(_ presented: String) -> (name: String, role: GatewayConfiguration.TokenConfiguration.Role)? {
-        var match: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)?
-        for (secret, token) in tokens where DashboardSessions.constantTimeEqual(secret, presented) { match = token }
-        return match
-    }
-
     // MARK: Responses
 
     /// Headers of every dashboard page: no caching, no framing, scripts and styles only from here.
@@ -156,16 +155,28 @@ struct Dashboard: Sendable {
         return Self.html(DashboardPages.login(next: Self.safeNext(next), error: error), status: status)
     }
 
-    /// Only a local path (never `//host` or a URL) is followed after sign-in.
+    /// Only a path on this origin is followed after sign-in: it starts with one `/`, and holds only
+    /// visible ASCII without a backslash (browsers drop tabs and newlines from a URL and read `\` as `/`,
+    /// so `/<TAB>/evil.example` would become `//evil.example`, another host).
     static func safeNext(_ next: String) -> String {
-        next.hasPrefix("/") && !next.hasPrefix("//") && !next.hasPrefix("/\\") ? next : "/"
+        let bytes = Array(next.utf8)
+        guard bytes.count <= 2048, bytes.first == UInt8(ascii: "/"), bytes.count == 1 || bytes[1] != UInt8(ascii: "/"),
+            bytes.allSatisfy({ (0x21...0x7E).contains($0) && $0 != UInt8(ascii: "\\") })
+        else { return "/" }
+        return next
     }
 
-    func login(_ request: Request) async throws -> Response {
+    func login(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         guard Self.sameOrigin(request) else { return Self.forbidden("The sign-in form must be sent from this gateway's own page.") }
+        if let seconds = throttle.blocked(context.clientAddress) {
+            return Self.html(DashboardPages.message(title: "Too many attempts",
+                                                    text: "Too many wrong tokens were tried from this address or in total. Try again in \(seconds) seconds."),
+                             status: .tooManyRequests, headers: [.retryAfter: String(seconds)])
+        }
         let fields = try await Self.form(request)
         let presented = fields["token"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-        guard !presented.isEmpty, let match = token(presented) else {
+        guard !presented.isEmpty, let match = tokens.caller(presenting: presented) else {
+            if !presented.isEmpty { throttle.failed(context.clientAddress) }
             return Self.html(DashboardPages.login(next: Self.safeNext(fields["next"] ?? "/"),
                                                   error: presented.isEmpty ? "Enter an API token." : "That token is not valid."),
                              status: .unauthorized)
@@ -252,11 +263,11 @@ struct Dashboard: Sendable {
                          status: problems.isEmpty ? .ok : .badRequest)
     }
 
-    static func digest(_ context: BasicRequestContext) -> ContentDigest? {
+    static func digest(_ context: GatewayRequestContext) -> ContentDigest? {
         context.parameters.get("digest").flatMap { ContentDigest($0.removingPercentEncoding ?? $0) }
     }
 
-    func order(_ request: Request, _ context: BasicRequestContext, _ session: DashboardSessions.Session) async throws -> Response {
+    func order(_ request: Request, _ context: GatewayRequestContext, _ session: DashboardSessions.Session) async throws -> Response {
         guard let digest = Self.digest(context), let stored = try await store.agreement(digest: digest) else {
             return Self.html(DashboardPages.message(title: "No such order", text: "There is no agreement with that digest."), status: .notFound)
         }
@@ -265,7 +276,7 @@ struct Dashboard: Sendable {
         return Self.html(DashboardPages.order(session: session, stored: stored, receipts: receipts, retried: retried, now: Self.now()))
     }
 
-    func retry(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
+    func retry(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         guard let (_, session) = session(request) else { return Self.redirect("/login") }
         guard Self.sameOrigin(request) else { return Self.forbidden("The retry must be sent from this gateway's own page.") }
         let fields = try await Self.form(request)
@@ -301,9 +312,15 @@ struct Dashboard: Sendable {
     /// whenever the fingerprint changes (checked every second), a comment every few seconds to notice a closed connection. Each stream ends after
     /// a minute or when the gateway shuts down; the browser's EventSource reconnects by itself.
     func events(_ request: Request) async throws -> Response {
-        guard session(request) != nil else { return Response(status: .unauthorized) }
+        guard let (id, _) = session(request) else { return Response(status: .unauthorized) }
         let digest = request.uri.queryParameters["digest"].flatMap { ContentDigest(String($0)) }
+        // Each stream polls the store once a second: a session may hold only a few.
+        guard streams.open(id, limit: streamsPerSession) else {
+            return Response(status: .tooManyRequests, headers: [.retryAfter: "10", .cacheControl: "no-store"])
+        }
+        let streams = streams
         let body = ResponseBody { writer in
+            defer { streams.close(id) }
             var last = (try? await self.fingerprint(digest: digest)) ?? ""
             // A change at once: the page may have been rendered just before something moved.
             try await writer.write(ByteBuffer(string: "retry: 2000\nevent: change\ndata: 0\n\n"))
@@ -322,5 +339,26 @@ struct Dashboard: Sendable {
             try await writer.finish(nil)
         }
         return Response(status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-store"], body: body)
+    }
+}
+
+/// Open live-update streams per dashboard session.
+final class StreamCounter: Sendable {
+    private let open = Mutex<[String: Int]>([:])
+
+    /// Counts one more stream for `session`, or refuses at `limit`.
+    func open(_ session: String, limit: Int) -> Bool {
+        open.withLock { counts in
+            guard counts[session, default: 0] < max(limit, 1) else { return false }
+            counts[session, default: 0] += 1
+            return true
+        }
+    }
+
+    func close(_ session: String) {
+        open.withLock { counts in
+            counts[session, default: 1] -= 1
+            if counts[session] == 0 { counts[session] = nil }
+        }
     }
 }

@@ -1,0 +1,31 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+/// The request context of every route: Hummingbird's core storage, the peer's socket address
+/// (for throttling; a proxy's `X-Forwarded-For` is never trusted for that) and, once the
+/// authentication middleware has run, who is calling.
+struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    /// The TCP peer, when the channel still knows it.
+    let remoteAddress: SocketAddress?
+    /// Set by ``BearerAuthentication`` (API) or by the dashboard's session check.
+    var caller: Caller?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The body limit Hummingbird applies where a handler does not set its own.
+    var maxUploadSize: Int { 64 * 1024 }
+
+    /// The peer's address without its port: the key throttles count failures under.
+    var clientAddress: String { remoteAddress?.ipAddress ?? "unknown" }
+}
+
+/// An authenticated caller: the configured token's name and role.
+struct Caller: Sendable, Hashable {
+    let name: String
+    let role: GatewayConfiguration.TokenConfiguration.Role
+}
