@@ -47,11 +47,15 @@ extension FileDropAdapter {
             bytes = Array((JSONWriter.string(Self.jsonDocument(delivery), style: .pretty) + "\n").utf8)
         case (.csv, .rows(let rows)):
             switch CSVTable.make(rows: rows) {
-            case .success(let table): bytes = table.encoded(delimiter: configuration.csvDelimiter)
+            case .success(let table):
+                if let problem = table.nulProblem() { return .failure(problem) }
+                bytes = table.encoded(delimiter: configuration.csvDelimiter)
             case .failure(let problem): return .failure(problem)
             }
         case (.csv, .erpPurchaseOrder(let order)):
-            bytes = CSVTable(order: order).encoded(delimiter: configuration.csvDelimiter)
+            let table = CSVTable(order: order)
+            if let problem = table.nulProblem() { return .failure(problem) }
+            bytes = table.encoded(delimiter: configuration.csvDelimiter)
         default:
             return .failure(RenderProblem(reason: "a \(format.rawValue) file cannot express a \(delivery.action.kind.rawValue) action"))
         }
@@ -132,14 +136,46 @@ struct CSVTable {
         }
     }
 
+    /// The first field holding a NUL character, as a problem naming it (`record[n].column`): a NUL
+    /// ends a string in many CSV readers, so the rest of the field (and what follows) could be lost
+    /// or misread. Such a delivery is rejected, never written.
+    func nulProblem() -> RenderProblem? {
+        for (number, record) in records.enumerated() {
+            for column in columns where record.cells[column]?.utf8.contains(0) == true {
+                return RenderProblem(reason: "\(record.record)[\(number + 1)].\(column): the value holds a NUL character, which a csv file must not carry; "
+                    + "correct the agreement or the mapping")
+            }
+        }
+        return nil
+    }
+
+    /// A field a spreadsheet would run as a formula, made inert (OWASP "CSV injection"): text that
+    /// starts with `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`. A plain decimal
+    /// such as `-12.50` stays as it is, so that amounts and quantities remain numbers.
+    static func neutralised(_ field: String) -> String {
+        guard let first = field.utf8.first, [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13].contains(first) else {
+            return field
+        }
+        if isPlainNegativeDecimal(field) { return field }
+        return "'" + field
+    }
+
+    /// `-` then digits, optionally `.` and digits: `-12.50`, `-3`.
+    static func isPlainNegativeDecimal(_ field: String) -> Bool {
+        let bytes = Array(field.utf8)
+        guard bytes.count >= 2, bytes[0] == UInt8(ascii: "-") else { return false }
+        let digits = bytes.dropFirst().split(separator: UInt8(ascii: "."), maxSplits: 1, omittingEmptySubsequences: false)
+        return !digits.contains(where: \.isEmpty) && digits.allSatisfy { $0.allSatisfy { (48...57).contains($0) } }
+    }
+
     /// UTF-8, CRLF line ends, every field that holds the delimiter, a quote, CR or LF quoted with
-    /// quotes doubled (RFC 4180).
+    /// quotes doubled (RFC 4180); every field first passed through ``neutralised(_:)``.
     func encoded(delimiter: UInt8) -> [UInt8] {
         var output: [UInt8] = []
         func line(_ fields: [String]) {
             for (position, field) in fields.enumerated() {
                 if position > 0 { output.append(delimiter) }
-                let bytes = Array(field.utf8)
+                let bytes = Array(Self.neutralised(field).utf8)
                 if bytes.contains(where: { $0 == delimiter || $0 == UInt8(ascii: "\"") || $0 == 10 || $0 == 13 }) {
                     output.append(UInt8(ascii: "\""))
                     for byte in bytes {

@@ -21,18 +21,67 @@ public final class SQLiteRowsAdapter: Adapter {
 
     public var descriptor: AdapterDescriptor { Self.descriptor }
 
-    let queue: DatabaseQueue
+    let path: String
+    /// The open connection; dropped after a read-only or permission error so that the next attempt
+    /// opens the file afresh (SQLite opens a file it cannot write read-only, and stays so).
+    let connection: Mutex<DatabaseQueue?>
     let columns = Mutex<[String: Set<String>]>([:])
 
     /// Opens (creating if needed) the database file.
     public init(path: String) throws(AdapterConfigurationError) {
+        self.path = path
         do {
-            var configuration = Configuration()
-            configuration.busyMode = .timeout(5)
-            configuration.foreignKeysEnabled = true
-            queue = try DatabaseQueue(path: path, configuration: configuration)
+            connection = Mutex(try Self.open(path))
         } catch {
             throw AdapterConfigurationError(problems: ["path: cannot open the SQLite database"])
+        }
+    }
+
+    static func open(_ path: String) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        configuration.foreignKeysEnabled = true
+        return try DatabaseQueue(path: path, configuration: configuration)
+    }
+
+    /// The open connection, opening the file again when an earlier error closed it.
+    var queue: DatabaseQueue {
+        get throws {
+            try connection.withLock { current in
+                if let current { return current }
+                let opened = try Self.open(path)
+                current = opened
+                return opened
+            }
+        }
+    }
+
+    /// Whether an SQLite error is the database's state rather than the rows': a read-only,
+    /// unwritable, locked, full or unreachable file. Such a delivery is retried, not dead-lettered:
+    /// an operator can fix the file (permissions, disk space) and the agreement still arrives.
+    static func isRetryable(_ code: ResultCode) -> Bool {
+        switch code.primaryResultCode {
+        case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN, .SQLITE_READONLY, .SQLITE_PERM,
+             .SQLITE_NOMEM, .SQLITE_PROTOCOL, .SQLITE_INTERRUPT:
+            true
+        default: false
+        }
+    }
+
+    /// `SQLITE_READONLY` and the like, for reasons an operator can search for.
+    static func name(_ code: ResultCode) -> String {
+        switch code.primaryResultCode {
+        case .SQLITE_BUSY: "SQLITE_BUSY"
+        case .SQLITE_LOCKED: "SQLITE_LOCKED"
+        case .SQLITE_IOERR: "SQLITE_IOERR"
+        case .SQLITE_FULL: "SQLITE_FULL"
+        case .SQLITE_CANTOPEN: "SQLITE_CANTOPEN"
+        case .SQLITE_READONLY: "SQLITE_READONLY"
+        case .SQLITE_PERM: "SQLITE_PERM"
+        case .SQLITE_NOMEM: "SQLITE_NOMEM"
+        case .SQLITE_PROTOCOL: "SQLITE_PROTOCOL"
+        case .SQLITE_INTERRUPT: "SQLITE_INTERRUPT"
+        default: "SQLite code \(code.rawValue)"
         }
     }
 
@@ -128,11 +177,13 @@ public final class SQLiteRowsAdapter: Adapter {
                 return .delivered(self.reference(rows, returned))
             }
         } catch let error as DatabaseError {
-            switch error.resultCode {
-            case .SQLITE_BUSY, .SQLITE_LOCKED, .SQLITE_IOERR, .SQLITE_FULL, .SQLITE_CANTOPEN: return .retryable("database busy or unavailable (\(error.resultCode))")
-            default: return .rejected("the database refused the rows (\(error.resultCode))")
-            }
+            guard Self.isRetryable(error.resultCode) else { return .rejected("the database refused the rows (\(error.resultCode))") }
+            // Reopen next time: a connection opened read-only stays read-only after the file is fixed.
+            connection.withLock { $0 = nil }
+            return .retryable("the database cannot be written now (\(Self.name(error.resultCode)): \(error.message ?? "no detail")); "
+                + "retried: check the file's permissions, free space and other writers")
         } catch {
+            connection.withLock { $0 = nil }
             return .retryable("database unavailable")
         }
     }

@@ -133,17 +133,17 @@ package actor TrytonConnection {
         } catch .status(404, _) {
             throw .status(404, "Tryton has no database '\(database)' (check the url)")
         }
-        guard let parts = answer.arrayValue, parts.count >= 2, let id = parts[0].numberValue, let token = parts[1].stringValue else {
+        guard let parts = answer.arrayValue, parts.count >= 2, let id = parts[0].exactInt, let token = parts[1].stringValue else {
             throw .malformed("common.db.login answered without a user id and session")
         }
-        var session = Session(userID: Int(id), token: token, company: company ?? 0, user: user)
+        var session = Session(userID: id, token: token, company: company ?? 0, user: user)
         if company == nil {
             // The user's current company, from its preferences.
             let preferences = try await post("model.res.user.get_preferences", [true, [:]], authorization: session.header)
-            guard let current = preferences["company"]?.numberValue else {
+            guard let current = preferences["company"]?.exactInt else {
                 throw .invalid("the Tryton user '\(user)' has no current company; set one in Tryton or set the company setting")
             }
-            session = Session(userID: Int(id), token: token, company: Int(current), user: user)
+            session = Session(userID: id, token: token, company: current, user: user)
         }
         logins += 1
         return session

@@ -19,10 +19,10 @@ extension TrytonPurchaseAdapter: LegacyInventory {
                 .array(lineIDs), ["id", "purchase", "product.code", "quantity", "unit.symbol", "unit_price", "description"],
             ]).arrayValue ?? []
             let byPurchase = Dictionary(grouping: lines.sorted { ($0["id"]?.numberValue ?? 0) < ($1["id"]?.numberValue ?? 0) }) {
-                $0["purchase"]?.numberValue ?? -1
+                $0["purchase"]?.exactInt ?? -1
             }
             return purchases.compactMap { purchase -> LegacyDocument? in
-                guard let id = purchase["id"]?.numberValue, let key = purchase["reference"]?.stringValue else { return nil }
+                guard let id = purchase["id"]?.exactInt, let key = purchase["reference"]?.stringValue else { return nil }
                 var row: JSONObject = [
                     "supplier": Self.text(purchase["party."]?["code"]), "description": Self.text(purchase["description"]),
                     "currency": Self.text(purchase["currency."]?["code"]), "purchase_date": Self.dateText(purchase["purchase_date"]),
@@ -34,7 +34,7 @@ extension TrytonPurchaseAdapter: LegacyInventory {
                      "unit": Self.text(line["unit."]?["symbol"]), "unit_price": Self.text(line["unit_price"]?["decimal"] ?? line["unit_price"]),
                      "description": Self.text(line["description"])]
                 }
-                let state = PurchaseState(id: Int(id), state: purchase["state"]?.stringValue ?? "?", number: purchase["number"]?.stringValue)
+                let state = PurchaseState(id: id, state: purchase["state"]?.stringValue ?? "?", number: purchase["number"]?.stringValue)
                 return LegacyDocument(idempotencyKey: key, agreementDigest: String(key.prefix { $0 != "/" }),
                                       reference: Self.reference(state, state.number == nil ? .draft : .quote),
                                       fields: ["row": .object(row), "children": ["lines": .array(lineObjects)]])
@@ -87,7 +87,7 @@ extension TrytonPurchaseAdapter: LegacyInventory {
 
     /// Tryton's `{"__class__": "date", "year": …}` as `YYYY-MM-DD`.
     static func dateText(_ value: JSONValue?) -> JSONValue {
-        guard let year = value?["year"]?.numberValue, let month = value?["month"]?.numberValue, let day = value?["day"]?.numberValue else { return .null }
-        return .string(CalendarDate((year: Int(year), month: Int(month), day: Int(day))).description)
+        guard let year = value?["year"]?.exactInt, let month = value?["month"]?.exactInt, let day = value?["day"]?.exactInt else { return .null }
+        return .string(CalendarDate((year: year, month: month, day: day)).description)
     }
 }

@@ -111,8 +111,8 @@ public final class TrytonPurchaseAdapter: Adapter {
                 let values = try await purchaseValues(order, delivery)
                 step = .writing("model.purchase.purchase.create")
                 let created = try await connection.call("model.purchase.purchase.create", [.array([values])])
-                guard let id = created[0]?.numberValue else { throw TrytonFailure.malformed("create answered without an id") }
-                purchase = PurchaseState(id: Int(id), state: "draft", number: nil)
+                guard let id = created[0]?.exactInt else { throw TrytonFailure.malformed("create answered without an id") }
+                purchase = PurchaseState(id: id, state: "draft", number: nil)
             }
 
             // The documents, then the workflow; each step is skipped when already done.
@@ -228,10 +228,10 @@ public final class TrytonPurchaseAdapter: Adapter {
     }
 
     static func purchaseState(_ record: JSONValue) throws(TrytonFailure) -> PurchaseState {
-        guard let id = record["id"]?.numberValue, let state = record["state"]?.stringValue else {
+        guard let id = record["id"]?.exactInt, let state = record["state"]?.stringValue else {
             throw .malformed("purchase.purchase answered without id and state")
         }
-        return PurchaseState(id: Int(id), state: state, number: record["number"]?.stringValue)
+        return PurchaseState(id: id, state: state, number: record["number"]?.stringValue)
     }
 
     /// The `create` values: the resolved codes, Decimal prices, the key as reference.
@@ -343,13 +343,13 @@ public final class TrytonPurchaseAdapter: Adapter {
         let found = try await connection.call("model.party.party.search_read", [
             [["code", "=", .string(code)]], 0, 1, .null, ["id", "addresses"],
         ])
-        guard let record = found[0], let id = record["id"]?.numberValue else {
+        guard let record = found[0], let id = record["id"]?.exactInt else {
             throw .invalid("supplier: no party with the code '\(code)' in Tryton; create it there or fix the mapping's supplier code")
         }
-        guard let address = record["addresses"]?[0]?.numberValue else {
+        guard let address = record["addresses"]?[0]?.exactInt else {
             throw .invalid("supplier: the party '\(code)' has no address in Tryton; add an invoice address there")
         }
-        let party = Party(id: Int(id), address: Int(address))
+        let party = Party(id: id, address: address)
         parties.store(party, for: code)
         return party
     }
@@ -366,14 +366,14 @@ public final class TrytonPurchaseAdapter: Adapter {
                 ["id", "code", "purchasable", "purchase_uom.category", "purchase_uom.symbol"],
             ])
             for record in found.arrayValue ?? [] {
-                guard let code = record["code"]?.stringValue, let id = record["id"]?.numberValue else { continue }
+                guard let code = record["code"]?.stringValue, let id = record["id"]?.exactInt else { continue }
                 guard record["purchasable"]?.boolValue == true else {
                     throw .invalid("product \(code) is not purchasable in Tryton; mark it purchasable there")
                 }
-                guard let category = record["purchase_uom."]?["category"]?.numberValue else {
+                guard let category = record["purchase_uom."]?["category"]?.exactInt else {
                     throw .invalid("product \(code) has no purchase unit in Tryton")
                 }
-                let product = Product(id: Int(id), unitCategory: Int(category),
+                let product = Product(id: id, unitCategory: category,
                                       unitSymbol: record["purchase_uom."]?["symbol"]?.stringValue ?? "?")
                 products.store(product, for: code)
                 resolved[code] = product
@@ -401,11 +401,11 @@ public final class TrytonPurchaseAdapter: Adapter {
             let records = found.arrayValue ?? []
             // A symbol match wins over a name match.
             guard let record = records.first(where: { $0["symbol"]?.stringValue == name }) ?? records.first,
-                  let id = record["id"]?.numberValue, let category = record["category"]?.numberValue
+                  let id = record["id"]?.exactInt, let category = record["category"]?.exactInt
             else {
                 throw .invalid("no unit with the symbol or name '\(name)' in Tryton; fix the mapping's unit crosswalk")
             }
-            let unit = Unit(id: Int(id), category: Int(category))
+            let unit = Unit(id: id, category: category)
             units.store(unit, for: name)
             resolved[name] = unit
         }
@@ -415,10 +415,10 @@ public final class TrytonPurchaseAdapter: Adapter {
     func resolveCurrency(_ code: String) async throws(TrytonFailure) -> Int {
         if let cached = currencies[code] { return cached }
         let found = try await connection.call("model.currency.currency.search", [[["code", "=", .string(code)]], 0, 1, .null])
-        guard let id = found[0]?.numberValue else {
+        guard let id = found[0]?.exactInt else {
             throw .invalid("currency: no currency with the code '\(code)' in Tryton; activate it there")
         }
-        currencies.store(Int(id), for: code)
-        return Int(id)
+        currencies.store(id, for: code)
+        return id
     }
 }

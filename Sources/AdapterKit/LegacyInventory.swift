@@ -233,10 +233,10 @@ public enum RowsInventory {
             var key: String?
             var digest: String?
             if let column = template.provenanceColumn, let text = parent[column] ?? nil, let provenance = try? JSONReader().read(text),
-                let agreement = provenance["agreement"]?["digest"]?.stringValue, let index = provenance["plan"]?["actionIndex"]?.numberValue
+                let agreement = provenance["agreement"]?["digest"]?.stringValue, let index = provenance["plan"]?["actionIndex"]?.exactInt
             {
                 digest = agreement
-                key = "\(agreement)/\(Int(index))"
+                key = "\(agreement)/\(index)"
             }
             if key == nil {
                 let values = zip(template.key, keyTypes).map { column, type in normalized(parent[column] ?? nil, type) }

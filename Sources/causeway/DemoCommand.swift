@@ -161,7 +161,7 @@ struct DemoCommand: AsyncParsableCommand {
                 continue
             }
             let reference = receipt["legacyRef"]?["id"]?.stringValue ?? "?"
-            print("  \(file.lastPathComponent): delivered → erp_purchase_order \(reference); receipt \(receipt["id"]?.stringValue ?? "") (ledger #\(receipt["ledger"]?["seq"]?.numberValue.map { Int($0) } ?? -1), signed by the gateway)")
+            print("  \(file.lastPathComponent): delivered → erp_purchase_order \(reference); receipt \(receipt["id"]?.stringValue ?? "") (ledger #\(receipt["ledger"]?["seq"]?.exactInt ?? -1), signed by the gateway)")
         }
         print("""
 

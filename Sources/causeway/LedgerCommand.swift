@@ -31,12 +31,12 @@ struct LedgerCommand: AsyncParsableCommand {
                     }
                 }
             } catch {
-                throw CLIError("cannot read the ledger from \(configuration.store): \(error)")
+                throw CLIError("cannot read the ledger from \(configuration.store.redacted): \(error)")
             }
             var problems = LedgerChain.verify(entries).map(\.description)
             for (position, entry) in entries.enumerated() {
                 for finding in ReceiptSigner.verify(entry, expectedIssuer: gateway) where finding.code.rawValue != "receipt.leaf_mismatch" {
-                    problems.append("entry \(entry["ledger"]?["seq"]?.numberValue.map { String(Int($0)) } ?? "#\(position)"): \(finding.code) — \(finding.message)")
+                    problems.append("entry \(entry["ledger"]?["seq"]?.exactInt.map(String.init) ?? "#\(position)"): \(finding.code) — \(finding.message)")
                 }
             }
             if problems.isEmpty {

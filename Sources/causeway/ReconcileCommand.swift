@@ -55,7 +55,7 @@ struct ReconcileCommand: AsyncParsableCommand {
                 }
             }
         } catch {
-            throw CLIError("cannot reconcile against the store \(configuration.store): \(error)")
+            throw CLIError("cannot reconcile against the store \(configuration.store.redacted): \(error)")
         }
         let (report, repairs) = outcome
         if json {

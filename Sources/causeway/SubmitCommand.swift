@@ -110,10 +110,10 @@ struct StatusCommand: AsyncParsableCommand {
             for action in body["actions"]?.arrayValue ?? [] {
                 let reference = action["legacyRef"]?["id"]?.stringValue.map { " ref \($0)" } ?? ""
                 let error = action["lastError"]?.stringValue.map { " — \($0)" } ?? ""
-                print("  action \(action["index"]?.numberValue.map { Int($0) } ?? 0) \(action["name"]?.stringValue ?? "") → \(action["target"]?.stringValue ?? ""): \(action["state"]?.stringValue ?? "") after \(action["attempts"]?.numberValue.map { Int($0) } ?? 0) attempt(s)\(reference)\(error)")
+                print("  action \(action["index"]?.exactInt ?? 0) \(action["name"]?.stringValue ?? "") → \(action["target"]?.stringValue ?? ""): \(action["state"]?.stringValue ?? "") after \(action["attempts"]?.exactInt ?? 0) attempt(s)\(reference)\(error)")
             }
             for receipt in body["receipts"]?.arrayValue ?? [] {
-                print("  receipt \(receipt["id"]?.stringValue ?? "") ledger #\(receipt["ledger"]?["seq"]?.numberValue.map { Int($0) } ?? -1)")
+                print("  receipt \(receipt["id"]?.stringValue ?? "") ledger #\(receipt["ledger"]?["seq"]?.exactInt ?? -1)")
             }
         } else {
             for agreement in body["agreements"]?.arrayValue ?? [] {

@@ -73,3 +73,38 @@ struct SQLiteAdapterTests {
         #expect(outcome.reason == "erp_purchase_order.colour: no such column")
     }
 }
+
+@Suite("SQLite rows adapter: an unwritable database is retried, not dead-lettered")
+struct SQLiteReadOnlyTests {
+    /// Makes the file unwritable for this process: mode 0444, and for root (whom modes do not
+    /// stop) the immutable attribute.
+    static func setWritable(_ path: String, _ writable: Bool) throws {
+        if writable, geteuid() == 0 { try chattr("-i", path) }
+        try FileManager.default.setAttributes([.posixPermissions: writable ? 0o644 : 0o444], ofItemAtPath: path)
+        if !writable, geteuid() == 0 { try chattr("+i", path) }
+    }
+
+    static func chattr(_ flag: String, _ path: String) throws {
+        let chattr = try CommandRunner.run("/usr/bin/chattr", [flag, path])
+        try #require(chattr.status == 0, "chattr (needed as root to make a file read-only): \(chattr)")
+    }
+
+    @Test("a read-only database file answers retryable; once writable, the same adapter delivers")
+    func readOnlyThenWritable() async throws {
+        let (setup, path) = try stagingAdapter()
+        _ = setup
+        try Self.setWritable(path, false)
+        defer { try? Self.setWritable(path, true) }
+        let adapter = try SQLiteRowsAdapter(path: path)
+        let delivery = try stahlteileDelivery(nonce: "read-only")
+        let first = await adapter.deliver(delivery)
+        #expect(first.outcomeClass == .retryable, "\(first)")
+        #expect(first.reason?.contains("SQLITE_READONLY") == true, "\(first)")
+        #expect(await adapter.deliver(delivery).outcomeClass == .retryable)
+        try Self.setWritable(path, true)
+        let later = await adapter.deliver(delivery)
+        #expect(later.outcomeClass == .delivered, "\(later)")
+        let count = try CommandRunner.run("/usr/bin/sqlite3", [path, "SELECT count(*) FROM erp_purchase_order"])
+        #expect(count.stdout == "1\n")
+    }
+}

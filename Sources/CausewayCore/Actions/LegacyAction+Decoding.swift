@@ -9,9 +9,9 @@ extension LegacyAction {
     /// The action from its JSON form; the inverse of ``json``.
     public init(json: JSONValue) throws(DecodingError) {
         func fail(_ message: String) -> DecodingError { DecodingError(message: "stored action: \(message)") }
-        guard let object = json.objectValue, let index = object["index"]?.numberValue, let name = object["name"]?.stringValue,
+        guard let object = json.objectValue, let index = object["index"]?.exactInt, index >= 0, let name = object["name"]?.stringValue,
             let target = object["target"]?.stringValue, let kindText = object["kind"]?.stringValue, let kind = Kind(rawValue: kindText)
-        else { throw fail("index, name, target and kind are required") }
+        else { throw fail("index (a whole number from 0), name, target and kind are required") }
         let payload: Payload
         switch kind {
         case .rows:
@@ -52,7 +52,7 @@ extension LegacyAction {
                 supplier: supplier, reference: reference, currency: order["currency"]?.stringValue, orderDate: order["orderDate"]?.stringValue,
                 lines: decodedLines, workflow: workflow, attachments: attachments))
         }
-        self.init(index: Int(index), name: name, target: target, payload: payload)
+        self.init(index: index, name: name, target: target, payload: payload)
     }
 }
 

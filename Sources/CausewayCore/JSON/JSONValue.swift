@@ -119,6 +119,14 @@ extension JSONValue {
         return nil
     }
 
+    /// The number as an `Int` when it is a whole number that a double holds exactly (|n| ≤ 2^53),
+    /// else `nil`: stored or received JSON may hold `1e300`, `-0.5` or `1.5`, and `Int(_:)` on such a
+    /// double traps. Use this wherever a JSON number becomes a count, index or sequence number.
+    public var exactInt: Int? {
+        guard case .number(let n) = self, n.isFinite, n == n.rounded(.towardZero), abs(n) <= 9_007_199_254_740_992 else { return nil }
+        return Int(n)
+    }
+
     public var boolValue: Bool? {
         if case .bool(let b) = self { return b }
         return nil

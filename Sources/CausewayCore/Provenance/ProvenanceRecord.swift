@@ -109,9 +109,10 @@ public struct ProvenanceRecord: Sendable, Hashable {
             let adapter = subject["adapter"]?.stringValue, let kind = subject["kind"]?.stringValue.flatMap(LegacyAction.Kind.init),
             let agreement = json["agreement"], let agreementID = agreement["id"]?.stringValue, let agreementType = agreement["type"]?.stringValue,
             let plan = json["plan"], let partner = plan["partner"]?.stringValue, let mapping = plan["mapping"]?.stringValue,
-            let version = plan["version"]?.stringValue, let actionIndex = plan["actionIndex"]?.numberValue,
+            let version = plan["version"]?.stringValue,
             let gateway = json["agent"]?["gateway"]?.stringValue, let software = json["agent"]?["software"]?.stringValue
         else { throw fail("a required member") }
+        guard let actionIndex = plan["actionIndex"]?.exactInt, actionIndex >= 0 else { throw fail("plan.actionIndex (a whole number from 0)") }
         var signers: [Signer] = []
         for signer in json["signers"]?.arrayValue ?? [] {
             guard let role = signer["role"]?.stringValue, let did = signer["did"]?.stringValue,
@@ -132,7 +133,7 @@ public struct ProvenanceRecord: Sendable, Hashable {
         self.agreementDigest = try digest(agreement["digest"], "agreement.digest")
         self.signers = signers
         self.plan = Plan(partner: partner, mapping: mapping, version: version, digest: try digest(plan["digest"], "plan.digest"),
-                         actionIndex: Int(actionIndex))
+                         actionIndex: actionIndex)
         self.gateway = gateway
         self.software = software
     }

@@ -43,11 +43,18 @@ public enum LedgerChain {
     /// Checks a list of entries in stored order and reports every break, naming the entry.
     public static func verify(_ entries: [JSONObject]) -> [Problem] {
         var problems: [Problem] = []
-        let sequences = entries.map { $0["ledger"]?["seq"]?.numberValue.map { Int($0) } }
+        let sequences = entries.map { $0["ledger"]?["seq"]?.exactInt }
         var previousLeaf = genesis
         var expectedSequence = 0
         for (position, entry) in entries.enumerated() {
-            guard let ledger = entry["ledger"]?.objectValue, let seq = ledger["seq"]?.numberValue.map({ Int($0) }),
+            // A stored number is data, not a promise: `seq` may have been edited to 1e300, 1.5 or -1.
+            if let stored = entry["ledger"]?["seq"], stored.exactInt.map({ $0 < 0 }) ?? true {
+                let shown = stored.numberValue.map { ECMAScriptNumber.format($0) } ?? stored.typeName
+                problems.append(Problem(kind: .malformed, position: position, sequence: nil,
+                                        message: "receipt \(entry["id"]?.stringValue ?? "?"): field ledger.seq is \(shown), not a whole number from 0 to 2^53"))
+                continue
+            }
+            guard let ledger = entry["ledger"]?.objectValue, let seq = ledger["seq"]?.exactInt,
                 let prev = ledger["prev"]?.stringValue.flatMap(ContentDigest.init), let recorded = ledger["leaf"]?.stringValue.flatMap(ContentDigest.init)
             else {
                 problems.append(Problem(kind: .malformed, position: position, sequence: nil, message: "the ledger fields are missing or unreadable"))
@@ -60,8 +67,10 @@ public enum LedgerChain {
             }
             if seq > expectedSequence {
                 let later = Set(sequences[(position + 1)...].compactMap { $0 })
-                let missing = Array(expectedSequence..<seq)
-                if missing.allSatisfy(later.contains) {
+                // Only a gap the later entries could fill is a reordering; never materialise a huge one.
+                let gap = seq - expectedSequence
+                let missing = gap <= later.count ? Array(expectedSequence..<seq) : []
+                if !missing.isEmpty, missing.allSatisfy(later.contains) {
                     problems.append(Problem(kind: .reordered, position: position, sequence: seq,
                                             message: "it comes before entries \(missing.map(String.init).joined(separator: ", ")), which follow it"))
                 } else {

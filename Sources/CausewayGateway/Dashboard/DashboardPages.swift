@@ -260,12 +260,12 @@ enum DashboardPages {
             let label = [ref?["system"]?.stringValue, ref?["kind"]?.stringValue, ref?["id"]?.stringValue].compactMap { $0 }.joined(separator: ":")
             return ["<code>\(HTML.escape(receipt["id"]?.stringValue ?? "?"))</code>", HTML.escape(receipt["action"]?["target"]?.stringValue ?? "?"),
                     HTML.escape(label.isEmpty ? "—" : label), HTML.escape(receipt["issued"]?.stringValue ?? "?"),
-                    String(Int(receipt["ledger"]?["seq"]?.numberValue ?? -1)), "<code class=\"key\">\(HTML.escape(receipt["ledger"]?["leaf"]?.stringValue ?? "—"))</code>"]
+                    receipt["ledger"]?["seq"]?.exactInt.map(String.init) ?? "?", "<code class=\"key\">\(HTML.escape(receipt["ledger"]?["leaf"]?.stringValue ?? "—"))</code>"]
         }
         var provenance = ""
         for entry in stored.entries {
             let position = receiptsByID[entry.receiptID].map { receipt in
-                "ledger position \(Int(receipt["ledger"]?["seq"]?.numberValue ?? -1)) of \(HTML.escape(receipt["ledger"]?["origin"]?.stringValue ?? "?"))"
+                "ledger position \(receipt["ledger"]?["seq"]?.exactInt.map(String.init) ?? "?") of \(HTML.escape(receipt["ledger"]?["origin"]?.stringValue ?? "?"))"
             } ?? "not yet in the ledger"
             provenance += "<details><summary>Action \(entry.actionIndex) \(HTML.escape(entry.name)): \(position)</summary>\(HTML.json(entry.provenance))</details>"
         }

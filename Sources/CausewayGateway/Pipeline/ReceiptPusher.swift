@@ -68,7 +68,7 @@ public final class ReceiptPusher: Sendable {
                 }
                 var next = from
                 for receipt in entries {
-                    guard let sequence = receipt["ledger"]?["seq"]?.numberValue.map(Int.init) else { continue }
+                    guard let sequence = receipt["ledger"]?["seq"]?.exactInt else { continue }
                     if receipt["partner"]?.stringValue == callback.partner {
                         try await send(receipt, to: callback)
                         try await store.setCursor(name, to: sequence + 1)

@@ -182,7 +182,7 @@ public struct Reconciler: Sendable {
         // Receipts: the ledger's, then the parties'.
         var receipted = Set<String>()
         for (position, receipt) in ledger.enumerated() {
-            let source = "ledger seq \(receipt["ledger"]?["seq"]?.numberValue.map { String(Int($0)) } ?? "#\(position)")"
+            let source = "ledger seq \(receipt["ledger"]?["seq"]?.exactInt.map(String.init) ?? "#\(position)")"
             if let key = receipt["action"]?["idempotencyKey"]?.stringValue { receipted.insert(key) }
             findings += check(receipt, source: source, entriesByKey: entriesByKey)
         }
