@@ -5,6 +5,10 @@ import Testing
 
 /// Builds signed agreements and delegations in-process for verification tests.
 struct Fixture {
+    /// The gateway's clock in these tests: shortly after the fixtures were signed, inside the
+    /// delegations' validity, so that the tests do not depend on the day they run.
+    static let now = Timestamp(rfc3339: "2026-11-20T09:35:00Z")!
+
     let seller = try! SigningIdentity(seed: Array(repeating: 21, count: 32))
     let buyer = try! SigningIdentity(seed: Array(repeating: 22, count: 32))
     let agent = try! SigningIdentity(seed: Array(repeating: 23, count: 32))
@@ -41,14 +45,16 @@ struct Fixture {
             "issuer": .string(issuer.didKey.did), "agent": .string(agent.didKey.did),
             "validFrom": .string(validFrom), "validUntil": .string(validUntil), "scope": .object(scope),
         ]
-        return try EddsaJcs2022.addProof(to: credential, signer: signer ?? issuer, options: .init(created: validFrom))
+        // Signed before the tests' clock, whatever the validity window.
+        return try EddsaJcs2022.addProof(to: credential, signer: signer ?? issuer, options: .init(created: "2026-01-01T00:00:00Z"))
     }
 
-    func sign(_ document: JSONObject, by signers: [SigningIdentity], delegation: JSONObject? = nil) throws -> Agreement {
+    func sign(_ document: JSONObject, by signers: [SigningIdentity], delegation: JSONObject? = nil,
+              created: String = "2026-11-20T09:31:00Z") throws -> Agreement {
         var signed = document
         for signer in signers {
             let extra: [(String, JSONValue)] = signer.didKey == agent.didKey && delegation != nil ? [("delegation", .object(delegation!))] : []
-            signed = try EddsaJcs2022.addProof(to: signed, signer: signer, options: .init(created: "2026-11-20T09:31:00Z", extraMembers: extra))
+            signed = try EddsaJcs2022.addProof(to: signed, signer: signer, options: .init(created: created, extraMembers: extra))
         }
         return Agreement(signed)
     }
@@ -62,7 +68,7 @@ struct AgreementVerificationTests {
 
     @Test("both parties signed: verified, signers reported with roles")
     func bothSigned() throws {
-        let report = AgreementVerifier().verify(try f.sign(f.agreement(), by: [f.seller, f.buyer]))
+        let report = AgreementVerifier(now: Fixture.now).verify(try f.sign(f.agreement(), by: [f.seller, f.buyer]))
         #expect(report.verified, "\(report.findings)")
         #expect(Set(report.signers.map(\.role)) == ["buyer", "seller"])
         #expect(report.signers.first { $0.role == "seller" }?.verificationMethod == f.seller.didKey.verificationMethod)
@@ -80,14 +86,14 @@ struct AgreementVerificationTests {
 
     @Test("a missing party signature is party.unsigned")
     func unsigned() throws {
-        let report = AgreementVerifier().verify(try f.sign(f.agreement(), by: [f.buyer]))
+        let report = AgreementVerifier(now: Fixture.now).verify(try f.sign(f.agreement(), by: [f.buyer]))
         #expect(codes(report) == ["party.unsigned"])
         #expect(report.errors.first?.path == "$['parties']['seller']")
     }
 
     @Test("no proof at all")
     func noProof() {
-        let report = AgreementVerifier().verify(Agreement(f.agreement()))
+        let report = AgreementVerifier(now: Fixture.now).verify(Agreement(f.agreement()))
         #expect(codes(report) == ["proof.missing", "party.unsigned"])
     }
 
@@ -99,23 +105,23 @@ struct AgreementVerificationTests {
         line["unitPrice"] = .number(7.85)
         lines[0] = .object(line)
         document["lines"] = .array(lines)
-        let report = AgreementVerifier().verify(try f.sign(document, by: [f.seller, f.buyer]))
+        let report = AgreementVerifier(now: Fixture.now).verify(try f.sign(document, by: [f.seller, f.buyer]))
         #expect(codes(report) == ["agreement.decimal_invalid", "agreement.currency_invalid", "agreement.timestamp_invalid"])
         #expect(report.errors.contains { $0.path == "$['lines'][0]['unitPrice']" })
 
-        let mismatch = AgreementVerifier().verify(try f.sign(f.agreement(total: "1799.99"), by: [f.seller, f.buyer]))
+        let mismatch = AgreementVerifier(now: Fixture.now).verify(try f.sign(f.agreement(total: "1799.99"), by: [f.seller, f.buyer]))
         #expect(codes(mismatch) == ["agreement.total_mismatch"])
         #expect(mismatch.errors.first?.message.contains("1800.00") == true)
     }
 
     @Test("equal totals written with other scales match: 1800 == 1800.00")
     func totalScale() throws {
-        #expect(AgreementVerifier().verify(try f.sign(f.agreement(total: "1800"), by: [f.seller, f.buyer])).verified)
+        #expect(AgreementVerifier(now: Fixture.now).verify(try f.sign(f.agreement(total: "1800"), by: [f.seller, f.buyer])).verified)
     }
 
     @Test("a signature from a stranger's key does not sign the seller role")
     func stranger() throws {
-        let report = AgreementVerifier().verify(try f.sign(f.agreement(), by: [f.stranger, f.buyer]))
+        let report = AgreementVerifier(now: Fixture.now).verify(try f.sign(f.agreement(), by: [f.stranger, f.buyer]))
         #expect(codes(report) == ["party.unsigned"])
     }
 
@@ -124,11 +130,11 @@ struct AgreementVerificationTests {
         let agreement = try f.sign(f.agreement(), by: [f.seller, f.buyer])
         let allowed = VerificationPolicy(roles: ["seller": [f.seller.didKey.did], "buyer": [f.buyer.didKey.did]],
                                          maxTotal: Decimal(string: "250000.00"), currencies: ["EUR"])
-        #expect(AgreementVerifier(policy: allowed).verify(agreement).verified)
+        #expect(AgreementVerifier(policy: allowed, now: Fixture.now).verify(agreement).verified)
 
         let strict = VerificationPolicy(roles: ["seller": [f.stranger.didKey.did], "buyer": [f.buyer.didKey.did], "carrier": []],
                                         maxTotal: Decimal(string: "1000.00"), currencies: ["SEK"])
-        let report = AgreementVerifier(policy: strict).verify(agreement)
+        let report = AgreementVerifier(policy: strict, now: Fixture.now).verify(agreement)
         #expect(codes(report) == ["party.not_authorized", "party.role_missing", "policy.limit_exceeded", "policy.currency_not_allowed"])
     }
 }
@@ -138,7 +144,7 @@ struct DelegationTests {
     let f = Fixture()
 
     func verify(_ credential: JSONObject, document: JSONObject? = nil) throws -> VerificationReport {
-        AgreementVerifier().verify(try f.sign(document ?? f.agreement(), by: [f.agent, f.buyer], delegation: credential))
+        AgreementVerifier(now: Fixture.now).verify(try f.sign(document ?? f.agreement(), by: [f.agent, f.buyer], delegation: credential))
     }
 
     func codes(_ report: VerificationReport) -> Set<String> { Set(report.errors.map(\.code.rawValue)) }
@@ -157,13 +163,13 @@ struct DelegationTests {
     func inBody() throws {
         var document = f.agreement()
         document["delegations"] = [.object(try f.credential())]
-        let report = AgreementVerifier().verify(try f.sign(document, by: [f.agent, f.buyer]))
+        let report = AgreementVerifier(now: Fixture.now).verify(try f.sign(document, by: [f.agent, f.buyer]))
         #expect(report.verified, "\(report.findings)")
     }
 
     @Test("without a credential an agent's proof does not count")
     func noCredential() throws {
-        let report = AgreementVerifier().verify(try f.sign(f.agreement(), by: [f.agent, f.buyer]))
+        let report = AgreementVerifier(now: Fixture.now).verify(try f.sign(f.agreement(), by: [f.agent, f.buyer]))
         #expect(codes(report) == ["party.unsigned"])
     }
 
@@ -248,7 +254,7 @@ struct MalformedProofTests {
         proofChange(&first)
         proofs[0] = .object(first)
         document["proof"] = .array(proofs)
-        return AgreementVerifier().verify(Agreement(document))
+        return AgreementVerifier(now: Fixture.now).verify(Agreement(document))
     }
 
     func codes(_ report: VerificationReport) -> Set<String> { Set(report.errors.map(\.code.rawValue)) }
@@ -274,7 +280,7 @@ struct MalformedProofTests {
         let signed = try f.sign(f.agreement(), by: [f.seller, f.buyer])
         var document = signed.document
         document["proof"] = .array(document["proof"]!.arrayValue! + ["just a string"])
-        #expect(codes(AgreementVerifier().verify(Agreement(document))).contains("proof.malformed"))
+        #expect(codes(AgreementVerifier(now: Fixture.now).verify(Agreement(document))).contains("proof.malformed"))
         let missing = try report { $0["verificationMethod"] = nil }
         #expect(codes(missing).contains("proof.malformed"))
     }
@@ -284,6 +290,6 @@ struct MalformedProofTests {
         var document = f.agreement()
         document = try EddsaJcs2022.addProof(to: document, signer: f.seller, options: .init(created: "2026-11-20T09:31:00Z", id: "urn:p:1"))
         document = try EddsaJcs2022.addProof(to: document, signer: f.buyer, options: .init(created: "2026-11-20T09:31:00Z", id: "urn:p:1"))
-        #expect(codes(AgreementVerifier().verify(Agreement(document))).contains("proof.duplicate_id"))
+        #expect(codes(AgreementVerifier(now: Fixture.now).verify(Agreement(document))).contains("proof.duplicate_id"))
     }
 }

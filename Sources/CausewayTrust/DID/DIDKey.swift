@@ -19,9 +19,10 @@ public struct DIDKey: Sendable, Hashable, CustomStringConvertible {
     /// The multicodec prefix of an Ed25519 public key (`ed25519-pub`, varint of 0xed).
     static let ed25519Prefix: [UInt8] = [0xED, 0x01]
 
-    /// The DID for a raw 32-byte Ed25519 public key.
+    /// The DID for a raw 32-byte Ed25519 public key; weak keys are refused (see ``checkStrength(_:)``).
     public init(publicKey: [UInt8]) throws(DIDKeyError) {
         guard publicKey.count == 32 else { throw DIDKeyError(.invalidPublicKeyLength, "an Ed25519 public key has 32 bytes, not \(publicKey.count)") }
+        try DIDKey.checkStrength(publicKey)
         publicKeyBytes = publicKey
         publicKeyMultibase = Multibase.encode(DIDKey.ed25519Prefix + publicKey)
         did = "did:key:" + publicKeyMultibase
@@ -37,17 +38,24 @@ public struct DIDKey: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Parses `did:key:z6Mk…`, or a DID URL `did:key:z6Mk…#z6Mk…` whose fragment names the same key.
+    ///
+    /// The text must be ASCII and is compared byte for byte (never with Unicode equivalence), and
+    /// the key must be a canonical encoding of a point that is not of small order
+    /// (``DIDKeyError/Code-swift.struct/weakPublicKey``).
     public init(parsing text: String) throws(DIDKeyError) {
+        guard text.utf8.allSatisfy({ $0 < 0x80 }) else {
+            throw DIDKeyError(.invalidDid, "a did:key identifier is ASCII; this one holds other characters")
+        }
         var did = Substring(text)
         if let hash = text.firstIndex(of: "#") {
             did = text[..<hash]
             let fragment = text[text.index(after: hash)...]
-            guard fragment == did.dropFirst("did:key:".count) else {
+            guard fragment.utf8.elementsEqual(did.utf8.dropFirst("did:key:".utf8.count)) else {
                 throw DIDKeyError(.invalidVerificationMethod,
                                   "the fragment of a did:key verification method must repeat the key (did:key:X#X)")
             }
         }
-        guard did.hasPrefix("did:key:") else {
+        guard did.utf8.starts(with: "did:key:".utf8) else {
             throw DIDKeyError(.invalidDid, "not a did:key identifier (expected 'did:key:z…')")
         }
         let multibase = did.dropFirst("did:key:".count)
@@ -67,6 +75,7 @@ public struct DIDKey: Sendable, Hashable, CustomStringConvertible {
             throw DIDKeyError(.invalidPublicKeyLength, "an Ed25519 did:key holds 32 key bytes, not \(decoded.count - 2)")
         }
         publicKeyBytes = Array(decoded[2...])
+        try DIDKey.checkStrength(publicKeyBytes)
         publicKeyMultibase = String(multibase)
         self.did = String(did)
         verificationMethod = self.did + "#" + publicKeyMultibase
@@ -74,6 +83,19 @@ public struct DIDKey: Sendable, Hashable, CustomStringConvertible {
 
 
     public var description: String { did }
+
+    /// Refuses a public key that a forger could use: a non-canonical encoding (y ≥ p) or one of
+    /// the eight points of small order, for which signatures such as R = identity, S = 0 verify
+    /// over any message.
+    public static func checkStrength(_ publicKey: [UInt8]) throws(DIDKeyError) {
+        switch Ed25519Encoding.problem(withPoint: publicKey) {
+        case nil: return
+        case .nonCanonical?:
+            throw DIDKeyError(.weakPublicKey, "the Ed25519 public key is not canonically encoded (its y coordinate is not below 2^255 - 19)")
+        case .smallOrder?:
+            throw DIDKeyError(.weakPublicKey, "the Ed25519 public key is a point of small order, for which signatures can be forged")
+        }
+    }
 
     /// The key for signature checks.
     public func publicKey() throws(DIDKeyError) -> Curve25519.Signing.PublicKey {
@@ -101,6 +123,8 @@ public struct DIDKeyError: Error, Sendable, Hashable, CustomStringConvertible {
         public static let invalidPublicKeyLength = Code("invalidPublicKeyLength")
         /// The bytes are not a valid Ed25519 public key.
         public static let invalidPublicKey = Code("invalidPublicKey")
+        /// The key is a small-order point or not canonically encoded: signatures by it prove nothing.
+        public static let weakPublicKey = Code("weakPublicKey")
         /// The DID URL's fragment does not name the DID's own key.
         public static let invalidVerificationMethod = Code("invalidVerificationMethod")
     }
@@ -121,16 +145,18 @@ import Synchronization
 extension DIDKey {
     /// Parsed verification methods, so that a partner's keys are decoded once, not per agreement.
     /// Bounded: when full it is cleared, which costs one decode per key afterwards.
-    private static let cache = Mutex<[String: DIDKey]>([:])
+    /// Keyed by the exact text (``ExactKey``): a Unicode-equivalent spelling is a different key.
+    private static let cache = Mutex<[ExactKey: DIDKey]>([:])
     private static let cacheLimit = 4096
 
     /// Parses like ``init(parsing:)``, remembering successful results.
     public static func cached(parsing text: String) throws(DIDKeyError) -> DIDKey {
-        if let hit = cache.withLock({ $0[text] }) { return hit }
+        let key = ExactKey(text)
+        if let hit = cache.withLock({ $0[key] }) { return hit }
         let parsed = try DIDKey(parsing: text)
         cache.withLock { entries in
             if entries.count >= cacheLimit { entries.removeAll(keepingCapacity: true) }
-            entries[text] = parsed
+            entries[key] = parsed
         }
         return parsed
     }

@@ -62,7 +62,7 @@ public enum EddsaJcs2022 {
         } else {
             var referenced: [JSONValue] = []
             for id in options.previousProof {
-                guard let match = existing.first(where: { $0["id"]?.stringValue == id }) else {
+                guard let match = existing.first(where: { ($0["id"]?.stringValue).isExactly(id) }) else {
                     throw ProofCreationError(message: "previousProof names '\(id)', but the document has no proof with that id")
                 }
                 referenced.append(match)
@@ -110,21 +110,94 @@ public enum EddsaJcs2022 {
 
     /// Verifies every proof of a secured document and reports each one.
     ///
+    /// Work is bounded by `limits` (issue 11, finding 1): over ``VerificationLimits/maxProofs``
+    /// proofs, no proof is checked and the one check returned carries `proof.too_many`;
+    /// `previousProof` ids are bounded, must each name another proof once, and may not form a
+    /// cycle; each distinct signed form of the document is hashed once.
+    ///
     /// - Parameters:
     ///   - document: the secured document.
     ///   - canonicalBody: JCS of the document without `proof`, if the caller already has it.
-    public static func verifyProofs(in document: JSONObject, canonicalBody: [UInt8]? = nil) -> [ProofCheck] {
+    ///   - limits: the bounds on work, and the clock skew.
+    ///   - now: the verifier's clock, against which `created` (not in the future) and `expires`
+    ///     (not passed) are judged; `nil` skips those time checks.
+    public static func verifyProofs(in document: JSONObject, canonicalBody: [UInt8]? = nil,
+                                    limits: VerificationLimits = .default, now: Timestamp? = nil) -> [ProofCheck]
+    {
+        var work = VerificationWork()
+        let clock = now.map { VerificationClock(now: $0, skewSeconds: limits.clockSkewSeconds) }
+        return verifyProofs(in: document, canonicalBody: canonicalBody, limits: limits, clock: clock, work: &work)
+    }
+
+    /// How one proof's `previousProof` resolved.
+    enum PreviousProofs {
+        case none
+        case chain([Int])
+        case refused(ProofCheck.Status, Finding)
+    }
+
+    static func verifyProofs(in document: JSONObject, canonicalBody: [UInt8]?, limits: VerificationLimits,
+                             clock: VerificationClock?, work: inout VerificationWork) -> [ProofCheck]
+    {
         let proofs = proofList(document["proof"])
         guard !proofs.isEmpty else { return [] }
-        let body = canonicalBody ?? JCS.canonicalize(.object(document.removing("proof")))
-        let bodyHash = Array(SHA256.hash(data: body))
+        let single = proofs.count == 1 && document["proof"]?.objectValue != nil
+        func path(_ index: Int) -> String { single ? "$['proof']" : "$['proof'][\(index)]" }
+        guard proofs.count <= limits.maxProofs else {
+            var check = ProofCheck(index: 0, path: "$['proof']")
+            check.status = .malformed
+            check.findings.append(Finding(.proofTooMany,
+                                          "the document has \(proofs.count) proofs; at most \(limits.maxProofs) are accepted (limit maxProofs), so none was checked",
+                                          path: "$['proof']"))
+            return [check]
+        }
+
+        // Proof ids, compared exactly; a repeated id names its first proof.
+        var indexByID: [ExactKey: Int] = [:]
+        for (index, proof) in proofs.enumerated() {
+            if let id = proof["id"]?.stringValue, indexByID[ExactKey(id)] == nil { indexByID[ExactKey(id)] = index }
+        }
+        // Canonical bytes of each proof, once: with `proofValue` (its digest, and what a chain
+        // signs) and without (the signed proof options).
+        let canonical: [(with: [UInt8], without: [UInt8])?] = proofs.map { value in
+            value.objectValue.map { JCS.canonicalize($0, withAndWithout: "proofValue") }
+        }
+        // previousProof: bounded, every id another existing proof, no repeats.
+        var previous: [PreviousProofs] = proofs.indices.map { index in
+            resolvePrevious(proofs[index], index: index, path: path(index), indexByID: indexByID, limits: limits)
+        }
+        // No cycles: a proof cannot sign a proof that (transitively) signs it. (Found on the
+        // resolved graph first, then refused, so that refusing one does not hide the others.)
+        var cyclic: [Int] = []
+        for index in proofs.indices {
+            guard case .chain = previous[index] else { continue }
+            var seen: Set<Int> = []
+            var stack: [Int] = []
+            if case .chain(let refs) = previous[index] { stack = refs }
+            while let next = stack.popLast() {
+                if next == index {
+                    cyclic.append(index)
+                    break
+                }
+                guard seen.insert(next).inserted else { continue }
+                if case .chain(let refs) = previous[next] { stack += refs }
+            }
+        }
+        for index in cyclic {
+            previous[index] = .refused(.invalid, Finding(.proofPreviousInvalid,
+                                                         "'previousProof' forms a cycle: the proofs it names lead back to this proof",
+                                                         path: path(index) + "['previousProof']"))
+        }
+
+        var hasher = SignedDocumentHasher(document: document, canonicalBody: canonicalBody)
+        let proofBytes = canonical.map { $0?.with }
         var checks: [ProofCheck] = []
         checks.reserveCapacity(proofs.count)
-        var seenIDs: Set<String> = []
+        var seenIDs: Set<ExactKey> = []
         for (index, proof) in proofs.enumerated() {
-            var check = verifyOne(proof, index: index, document: document, allProofs: proofs, bodyHash: bodyHash,
-                                  proofCount: proofs.count)
-            if let id = check.id, !seenIDs.insert(id).inserted {
+            var check = verifyOne(proof, index: index, path: path(index), canonical: canonical[index], previous: previous[index],
+                                  hasher: &hasher, proofBytes: proofBytes, limits: limits, clock: clock, work: &work)
+            if let id = check.id, !seenIDs.insert(ExactKey(id)).inserted {
                 check.findings.append(Finding(.proofDuplicateID, "two proofs carry the id '\(id)'", path: check.path))
                 check.status = .malformed
             }
@@ -133,12 +206,46 @@ public enum EddsaJcs2022 {
         return checks
     }
 
-    static func verifyOne(_ value: JSONValue, index: Int, document: JSONObject, allProofs: [JSONValue], bodyHash: [UInt8],
-                          proofCount: Int) -> ProofCheck
+    static func resolvePrevious(_ value: JSONValue, index: Int, path: String, indexByID: [ExactKey: Int],
+                                limits: VerificationLimits) -> PreviousProofs
     {
-        let path = proofCount == 1 && document["proof"]?.objectValue != nil ? "$['proof']" : "$['proof'][\(index)]"
+        guard let previous = value["previousProof"] else { return .none }
+        let at = path + "['previousProof']"
+        let ids: [String]
+        switch previous {
+        case .string(let id): ids = [id]
+        case .array(let array) where array.count > limits.maxPreviousProofs:
+            return .refused(.malformed, Finding(.proofPreviousTooMany,
+                                                "'previousProof' names \(array.count) proofs; at most \(limits.maxPreviousProofs) are accepted (limit maxPreviousProofs)",
+                                                path: at))
+        case .array(let array) where array.allSatisfy({ $0.stringValue != nil }):
+            ids = array.compactMap(\.stringValue)
+        default:
+            return .refused(.malformed, Finding(.proofMalformed, "'previousProof' must be a string or an array of strings", path: at))
+        }
+        var chain: [Int] = []
+        for id in ids {
+            guard let match = indexByID[ExactKey(id)] else {
+                return .refused(.invalid, Finding(.proofPreviousMissing,
+                                                  "'previousProof' names '\(id)', which is not among the document's proofs", path: at))
+            }
+            guard match != index else {
+                return .refused(.invalid, Finding(.proofPreviousInvalid, "'previousProof' names the proof itself ('\(id)')", path: at))
+            }
+            guard !chain.contains(match) else {
+                return .refused(.invalid, Finding(.proofPreviousInvalid, "'previousProof' names '\(id)' more than once", path: at))
+            }
+            chain.append(match)
+        }
+        return .chain(chain)
+    }
+
+    static func verifyOne(_ value: JSONValue, index: Int, path: String, canonical: (with: [UInt8], without: [UInt8])?,
+                          previous: PreviousProofs, hasher: inout SignedDocumentHasher, proofBytes: [[UInt8]?],
+                          limits: VerificationLimits, clock: VerificationClock?, work: inout VerificationWork) -> ProofCheck
+    {
         var check = ProofCheck(index: index, path: path)
-        guard case .object(let proof) = value else {
+        guard case .object(let proof) = value, let canonical else {
             check.status = .malformed
             check.findings.append(Finding(.proofMalformed, "a proof must be a JSON object", path: path))
             return check
@@ -148,7 +255,7 @@ public enum EddsaJcs2022 {
         check.created = proof["created"]?.stringValue
         let type = proof["type"]?.stringValue
         let suite = proof["cryptosuite"]?.stringValue
-        guard type == proofType, suite == cryptosuite else {
+        guard type.isExactly(proofType), suite.isExactly(cryptosuite) else {
             check.status = .unsupported
             let name = suite ?? type ?? "(none)"
             check.cryptosuite = name
@@ -177,68 +284,94 @@ public enum EddsaJcs2022 {
             didKey = try DIDKey.cached(parsing: method)
             publicKey = try didKey.publicKey()
         } catch {
-            check.status = .malformed
-            check.findings.append(Finding(.proofVerificationMethodInvalid, "'verificationMethod' is not a usable Ed25519 did:key URL: \(error.message)",
-                                          path: path + "['verificationMethod']"))
+            if error.code == .weakPublicKey {
+                check.status = .invalid
+                check.findings.append(Finding(.didKeyWeak, "'verificationMethod' cannot sign: \(error.message)",
+                                              path: path + "['verificationMethod']"))
+            } else {
+                check.status = .malformed
+                check.findings.append(Finding(.proofVerificationMethodInvalid, "'verificationMethod' is not a usable Ed25519 did:key URL: \(error.message)",
+                                              path: path + "['verificationMethod']"))
+            }
             return check
         }
         check.did = didKey
-        if let created = proof["created"], created.stringValue.flatMap(Timestamp.init(rfc3339:)) == nil {
-            check.findings.append(Finding(.proofMalformed, "'created' must be an RFC 3339 date-time", path: path + "['created']"))
+        // `created` may not lie in the future, `expires` not in the past, by the verifier's clock.
+        func checkTime(_ member: String, _ code: FindingCode, isOutside: (VerificationClock, Timestamp) -> Bool,
+                       _ message: (Timestamp, VerificationClock) -> String)
+        {
+            guard let value = proof[member] else { return }
+            guard let time = value.stringValue.flatMap(Timestamp.init(rfc3339:)) else {
+                check.findings.append(Finding(.proofMalformed, "'\(member)' must be an RFC 3339 date-time", path: path + "['\(member)']"))
+                return
+            }
+            if let clock, isOutside(clock, time) {
+                check.findings.append(Finding(code, message(time, clock), path: path + "['\(member)']"))
+            }
         }
-        if proof["proofPurpose"]?.stringValue != "assertionMethod" {
+        checkTime("created", .proofCreatedInFuture, isOutside: { $0.isFuture($1) }) { time, clock in
+            "'created' (\(time)) is after this gateway's clock (\(clock.now), \(clock.skewText)); a proof cannot be made in the future"
+        }
+        checkTime("expires", .proofExpired, isOutside: { $0.isPast($1) }) { time, clock in
+            "the proof expired at \(time), before this gateway's clock (\(clock.now), \(clock.skewText)); the signer must sign again"
+        }
+        if !(proof["proofPurpose"]?.stringValue).isExactly("assertionMethod") {
             check.findings.append(Finding(.proofPurposeInvalid, "'proofPurpose' must be 'assertionMethod'", path: path + "['proofPurpose']"))
         }
 
-        // Which document bytes this proof signed.
-        var documentHash = bodyHash
-        var unsecured: JSONObject? = nil
+        // Which form of the document this proof signed.
+        var form = SignedDocumentHasher.Form()
         if let context = proof["@context"] {
             let proofContexts = context.arrayValue ?? [context]
-            let documentContexts = document["@context"].map { $0.arrayValue ?? [$0] } ?? []
-            guard documentContexts.count >= proofContexts.count,
-                Array(documentContexts.prefix(proofContexts.count)) == proofContexts
+            let (documentContext, documentTooLarge) = hasher.documentContext(limits: limits)
+            let contextBytes = proofContexts.count <= limits.maxContextEntries ? JCS.canonicalize(context) : nil
+            guard !documentTooLarge, let contextBytes, contextBytes.count <= limits.maxContextBytes else {
+                check.status = .malformed
+                check.findings.append(Finding(.proofContextTooLarge,
+                                              "an '@context' may have at most \(limits.maxContextEntries) entries and \(limits.maxContextBytes) bytes (limits maxContextEntries, maxContextBytes)",
+                                              path: documentTooLarge ? "$['@context']" : path + "['@context']"))
+                return check
+            }
+            let documentEntries = documentContext?.entries ?? []
+            guard documentEntries.count >= proofContexts.count,
+                zip(documentEntries, proofContexts).allSatisfy({ $0 == JCS.canonicalize($1) })
             else {
                 check.status = .invalid
                 check.findings.append(Finding(.proofContextMismatch, "the proof's '@context' is not a prefix of the document's '@context'",
                                               path: path + "['@context']"))
                 return check
             }
-            if document["@context"] != context {
-                var replaced = document.removing("proof")
-                replaced["@context"] = context
-                unsecured = replaced
-            }
+            if documentContext?.bytes != contextBytes { form.context = contextBytes }
         }
-        if let previous = proof["previousProof"] {
-            let ids: [String]
-            switch previous {
-            case .string(let id): ids = [id]
-            case .array(let array) where array.allSatisfy({ $0.stringValue != nil }): ids = array.compactMap(\.stringValue)
-            default:
-                check.status = .malformed
-                check.findings.append(Finding(.proofMalformed, "'previousProof' must be a string or an array of strings",
-                                              path: path + "['previousProof']"))
-                return check
-            }
-            var referenced: [JSONValue] = []
-            for id in ids {
-                guard let match = allProofs.first(where: { $0["id"]?.stringValue == id }) else {
-                    check.status = .invalid
-                    check.findings.append(Finding(.proofPreviousMissing, "'previousProof' names '\(id)', which is not among the document's proofs",
-                                                  path: path + "['previousProof']"))
-                    return check
-                }
-                referenced.append(match)
-            }
-            var chained = unsecured ?? document.removing("proof")
-            chained["proof"] = .array(referenced)
-            unsecured = chained
+        switch previous {
+        case .none: break
+        case .chain(let chain): form.chain = chain
+        case .refused(let status, let finding):
+            check.status = status
+            check.findings.append(finding)
+            return check
         }
-        if let unsecured { documentHash = Array(SHA256.hash(data: JCS.canonicalize(.object(unsecured)))) }
+        let documentHash = hasher.hash(form, proofBytes: proofBytes, work: &work)
 
-        let (proofBytes, configBytes) = JCS.canonicalize(proof, withAndWithout: "proofValue")
-        let hashData = Array(SHA256.hash(data: configBytes)) + documentHash
+        check.proofDigest = ContentDigest(of: canonical.with)
+        // Refuse what BoringSSL's Ed25519 would accept but RFC 8032 (and non-repudiation) forbid.
+        if let problem = Ed25519Encoding.problem(withPoint: signature[0..<32]) {
+            check.status = .invalid
+            check.findings.append(Finding(.proofSignatureNoncanonical,
+                                          problem == .smallOrder
+                                              ? "the signature's R is a point of small order; such signatures can be forged"
+                                              : "the signature's R is not canonically encoded",
+                                          path: path + "['proofValue']"))
+            return check
+        }
+        guard Ed25519Encoding.isReducedScalar(signature[32..<64]) else {
+            check.status = .invalid
+            check.findings.append(Finding(.proofSignatureNoncanonical, "the signature's S is not below the group order L (RFC 8032 §5.1.7)",
+                                          path: path + "['proofValue']"))
+            return check
+        }
+        let hashData = Array(SHA256.hash(data: canonical.without)) + documentHash
+        work.signatureChecks += 1
         if publicKey.isValidSignature(signature, for: hashData) {
             check.status = check.findings.isEmpty ? .verified : .invalid
         } else {
@@ -247,7 +380,6 @@ public enum EddsaJcs2022 {
                                           "the signature by \(didKey.did) does not match the document and proof options — the content or the proof was changed after signing",
                                           path: path + "['proofValue']"))
         }
-        check.proofDigest = ContentDigest(of: proofBytes)
         return check
     }
 }

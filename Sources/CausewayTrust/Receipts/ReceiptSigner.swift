@@ -20,13 +20,13 @@ public enum ReceiptSigner {
         guard let issuer = receipt["issuer"]?.stringValue else {
             return findings + [Finding("receipt.issuer_missing", "the receipt names no issuer", path: "$['issuer']")]
         }
-        if let expectedIssuer, issuer != expectedIssuer {
+        if let expectedIssuer, !issuer.isExactly(expectedIssuer) {
             findings.append(Finding("receipt.issuer_unexpected", "the receipt was issued by \(issuer), not by \(expectedIssuer)", path: "$['issuer']"))
         }
         let checks = EddsaJcs2022.verifyProofs(in: receipt)
         if checks.isEmpty {
             findings.append(Finding(.proofMissing, "the receipt is not signed", path: "$"))
-        } else if !checks.contains(where: { $0.isVerified && $0.did?.did == issuer }) {
+        } else if !checks.contains(where: { $0.isVerified && ($0.did?.did).isExactly(issuer) }) {
             findings.append(Finding(.proofSignatureInvalid, "the receipt's signature does not verify under its issuer's key", path: "$['proof']"))
         }
         if let recorded = receipt["ledger"]?["leaf"]?.stringValue {

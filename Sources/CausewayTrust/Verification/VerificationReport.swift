@@ -31,7 +31,26 @@ public struct VerificationReport: Sendable {
     public let type: String?
     public let signers: [Signer]
     public let proofs: [ProofCheck]
+    /// The findings, at most ``VerificationLimits/maxFindings`` of them (then the last one is
+    /// `verification.findings_truncated`, an error when an omitted finding was one).
     public let findings: [Finding]
+    /// How many findings were left off ``findings``.
+    public let omittedFindings: Int
+    /// The work this verification did, counted for tests.
+    @_spi(Testing) public let work: VerificationWork
+
+    init(digest: ContentDigest, agreementID: String?, type: String?, signers: [Signer], proofs: [ProofCheck], findings: [Finding],
+         omittedFindings: Int = 0, work: VerificationWork = VerificationWork())
+    {
+        self.digest = digest
+        self.agreementID = agreementID
+        self.type = type
+        self.signers = signers
+        self.proofs = proofs
+        self.findings = findings
+        self.omittedFindings = omittedFindings
+        self.work = work
+    }
 
     /// No error findings.
     public var verified: Bool { !findings.contains { $0.severity == .error } }
@@ -79,6 +98,7 @@ public struct VerificationReport: Sendable {
             if let path = finding.path { entry["path"] = .string(path) }
             return .object(entry)
         })
+        if omittedFindings > 0 { object["findingsOmitted"] = .number(Double(omittedFindings)) }
         return .object(object)
     }
 }
