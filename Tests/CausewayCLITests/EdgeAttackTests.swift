@@ -43,6 +43,9 @@ struct EdgeAttackTests {
         }
         let (after, _) = try await gateway.request("GET", "/healthz")
         #expect(after == 200)
+        let (_, metrics) = try await gateway.text("/metrics")
+        let closed = metrics.split(separator: "\n").first { $0.hasPrefix("causeway_http_connections_timed_out ") }
+        #expect(closed.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0 >= 101, "\(metrics)")
     }
 
     @Test("past the connection limit a client gets 503 with Retry-After, and service resumes when connections close")
@@ -65,6 +68,9 @@ struct EdgeAttackTests {
             recovered = (try? await gateway.request("GET", "/healthz"))?.0 == 200
         }
         #expect(recovered, "the gateway did not serve again after the idle connections closed")
+        let (_, metrics) = try await gateway.text("/metrics")
+        let refused = metrics.split(separator: "\n").first { $0.hasPrefix("causeway_http_connections_refused ") }
+        #expect(refused.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0 >= 1, "\(metrics)")
     }
 
     @Test("an over-limit body written in full before reading gets its 413 (lingering close)")

@@ -7,6 +7,7 @@ public import Foundation
 public import Hummingbird
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// A long-running loop as a Service: it stops when the group shuts down gracefully.
 struct LoopService: Service {
@@ -74,7 +75,7 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     try await withStore(configuration.store, environment: environment) { _ in }
 
     let intake = IntakeService(configuration: .init(maxBytes: configuration.maxBytes, gateway: identity.didKey.did,
-                                                    software: "causeway/0.1.0"),
+                                                    software: "causeway/0.1.0", limits: configuration.verification),
                                partners: partners, targets: targetKinds, store: store)
     let breakers = CircuitBreakers()
     // Reconciliation on a schedule, through the targets this gateway runs (read only).
@@ -83,11 +84,15 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
                             interval: .seconds(configuration.reconcileIntervalSeconds), logger: logger)
         : nil
     if let reconcile { services.append(LoopService { await reconcile.run() }) }
+    let edge = EdgeGuard.Shared(settings: configuration.http)
     let metrics = GatewayMetrics(gauges: { [targets = configuration.targets.keys.sorted()] in
         let now = WallClock.milliseconds()
         var open: [String: Double] = [:]
         for target in targets { open[GatewayMetrics.render(["target": target])] = breakers.state(of: target, now: now) == .open ? 1 : 0 }
-        return ["causeway_circuit_open": open, "causeway_reconcile_findings": reconcile?.gauges ?? [:]]
+        return ["causeway_circuit_open": open, "causeway_reconcile_findings": reconcile?.gauges ?? [:],
+                "causeway_http_connections_open": ["": Double(edge.open.load(ordering: .relaxed))],
+                "causeway_http_connections_refused": ["": Double(edge.refused.load(ordering: .relaxed))],
+                "causeway_http_connections_timed_out": ["": Double(edge.timedOut.load(ordering: .relaxed))]]
     })
     let worker = DeliveryWorker(
         configuration: .init(
@@ -126,7 +131,6 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     Dashboard(store: store, tokens: authenticator, throttle: throttle, streamsPerSession: configuration.http.streamsPerSession,
               newWork: worker.newWork, partners: partners.partners.map(\.name).sorted(),
               targets: configuration.targets.keys.sorted(), reconcile: reconcile).register(on: router)
-    let edge = EdgeGuard.Shared(settings: configuration.http)
     raiseOpenFileLimit(toFit: configuration.http.maxConnections, logger: logger)
     logger.info("causeway gateway", metadata: ["gateway.did": .string(identity.didKey.did), "listen": .string("\(configuration.host):\(configuration.port)"),
                                                "store": .string(configuration.store.description), "partners": .stringConvertible(partners.partners.count)])

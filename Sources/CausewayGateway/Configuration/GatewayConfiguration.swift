@@ -1,3 +1,4 @@
+public import CausewayTrust
 public import Foundation
 
 /// Everything `causeway serve` needs, typed. Built at the edge (the CLI reads `causeway.yaml` and
@@ -26,6 +27,9 @@ public struct GatewayConfiguration: Sendable {
     public var reconcileIntervalSeconds: Int = 3600
     /// The HTTP edge: timeouts, connection and concurrency limits, sign-in throttling (`http:`).
     public var http: EdgeSettings = .init()
+    /// Bounds on the work verifying one agreement may cause, and the tolerated clock skew
+    /// (`intake:` keys beside `max_bytes`; Docs/security.md).
+    public var verification: VerificationLimits = .default
 
     public init() {}
 

@@ -19,8 +19,11 @@ public struct IntakeService: Sendable {
         public var gateway: String
         /// `causeway/<version>`.
         public var software: String
+        /// Bounds on verification work and the clock skew tolerated against this gateway's clock.
+        public var limits: VerificationLimits
 
-        public init(maxBytes: Int = 1 << 20, maxDepth: Int = 64, gateway: String, software: String) {
+        public init(maxBytes: Int = 1 << 20, maxDepth: Int = 64, gateway: String, software: String, limits: VerificationLimits = .default) {
+            self.limits = limits
             self.maxBytes = maxBytes
             self.maxDepth = maxDepth
             self.gateway = gateway
@@ -71,16 +74,20 @@ public struct IntakeService: Sendable {
                 digest: agreement.digest)
         }
 
-        // Verify under the partner's policy.
-        let report = AgreementVerifier(policy: partner.policy).verify(agreement)
+        // Verify under the partner's policy, against this gateway's clock at receipt.
+        let receivedAt = now()
+        let report = AgreementVerifier(policy: partner.policy, limits: configuration.limits,
+                                       now: Timestamp(epochSeconds: receivedAt / 1000)).verify(agreement)
         guard report.verified else {
             let findings: [JSONValue] = report.errors.map { finding in
                 var object: JSONObject = ["code": .string(finding.code.rawValue), "message": .string(finding.message)]
                 if let path = finding.path { object["path"] = .string(path) }
                 return .object(object)
             }
+            var detail: JSONObject = ["partner": .string(partner.name), "findings": .array(findings)]
+            if report.omittedFindings > 0 { detail["findingsOmitted"] = .number(Double(report.omittedFindings)) }
             return .refused(.notVerified, "the agreement is not verified for partner \(partner.name)", digest: agreement.digest,
-                            detail: ["partner": .string(partner.name), "findings": .array(findings)])
+                            detail: detail)
         }
 
         // Map with the partner's pinned mapping.
@@ -98,7 +105,6 @@ public struct IntakeService: Sendable {
         }
 
         // Persist agreement + outbox in one transaction.
-        let receivedAt = now()
         let generated = Timestamp(epochSeconds: receivedAt / 1000, nanoseconds: Int32(receivedAt % 1000) * 1_000_000,
                                   millisecondPrecision: true).text
         let signers = report.signers.map { signer in

@@ -49,6 +49,11 @@ public final class GatewayMetrics: Sendable {
         .init(name: "causeway_receipts_issued_total", kind: .counter, help: "Signed receipts issued into the ledger."),
         .init(name: "causeway_circuit_open", kind: .gauge, help: "1 while a target's circuit is open (deliveries paused), else 0."),
         .init(name: "causeway_reconcile_findings", kind: .gauge, help: "Findings of each class in the last scheduled reconciliation."),
+        .init(name: "causeway_http_connections_open", kind: .gauge, help: "HTTP connections open now."),
+        .init(name: "causeway_http_connections_refused", kind: .gauge,
+              help: "HTTP connections answered 503 at the connection limit since start."),
+        .init(name: "causeway_http_connections_timed_out", kind: .gauge,
+              help: "HTTP connections closed since start because a request head or body did not arrive in time."),
     ]
 
     let state = Mutex(State())
