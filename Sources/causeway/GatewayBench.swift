@@ -180,20 +180,34 @@ struct GatewayBench: AsyncParsableCommand {
     }
 
     func startGateway(in work: URL, store: String, target: String) throws -> Server {
+        let dids = try JSONReader().read(Array(try Data(contentsOf: work.appendingPathComponent("dids.json"))))
+        try Self.writePartner(in: work, mapping: mapping, seller: dids["seller"]?.stringValue ?? "?", buyer: dids["buyer"]?.stringValue ?? "?")
+        return try Self.startServe(in: work, store: store, targets: "  erp-staging: {adapter: postgresql, url: \"\(target)\"}",
+                                   more: "delivery:\n  partner_concurrency: \(partnerConcurrency)")
+    }
+
+    /// Writes `work/partners/stahlteile`: the mapping folder at `mapping` with a partner.yaml that
+    /// trusts the benchmark's `seller` and `buyer` DIDs and allows any EUR total.
+    static func writePartner(in work: URL, mapping: String, seller: String, buyer: String) throws {
         let partner = work.appendingPathComponent("partners/stahlteile")
         try FileManager.default.createDirectory(at: partner.deletingLastPathComponent(), withIntermediateDirectories: true)
         try FileManager.default.copyItem(at: URL(fileURLWithPath: mapping), to: partner)
-        let dids = try JSONReader().read(Array(try Data(contentsOf: work.appendingPathComponent("dids.json"))))
         try Data("""
             name: stahlteile
             display_name: Stahlteile GmbH (benchmark keys)
             roles:
-              seller: [\(dids["seller"]?.stringValue ?? "?")]
-              buyer: [\(dids["buyer"]?.stringValue ?? "?")]
+              seller: [\(seller)]
+              buyer: [\(buyer)]
             mapping: purchase-order.yaml
             limits: {max_total: "99999999.00", currencies: [EUR]}
             accepts: [PurchaseAgreement]
             """.utf8).write(to: partner.appendingPathComponent("partner.yaml"))
+    }
+
+    /// Starts `causeway serve` in `work` (which holds `partners/`) with a new identity key, on a
+    /// loopback port below the ephemeral range. `targets`: YAML lines under `targets:`; `more`:
+    /// further top-level YAML.
+    static func startServe(in work: URL, store: String, targets: String, more: String = "") throws -> Server {
         let executable = Bundle.main.executablePath ?? CommandLine.arguments[0]
         try Self.run(executable, ["keys", "new", "--out", work.appendingPathComponent("key.json").path])
         let port = Int.random(in: 20_000...32_000)  // below the ephemeral range
@@ -203,9 +217,8 @@ struct GatewayBench: AsyncParsableCommand {
             identity: key.json
             partners: partners
             targets:
-              erp-staging: {adapter: postgresql, url: "\(target)"}
-            delivery:
-              partner_concurrency: \(partnerConcurrency)
+            \(targets)
+            \(more)
             """.utf8).write(to: work.appendingPathComponent("causeway.yaml"))
         let log = work.appendingPathComponent("serve.log")
         let process = try Spawned.start([executable, "serve", "--config", "causeway.yaml"], in: work, output: log,
