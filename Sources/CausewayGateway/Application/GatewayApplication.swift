@@ -123,6 +123,7 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     }
 
     let router = Router(context: GatewayRequestContext.self)
+    router.add(middleware: ProblemMiddleware(logger: logger))
     let authenticator = TokenAuthenticator(tokens)
     let throttle = AuthThrottle(limits: .init(perAddress: configuration.http.authFailuresPerAddress, global: configuration.http.authFailuresGlobal))
     GatewayAPI(intake: intake, store: store, tokens: authenticator, throttle: throttle, metrics: metrics, maxBytes: configuration.maxBytes,

@@ -1,6 +1,7 @@
 import CausewayCore
 import HTTPTypes
 import Hummingbird
+import Logging
 import NIOCore
 
 /// An RFC 9457 problem details answer with a stable `code`: the one error shape of the API.
@@ -77,5 +78,25 @@ struct QueryReader {
                           "'\(name)' must be at most \(maxLength) bytes with no control characters")
         }
         return value
+    }
+}
+
+/// The outermost middleware: an error no handler turned into an answer (a store that failed
+/// mid-request, say) becomes a problem+json 500 that names nothing internal, and is logged
+/// with its detail for the operators.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = GatewayRequestContext
+    let logger: Logger
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as any HTTPResponseError {
+            throw error
+        } catch {
+            logger.error("request failed", metadata: ["method": "\(request.method)", "path": "\(request.uri.path)", "error": "\(error)"])
+            return Problem(500, "server.error", "The request failed inside the gateway",
+                           "nothing was changed by this request unless its answer said so; the gateway's log has the cause").response
+        }
     }
 }
