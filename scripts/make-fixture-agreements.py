@@ -38,7 +38,7 @@ def proof_with(document, signer, created, extra):
 
 def delegation(org, agent, counterparty, limit, currency):
     cred = {"type": "DelegationCredential", "v": 1, "id": f"urn:uuid:{hashlib.sha256(agent.encode()).hexdigest()[:8]}-0000-4000-8000-000000000001",
-            "issuer": DID[org], "agent": DID[agent], "validFrom": "2026-01-01T00:00:00Z", "validUntil": "2027-01-01T00:00:00Z",
+            "issuer": DID[org], "agent": DID[agent], "validFrom": "2026-01-01T00:00:00Z", "validUntil": "2036-01-01T00:00:00Z",
             "scope": {"roles": ["seller"], "agreementTypes": ["PurchaseAgreement"], "counterparties": [DID[counterparty]],
                       "maxTotal": {"amount": limit, "currency": currency}}}
     cred["proof"] = didata.make_proof(cred, KEYS[org], "2026-01-01T00:00:00Z")
