@@ -59,7 +59,7 @@ def proof_with(document, key, created, extra):
     return dict(config, proofValue="z" + didata.b58encode(key.sign(data).signature))
 
 
-def credential(limit="50000.00", currency="EUR", issuer_key=seller, valid_until="2027-01-01T00:00:00Z"):
+def credential(limit="50000.00", currency="EUR", issuer_key=seller, valid_until="2036-01-01T00:00:00Z"):
     cred = {"type": "DelegationCredential", "v": 1, "id": "urn:uuid:3c1b9f0e-0000-4000-8000-000000000001",
             "issuer": did["seller"], "agent": did["agent"],
             "validFrom": "2026-01-01T00:00:00Z", "validUntil": valid_until,
