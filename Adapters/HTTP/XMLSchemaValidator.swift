@@ -1,4 +1,5 @@
 import CLibXML2
+import CausewayCore
 import Foundation
 import Synchronization
 
@@ -27,40 +28,61 @@ final class XMLSchemaValidator: Sendable {
         case unusableSchema(String)
     }
 
+    /// A compiled schema, the parsed document it was compiled from (libxml2 keeps pointers into
+    /// it), and the digest of the bytes read once at load.
+    private struct Compiled {
+        let schema: OpaquePointer
+        let document: xmlDocPtr
+        let digest: ContentDigest
+    }
+
     /// Compiled schemas by absolute path. `xmlSchemaPtr` is not Sendable; the Mutex owns them and
     /// only hands them to libxml2 under the lock.
-    private let schemas = Mutex<[String: OpaquePointer]>([:])
+    private let schemas: Mutex<[String: Compiled]>
 
-    init() { xmlInitParser() }
+    init() {
+        xmlInitParser()
+        // Every external load libxml2 would make (schema imports and includes, DTDs, entities)
+        // goes through this loader: files inside the partner folder being compiled, nothing else.
+        xmlSetExternalEntityLoader(folderOnlyEntityLoader)
+        schemas = Mutex([:])
+    }
 
     deinit {
         schemas.withLock { cache in
-            for schema in cache.values { xmlSchemaFree(schema) }
+            for compiled in cache.values {
+                xmlSchemaFree(compiled.schema)
+                xmlFreeDoc(compiled.document)
+            }
             cache.removeAll()
         }
     }
 
     /// Validates `document` (UTF-8 XML text) against the XSD at `schemaURL`.
-    func validate(_ document: String, schemaURL: URL) -> Result {
+    ///
+    /// The schema's bytes are read once, at first use, and compiled from memory: no network, no
+    /// DTD, no entities; its `xs:import` and `xs:include` resolve only to files inside `folder`
+    /// (the partner folder). When `pinned` is given (the digest the mapping recorded), bytes with
+    /// another digest are refused; without it the first read pins the schema for the validator's
+    /// lifetime, so a schema edited on disk later is never used.
+    func validate(_ document: String, schemaURL: URL, within folder: URL, pinned: ContentDigest? = nil) -> Result {
         let path = schemaURL.standardizedFileURL.path
         return schemas.withLock { cache -> Result in
-            let schema: OpaquePointer
+            let compiled: Compiled
             if let cached = cache[path] {
-                schema = cached
+                compiled = cached
             } else {
-                let sink = ErrorSink()
-                let box = Unmanaged.passUnretained(sink).toOpaque()
-                guard let parser = xmlSchemaNewParserCtxt(path) else { return .unusableSchema("cannot open the schema") }
-                xmlSchemaSetParserStructuredErrors(parser, errorSinkCallback, box)
-                let parsed = xmlSchemaParse(parser)
-                xmlSchemaFreeParserCtxt(parser)
-                guard let parsed else {
-                    return .unusableSchema(sink.problems.first.map { "libxml2: \($0.message)" } ?? "libxml2 cannot compile it")
+                switch Self.compile(path: path, folder: folder) {
+                case .failure(let problem): return .unusableSchema(problem.message)
+                case .success(let fresh):
+                    cache[path] = fresh
+                    compiled = fresh
                 }
-                withExtendedLifetime(sink) {}
-                cache[path] = parsed
-                schema = parsed
             }
+            if let pinned, pinned != compiled.digest {
+                return .unusableSchema("its bytes (\(compiled.digest)) are not the ones the mapping pinned (\(pinned)); reload the partner after changing a schema")
+            }
+            let schema = compiled.schema
 
             let sink = ErrorSink()
             let box = Unmanaged.passUnretained(sink).toOpaque()
@@ -69,6 +91,9 @@ final class XMLSchemaValidator: Sendable {
                     return .invalid(sink.problems.isEmpty ? [Problem(line: 0, path: nil, message: "not well-formed XML")] : sink.problems)
                 }
                 defer { xmlFreeDoc(doc) }
+                if Self.hasDoctype(doc) {
+                    return .invalid([Problem(line: 0, path: nil, message: "the document has a DOCTYPE: DTDs and entities are not accepted")])
+                }
                 guard let context = xmlSchemaNewValidCtxt(schema) else { return .unusableSchema("libxml2 cannot make a validation context") }
                 defer { xmlSchemaFreeValidCtxt(context) }
                 xmlSchemaSetValidStructuredErrors(context, errorSinkCallback, box)
@@ -78,6 +103,83 @@ final class XMLSchemaValidator: Sendable {
             }
         }
     }
+
+    struct CompileProblem: Error {
+        let message: String
+    }
+
+    /// Reads the schema once, refuses a DOCTYPE, and compiles it with external loads confined to
+    /// `folder`. Called under the lock.
+    private static func compile(path: String, folder: URL) -> Swift.Result<Compiled, CompileProblem> {
+        guard let root = realPath(folder.path) else { return .failure(.init(message: "the partner folder \(folder.path) cannot be read")) }
+        guard let real = realPath(path), isInside(real, root) else {
+            return .failure(.init(message: "the schema must be a file inside the partner folder \(root)"))
+        }
+        guard let bytes = FileManager.default.contents(atPath: real).map(Array.init) else { return .failure(.init(message: "cannot read the schema")) }
+        let digest = ContentDigest(of: bytes)
+        return libxml2Loads.withLock { loads -> Swift.Result<Compiled, CompileProblem> in
+            loads = ExternalLoads(root: root)
+            libxml2Root.withLock { $0 = root }
+            libxml2Refused.withLock { $0.removeAll() }
+            defer {
+                libxml2Root.withLock { $0 = nil }
+                loads = ExternalLoads(root: nil)
+            }
+            let sink = ErrorSink()
+            let box = Unmanaged.passUnretained(sink).toOpaque()
+            return withExtendedLifetime(sink) { () -> Swift.Result<Compiled, CompileProblem> in
+                xmlSetStructuredErrorFunc(box, errorSinkCallback)
+                defer { xmlSetStructuredErrorFunc(nil, nil) }
+                let document = bytes.withUnsafeBufferPointer { buffer in
+                    buffer.baseAddress.flatMap { base in
+                        base.withMemoryRebound(to: CChar.self, capacity: buffer.count) { pointer in
+                            xmlReadMemory(pointer, Int32(clamping: buffer.count), real, nil, Int32(XML_PARSE_NONET.rawValue))
+                        }
+                    }
+                }
+                guard let document else {
+                    return .failure(.init(message: sink.problems.first.map { "libxml2: \($0.message)" } ?? "not well-formed XML"))
+                }
+                if hasDoctype(document) {
+                    xmlFreeDoc(document)
+                    return .failure(.init(message: "the schema has a DOCTYPE: DTDs and entities are not accepted in schemas"))
+                }
+                guard let parser = xmlSchemaNewDocParserCtxt(document) else {
+                    xmlFreeDoc(document)
+                    return .failure(.init(message: "libxml2 cannot make a schema parser"))
+                }
+                xmlSchemaSetParserStructuredErrors(parser, errorSinkCallback, box)
+                let parsed = xmlSchemaParse(parser)
+                xmlSchemaFreeParserCtxt(parser)
+                let refused = libxml2Refused.withLock { refused in
+                    defer { refused.removeAll() }
+                    return refused
+                }
+                if let first = refused.first {
+                    if let parsed { xmlSchemaFree(parsed) }
+                    xmlFreeDoc(document)
+                    return .failure(.init(message: "it refers to \(first), which was not loaded: schema imports and includes must be files inside the partner folder \(root) (no network, no other files)"))
+                }
+                guard let parsed else {
+                    xmlFreeDoc(document)
+                    return .failure(.init(message: sink.problems.first.map { "libxml2: \($0.message)" } ?? "libxml2 cannot compile it"))
+                }
+                return .success(Compiled(schema: parsed, document: document, digest: digest))
+            }
+        }
+    }
+
+    /// Whether a parsed document declares a DOCTYPE (an internal or external DTD subset).
+    static func hasDoctype(_ doc: xmlDocPtr) -> Bool { doc.pointee.intSubset != nil || doc.pointee.extSubset != nil }
+
+    /// The canonical absolute path with symbolic links resolved, or nil when it does not exist.
+    static func realPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    static func isInside(_ path: String, _ root: String) -> Bool { path.hasPrefix(root.hasSuffix("/") ? root : root + "/") }
 
     /// The fault of a SOAP 1.1 or 1.2 envelope (`faultstring`, or the first `Reason/Text`), or
     /// nil when `body` is not a SOAP envelope with a Fault.
@@ -89,6 +191,8 @@ final class XMLSchemaValidator: Sendable {
             return withExtendedLifetime(sink) { () -> (code: String?, message: String)? in
                 guard let doc = Self.parse(text, sink: box) else { return nil }
                 defer { xmlFreeDoc(doc) }
+                // A SOAP message must not contain a DOCTYPE (SOAP 1.1 §3, SOAP 1.2 part 1 §5).
+                guard !Self.hasDoctype(doc) else { return nil }
                 guard let envelope = xmlDocGetRootElement(doc), XMLNode.isSOAP(envelope, "Envelope"),
                     let soapBody = XMLNode.children(of: envelope).first(where: { XMLNode.isSOAP($0, "Body") }),
                     let fault = XMLNode.children(of: soapBody).first(where: { XMLNode.isSOAP($0, "Fault") })
@@ -111,7 +215,8 @@ final class XMLSchemaValidator: Sendable {
         }
     }
 
-    /// Parses without network access and without substituting entities; errors go to `sink`.
+    /// Parses without network access, without loading a DTD and without substituting entities
+    /// (the external entity loader refuses every load outside a schema compilation); errors go to `sink`.
     /// Called under the lock (the structured error hook is per thread and reset before returning).
     private static func parse(_ text: String, sink: UnsafeMutableRawPointer) -> xmlDocPtr? {
         xmlSetStructuredErrorFunc(sink, errorSinkCallback)
@@ -123,6 +228,35 @@ final class XMLSchemaValidator: Sendable {
             }
         }
     }
+}
+
+/// What the external entity loader may read: files below `root` while a schema compiles, nothing
+/// otherwise.
+private struct ExternalLoads {
+    let root: String?
+}
+
+/// Taken around a schema compilation (the loader is process-wide, shared by every validator).
+private let libxml2Loads = Mutex(ExternalLoads(root: nil))
+/// The root the loader currently allows, read by the loader itself (which runs while
+/// `libxml2Loads` is held, so it cannot take that lock).
+private let libxml2Root = Mutex<String?>(nil)
+/// URLs and paths the loader refused during the current compilation.
+private let libxml2Refused = Mutex<[String]>([])
+
+/// libxml2's external entity loader: a plain path or `file:` URL that resolves inside the allowed
+/// root is opened; everything else (http, ftp, files elsewhere, any load outside a compilation)
+/// is refused and recorded.
+private let folderOnlyEntityLoader: xmlExternalEntityLoader = { url, _, context in
+    let text = url.map { String(cString: $0) } ?? ""
+    var path = text
+    if path.hasPrefix("file://") { path = String(path.dropFirst("file://".count)) }
+    let root = libxml2Root.withLock { $0 }
+    if let root, !path.contains("://"), let real = XMLSchemaValidator.realPath(path), XMLSchemaValidator.isInside(real, root) {
+        return real.withCString { xmlNewInputFromFile(context, $0) }
+    }
+    libxml2Refused.withLock { $0.append(text.isEmpty ? "(an unnamed entity)" : text) }
+    return nil
 }
 
 /// Collects libxml2's structured errors (called on the validating thread, under the lock).

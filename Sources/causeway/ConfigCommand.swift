@@ -23,13 +23,13 @@ struct ConfigCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             print("listen      \(configuration.host):\(configuration.port)")
-            print("store       \(configuration.store)")
+            print("store       \(configuration.store.redacted)")
             print("identity    \(configuration.identity)")
             print("partners    \(configuration.partners)")
             print("ledger      \(configuration.ledgerOrigin)")
             print("max bytes   \(configuration.maxBytes)")
             for (name, target) in configuration.targets.sorted(by: { $0.key < $1.key }) {
-                let settings = target.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+                let settings = target.settings.sorted { $0.key < $1.key }.map { "\($0.key)=\(SecretRedaction.redacted(url: $0.value))" }.joined(separator: " ")
                 print("target      \(name): \(target.adapter) \(settings)")
             }
             for token in configuration.tokens { print("token       \(token.name): \(token.role.rawValue) \(token.secret)") }

@@ -14,7 +14,7 @@ enum ConfigurationLoader {
         var description: String { lines.joined(separator: "\n") }
     }
 
-    static let topKeys: Set<String> = ["listen", "store", "identity", "partners", "targets", "tokens", "ledger", "intake", "delivery", "reconcile"]
+    static let topKeys: Set<String> = ["listen", "store", "identity", "partners", "targets", "tokens", "ledger", "intake", "delivery", "reconcile", "allow_fixture_keys"]
 
     static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(Problems)
         -> GatewayConfiguration
@@ -71,8 +71,8 @@ enum ConfigurationLoader {
             if store.hasPrefix("sqlite:"), store.count > 7 {
                 configuration.store = .sqlite(path: String(store.dropFirst(7)))
             } else if store.hasPrefix("postgresql://") || store.hasPrefix("postgres://") {
-                if URLComponents(string: store)?.password != nil {
-                    problems.append("\(at(root?["store"])): store: put no password in the URL; set CAUSEWAY_STORE_PASSWORD (env:NAME or file:PATH)")
+                if let secret = SecretRedaction.literalSecret(inURL: store) {
+                    problems.append("\(at(root?["store"])): store: put no password in the URL (it holds \(secret)); set CAUSEWAY_STORE_PASSWORD (env:NAME or file:PATH)")
                 }
                 var password: SecretReference?
                 if let reference = environment["CAUSEWAY_STORE_PASSWORD"] {
@@ -91,6 +91,22 @@ enum ConfigurationLoader {
             problems.append("\(file): identity: required (the gateway's key file, made by 'causeway keys new')")
         }
         if let partners = environment["CAUSEWAY_PARTNERS"] ?? scalar("partners")?.0 { configuration.partners = partners }
+        // allow_fixture_keys: partner folders may trust published keys (tests and demonstrations only).
+        var allowFixtureKeys = false
+        if let (text, node) = scalar("allow_fixture_keys") {
+            switch text {
+            case "true": allowFixtureKeys = true
+            case "false": break
+            default: problems.append("\(at(node)): allow_fixture_keys: must be true or false")
+            }
+        }
+        if let text = environment["CAUSEWAY_ALLOW_FIXTURE_KEYS"] {
+            switch text {
+            case "true", "1": allowFixtureKeys = true
+            case "false", "0", "": allowFixtureKeys = false
+            default: problems.append("CAUSEWAY_ALLOW_FIXTURE_KEYS: must be true or false")
+            }
+        }
         if case .mapping(let ledger)? = root?["ledger"], case .scalar(let origin)? = ledger["origin"] { configuration.ledgerOrigin = origin.string }
         if let origin = environment["CAUSEWAY_LEDGER_ORIGIN"] { configuration.ledgerOrigin = origin }
         var maxBytes: String?
@@ -162,6 +178,14 @@ enum ConfigurationLoader {
             let setting = String(rest.dropFirst(name.count + 1)).lowercased()
             configuration.targets[name]?.settings[setting] = value
         }
+        // No literal secret in a URL: passwords are references (password: env:NAME or file:PATH).
+        for (name, target) in configuration.targets.sorted(by: { $0.key < $1.key }) {
+            for (setting, value) in target.settings.sorted(by: { $0.key < $1.key }) {
+                guard let secret = SecretRedaction.literalSecret(inURL: value) else { continue }
+                problems.append("targets.\(name).\(setting): put no password in the URL (it holds \(secret)); remove it and set "
+                    + "targets.\(name).password to env:NAME or file:PATH (Docs/configuration.md, Secrets)")
+            }
+        }
         // tokens
         if let node = root?["tokens"] {
             if case .sequence(let tokens) = node {
@@ -185,6 +209,12 @@ enum ConfigurationLoader {
             } else {
                 problems.append("\(at(node)): tokens: must be a list of {name, role, secret}")
             }
+        }
+        if !configuration.identity.isEmpty, let problem = KeyFilePermissions.problem(path: configuration.identity, setting: "identity") {
+            problems.append(problem)
+        }
+        if !allowFixtureKeys {
+            problems += PublishedKeys.trusted(inPartners: configuration.partners).map(\.description)
         }
         guard problems.isEmpty else { throw Problems(lines: problems) }
         return configuration

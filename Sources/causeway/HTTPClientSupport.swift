@@ -1,29 +1,38 @@
+import AsyncHTTPClient
 import CausewayCore
+import CausewayGateway
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
 
-/// Small HTTP helpers for `submit` and `status`.
+/// Small HTTP helpers for `submit`, `status` and `demo`, on AsyncHTTPClient (SwiftNIO): one shared
+/// client with a bounded connection pool, safe to call from many tasks at once. (Foundation's
+/// URLSession crashed `submit` with a few hundred concurrent requests on Linux.)
 enum GatewayClient {
     static func defaultGateway() -> String { ProcessInfo.processInfo.environment["CAUSEWAY_GATEWAY"] ?? "http://127.0.0.1:8080" }
 
+    /// Largest answer read (a listing of agreements with their actions).
+    static let maxAnswerBytes = 64 << 20
+
     /// Sends a request; returns the status and the JSON body (nil when not JSON).
     static func send(_ method: String, _ url: String, body: [UInt8]? = nil, token: String? = nil) async throws(CLIError) -> (Int, JSONValue?) {
-        guard let target = URL(string: url) else { throw CLIError("\(url): not a URL") }
-        var request = URLRequest(url: target)
-        request.httpMethod = method
-        request.timeoutInterval = 30
-        if let body {
-            request.httpBody = Data(body)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        let shown = SecretRedaction.redacted(url: url)
+        guard let parsed = URL(string: url), let scheme = parsed.scheme, ["http", "https"].contains(scheme.lowercased()), parsed.host != nil else {
+            throw CLIError("\(shown): not an http(s) URL")
         }
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        var request = HTTPClientRequest(url: url)
+        request.method = HTTPMethod(rawValue: method)
+        if let body {
+            request.body = .bytes(ByteBuffer(bytes: body))
+            request.headers.add(name: "Content-Type", value: "application/json")
+        }
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         do {
-            let (data, response) = try await URLSession.shared.data(for: request)
-            return ((response as? HTTPURLResponse)?.statusCode ?? 0, try? JSONReader(limits: .init(maxBytes: 64 << 20)).read(Array(data)))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            let answer = try await response.body.collect(upTo: maxAnswerBytes)
+            return (Int(response.status.code), try? JSONReader(limits: .init(maxBytes: maxAnswerBytes)).read(Array(buffer: answer)))
         } catch {
-            throw CLIError("cannot reach the gateway at \(url): \(error.localizedDescription)")
+            throw CLIError("cannot reach the gateway at \(shown): \(error)")
         }
     }
 }

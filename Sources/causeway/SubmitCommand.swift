@@ -6,20 +6,23 @@ struct SubmitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit",
         abstract: "Post agreements to a gateway, concurrently, and print the digest and status of each.",
-        discussion: "A folder submits its *.json files; a .jsonl file one agreement per line. Exit 1 if any was refused, 2 if a file or the gateway cannot be read.")
+        discussion: "A folder submits its *.json files; a .jsonl file one agreement per line. An agreement answered 503 or 429 (gateway busy) is sent again, up to 30 times a second apart. Exit 1 if any was refused, 2 if a file or the gateway cannot be read.")
 
     @Option(name: .long, help: "The gateway's base URL (default $CAUSEWAY_GATEWAY or http://127.0.0.1:8080).")
     var gateway: String = GatewayClient.defaultGateway()
 
-    @Option(name: .long, help: "Agreements in flight at once.")
+    @Option(name: .long, help: "Agreements in flight at once (at most 256).")
     var concurrency: Int = 8
+
+    /// Sends of one agreement while the gateway answers 503 or 429 (one second apart).
+    static let busyRetries = 30
 
     @Argument(help: "Agreement files, .jsonl files, or folders of .json files.")
     var paths: [String]
 
     func validate() throws {
         if paths.isEmpty { throw ValidationError("give at least one agreement file or folder") }
-        if concurrency < 1 { throw ValidationError("--concurrency must be at least 1") }
+        if !(1...256).contains(concurrency) { throw ValidationError("--concurrency must be from 1 to 256") }
     }
 
     func run() async throws {
@@ -49,7 +52,15 @@ struct SubmitCommand: AsyncParsableCommand {
                 next += 1
                 group.addTask {
                     do throws(CLIError) {
-                        return (index, item.name, .success(try await GatewayClient.send("POST", endpoint, body: item.bytes)))
+                        // A saturated gateway answers 503 (or 429): wait and send again, a bounded number of times.
+                        var answer = try await GatewayClient.send("POST", endpoint, body: item.bytes)
+                        var tries = 1
+                        while answer.0 == 503 || answer.0 == 429, tries < Self.busyRetries {
+                            try? await Task.sleep(for: .seconds(1))
+                            answer = try await GatewayClient.send("POST", endpoint, body: item.bytes)
+                            tries += 1
+                        }
+                        return (index, item.name, .success(answer))
                     } catch {
                         return (index, item.name, .failure(error))
                     }

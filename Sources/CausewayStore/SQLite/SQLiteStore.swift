@@ -12,7 +12,14 @@ public final class SQLiteStore: AgreementStore {
     let pool: DatabasePool
 
     /// Opens (creating if needed) the database file at `path`.
+    ///
+    /// A new file is created with mode 0600 (agreements carry commercial and personal data);
+    /// SQLite gives its `-wal` and `-shm` files the mode of the database file.
     public init(path: String) throws {
+        if !path.isEmpty, path != ":memory:", !path.hasPrefix("file:"), !FileManager.default.fileExists(atPath: path) {
+            let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+            if descriptor >= 0 { close(descriptor) }
+        }
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
         configuration.busyMode = .timeout(10)

@@ -48,6 +48,7 @@ final class RunningGateway: @unchecked Sendable {  // the process handle is only
             store: \(store ?? "sqlite:causeway.sqlite")
             identity: key.json
             partners: partners
+            allow_fixture_keys: true
             targets:
             \(targets ?? "  erp-staging: {adapter: sqlite, path: erp.sqlite}")
             tokens:
