@@ -305,9 +305,10 @@ final class Locked<Value: Sendable>: Sendable {
 final class SoakGateway: Sendable {
     struct Crash: Sendable {
         let second: Double
-        let status: Int32
+        /// The exit status; nil while the process still writes its crash report.
+        var status: Int32?
         let cause: String
-        let logTail: String
+        var logTail: String
     }
 
     private struct State: Sendable {
@@ -315,6 +316,10 @@ final class SoakGateway: Sendable {
         var generation = 1
         var crashes: [Crash] = []
         var exited = false
+        /// Bytes of the current process's error log already searched for a crash report.
+        var logOffset: UInt64 = 0
+        /// Whether the current process's crash is recorded already (from its log, before it exited).
+        var crashRecorded = false
     }
 
     private let state: Locked<State>
@@ -339,9 +344,34 @@ final class SoakGateway: Sendable {
             guard waitpid(s.process.pid, &status, WNOHANG) == s.process.pid else { return false }
             s.exited = true
             let code = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-            let tail = (try? String(contentsOf: s.process.errors, encoding: .utf8)).map { String($0.suffix(600)) } ?? ""
+            let tail = (try? String(contentsOf: s.process.errors, encoding: .utf8))
+                .map { $0.suffix(600).split(separator: "\n").suffix(4).joined(separator: "\n") } ?? ""
+            if s.crashRecorded, !s.crashes.isEmpty {
+                s.crashes[s.crashes.count - 1].status = code
+                return true
+            }
             s.crashes.append(Crash(second: second, status: code, cause: cause ?? ((status & 0x7f) == 0 ? "exited" : "signal \(status & 0x7f)"),
                                    logTail: tail))
+            return true
+        }
+    }
+
+    /// Whether the current process has written a crash report since the last look (the Swift
+    /// runtime's `*** Program crashed: …`). The process lives on, frozen, while it writes the
+    /// backtrace — many seconds in a debug build — so its log tells of the crash before its exit does.
+    func checkLog(at second: Double) -> Bool {
+        state.withLock { s in
+            guard !s.crashRecorded, let handle = try? FileHandle(forReadingFrom: s.process.errors) else { return false }
+            defer { try? handle.close() }
+            // Read again the last bytes of the previous look, in case the marker straddled it.
+            let from = s.logOffset > 32 ? s.logOffset - 32 : 0
+            guard (try? handle.seek(toOffset: from)) != nil, let data = try? handle.read(upToCount: 8 << 20), !data.isEmpty else { return false }
+            s.logOffset = from + UInt64(data.count)
+            guard let found = data.range(of: Data("Program crashed".utf8)) else { return false }
+            let line = String(decoding: data[found.lowerBound...].prefix(200), as: UTF8.self).split(separator: "\n").first.map(String.init)
+            s.crashRecorded = true
+            s.crashes.append(Crash(second: second, status: nil, cause: line ?? "Program crashed",
+                                   logTail: String(decoding: data[found.lowerBound...].prefix(600), as: UTF8.self)))
             return true
         }
     }
@@ -365,6 +395,8 @@ final class SoakGateway: Sendable {
                                           output: work.appendingPathComponent("serve-\(s.generation).log"),
                                           errors: work.appendingPathComponent("serve-\(s.generation).err"))
             s.exited = false
+            s.logOffset = 0
+            s.crashRecorded = false
         }
     }
 
@@ -458,6 +490,9 @@ struct SoakRun: Sendable {
             group.addTask { await onThread("soak-slow") { SlowClients(soak: self).run() } }
             group.addTask { await onThread("soak-oversized") { oversized() } }
         }
+        // A crash in the last seconds.
+        _ = gateway.checkLog(at: elapsed)
+        _ = gateway.checkExit(at: elapsed)
         return SoakReport(duration: duration, rate: rate, tally: tally, crashes: gateway.crashes, slowClients: slowClients)
     }
 
@@ -620,6 +655,9 @@ struct SoakRun: Sendable {
             guard next < end else { break }
             try? await clock.sleep(until: next)
             let second = elapsed
+            if gateway.checkLog(at: second) {
+                FileHandle.standardError.write(Data("bench: the gateway crashed at \(Int(second)) s (its log has a crash report)\n".utf8))
+            }
             _ = gateway.checkExit(at: second)
             if gateway.hasExited {
                 cpuBase = tally.cpuSeconds.withLock { $0 }
@@ -999,8 +1037,9 @@ struct SoakReport: Sendable {
                          + "\(Int(duration - window))–\(Int(duration)) s: \(String(format: "%+.1f", growth)) %")
         }
         for crash in crashes {
-            lines.append("         crash at \(Int(crash.second)) s: \(crash.cause), exit status \(crash.status); log ends: "
-                         + crash.logTail.split(separator: "\n").suffix(3).joined(separator: " | "))
+            lines.append("         crash at \(Int(crash.second)) s: \(crash.cause), "
+                         + (crash.status.map { "exit status \($0)" } ?? "still writing its crash report at the end")
+                         + "; log: " + crash.logTail.split(separator: "\n").prefix(4).joined(separator: " | "))
         }
         lines.append("valid    \(validOffered) offered at \(rate)/s, \(validAccepted) accepted  ·  p50 \(Self.ms(validPercentile(0.5)))  ·  "
                      + "p99 \(Self.ms(validPercentile(0.99)))  ·  max \(Self.ms(latencies.last ?? .nan))")
@@ -1016,7 +1055,7 @@ struct SoakReport: Sendable {
             lines.append("  " + detail)
         }
         lines.append("verdict")
-        lines.append("  RSS flat within 10 %           \(rssFlat ? "PASS" : "FAIL")  (\(rssGrowth.map { String(format: "%+.1f %%", $0) } ?? "not measurable: \(crashes.isEmpty ? "too few samples" : "the gateway restarted")"))")
+        lines.append("  RSS flat within 10 %           \(rssFlat ? "PASS" : "FAIL")  (\(rssGrowth.map { String(format: "%+.1f %%", $0) } ?? "not measurable: \(crashes.isEmpty ? "too few samples" : "the gateway crashed")"))")
         lines.append("  zero crashes                   \(noCrash ? "PASS" : "FAIL")  (\(crashes.count))")
         lines.append("  valid p99 < 100 ms at 100/s    \(latencyMet ? "PASS" : "FAIL")  (p99 \(Self.ms(validPercentile(0.99)))\(rate < 100 ? ", but offered only \(rate)/s" : ""))")
         lines.append(goalMet ? "  → goal met" : "  → goal NOT met")
@@ -1036,7 +1075,8 @@ struct SoakReport: Sendable {
         return [
             "benchmark": "soak", "build": .string(build), "store": .string(store), "minutes": .number(duration / 60),
             "rate": .number(Double(rate)), "slow_clients": .number(Double(slowClients)),
-            "crashes": .array(crashes.map { ["second": number($0.second), "status": .number(Double($0.status)), "cause": .string($0.cause)] }),
+            "crashes": .array(crashes.map { ["second": number($0.second), "status": $0.status.map { .number(Double($0)) } ?? .null,
+                                             "cause": .string($0.cause)] }),
             "rss_first_mib": number(rss.first.map { Double($0.kib) / 1024 }), "rss_max_mib": number(rss.map(\.kib).max().map { Double($0) / 1024 }),
             "rss_last_mib": number(rss.last.map { Double($0.kib) / 1024 }),
             "rss_first_window_median_mib": number(rssWindows.map { $0.first / 1024 }),
