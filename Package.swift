@@ -199,6 +199,7 @@ let package = Package(
         .testTarget(
             name: "HTTPAdapterTests",
             dependencies: ["HTTPAdapter", "AdapterKit", "AdapterKitTesting", "CausewayCore", "CausewayMapping", "CausewayTesting"],
+            exclude: ["Support/recording_server.py"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -206,6 +207,11 @@ let package = Package(
             dependencies: ["TrytonAdapter", "AdapterKit", "AdapterKitTesting", "CausewayCore", "CausewayMapping", "CausewayTesting"],
             swiftSettings: swiftSettings
         ),
-        .testTarget(name: "CausewayCLITests", dependencies: ["causeway", "CausewayTrust", "CausewayTesting"], swiftSettings: swiftSettings),
+        // The Python helpers beside the tests are run by them, not built.
+        .testTarget(
+            name: "CausewayCLITests", dependencies: ["causeway", "CausewayTrust", "CausewayTesting"],
+            exclude: ["Support/callback_recorder.py", "Support/dashboard_browser.py", "Support/independent_signer.py", "Support/tryton_query.py"],
+            swiftSettings: swiftSettings
+        ),
     ]
 )

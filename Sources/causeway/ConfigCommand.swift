@@ -33,6 +33,21 @@ struct ConfigCommand: ParsableCommand {
                 print("target      \(name): \(target.adapter) \(settings)")
             }
             for token in configuration.tokens { print("token       \(token.name): \(token.role.rawValue) \(token.secret)") }
+            // Tokens are checked as serve checks them: one whose secret is here must be long enough.
+            var problems: [String] = []
+            for token in configuration.tokens {
+                let (_, tokenProblems) = resolveTokens([token], environment: ProcessInfo.processInfo.environment)
+                if tokenProblems.isEmpty { continue }
+                if (try? token.secret.resolve()) == nil {
+                    CLIInput.printError("note: tokens.\(token.name).secret: \(token.secret) is not readable here, so its length was not checked")
+                } else {
+                    problems += tokenProblems
+                }
+            }
+            if !problems.isEmpty {
+                CLIInput.printError(problems.joined(separator: "\n"))
+                throw ExitCode(1)
+            }
         }
     }
 }

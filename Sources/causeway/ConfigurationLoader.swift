@@ -1,4 +1,5 @@
 import CausewayGateway
+import CausewayTrust
 import Foundation
 import Yams
 
@@ -14,7 +15,7 @@ enum ConfigurationLoader {
         var description: String { lines.joined(separator: "\n") }
     }
 
-    static let topKeys: Set<String> = ["listen", "store", "identity", "partners", "targets", "tokens", "ledger", "intake", "delivery", "reconcile", "allow_fixture_keys"]
+    static let topKeys: Set<String> = ["listen", "store", "identity", "partners", "targets", "tokens", "ledger", "intake", "delivery", "reconcile", "http", "allow_fixture_keys"]
 
     static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(Problems)
         -> GatewayConfiguration
@@ -110,7 +111,10 @@ enum ConfigurationLoader {
         if case .mapping(let ledger)? = root?["ledger"], case .scalar(let origin)? = ledger["origin"] { configuration.ledgerOrigin = origin.string }
         if let origin = environment["CAUSEWAY_LEDGER_ORIGIN"] { configuration.ledgerOrigin = origin }
         var maxBytes: String?
-        if case .mapping(let intake)? = root?["intake"], case .scalar(let limit)? = intake["max_bytes"] { maxBytes = limit.string }
+        if case .mapping(let intake)? = root?["intake"] {
+            if case .scalar(let limit)? = intake["max_bytes"] { maxBytes = limit.string }
+            parseVerificationLimits(intake, into: &configuration.verification, at: at, problems: &problems)
+        }
         if let limit = environment["CAUSEWAY_MAX_BYTES"] ?? maxBytes {
             if let value = Int(limit), value > 0 { configuration.maxBytes = value } else { problems.append("intake.max_bytes: must be a positive whole number") }
         }
@@ -141,6 +145,9 @@ enum ConfigurationLoader {
                 }
                 configuration.reconcileIntervalSeconds = number
             }
+        }
+        if let node = root?["http"] {
+            parseEdgeSettings(node, into: &configuration.http, at: at, problems: &problems)
         }
         // targets
         if let node = root?["targets"] {
@@ -218,5 +225,61 @@ enum ConfigurationLoader {
         }
         guard problems.isEmpty else { throw Problems(lines: problems) }
         return configuration
+    }
+}
+
+extension ConfigurationLoader {
+    /// The `http:` section: every key a positive whole number (Docs/security.md lists them).
+    /// Key paths are immutable values; the table is never written after start-up.
+    nonisolated(unsafe) static let edgeKeys: [String: WritableKeyPath<GatewayConfiguration.EdgeSettings, Int>] = [
+        "max_connections": \.maxConnections, "header_timeout_seconds": \.headerTimeoutSeconds,
+        "body_timeout_seconds": \.bodyTimeoutSeconds, "idle_timeout_seconds": \.idleTimeoutSeconds,
+        "max_in_flight_intake": \.maxInFlightIntake, "drain_bytes": \.drainBytes,
+        "auth_failures_per_address": \.authFailuresPerAddress, "auth_failures_global": \.authFailuresGlobal,
+        "streams_per_session": \.streamsPerSession,
+    ]
+
+    static func parseEdgeSettings(_ node: Node, into settings: inout GatewayConfiguration.EdgeSettings, at: (Node?) -> String,
+                                  problems: inout [String]) {
+        guard case .mapping(let http) = node else {
+            problems.append("\(at(node)): http: must map settings to values, such as max_connections: 512")
+            return
+        }
+        for (key, value) in http {
+            guard let name = key.string, let path = edgeKeys[name] else {
+                problems.append("\(at(key)): http.\(key.string ?? "?"): unknown setting; known: \(edgeKeys.keys.sorted().joined(separator: ", "))")
+                continue
+            }
+            guard case .scalar(let s) = value, let number = Int(s.string), number > 0 else {
+                problems.append("\(at(value)): http.\(name): must be a positive whole number")
+                continue
+            }
+            settings[keyPath: path] = number
+        }
+    }
+}
+
+extension ConfigurationLoader {
+    /// The `intake:` keys beside `max_bytes`: bounds on verification work and the clock skew.
+    nonisolated(unsafe) static let intakeKeys: [String: WritableKeyPath<VerificationLimits, Int>] = [
+        "max_proofs": \.maxProofs, "max_previous_proofs": \.maxPreviousProofs, "max_delegations": \.maxDelegations,
+        "max_delegation_proofs": \.maxDelegationProofs, "max_parties": \.maxParties, "max_context_entries": \.maxContextEntries,
+        "max_context_bytes": \.maxContextBytes, "max_findings": \.maxFindings, "clock_skew_seconds": \.clockSkewSeconds,
+    ]
+
+    static func parseVerificationLimits(_ intake: Node.Mapping, into limits: inout VerificationLimits, at: (Node?) -> String,
+                                        problems: inout [String]) {
+        for (key, value) in intake {
+            guard let name = key.string, name != "max_bytes" else { continue }
+            guard let path = intakeKeys[name] else {
+                problems.append("\(at(key)): intake.\(name): unknown setting; known: max_bytes, \(intakeKeys.keys.sorted().joined(separator: ", "))")
+                continue
+            }
+            guard case .scalar(let s) = value, let number = Int(s.string), number > 0 else {
+                problems.append("\(at(value)): intake.\(name): must be a positive whole number")
+                continue
+            }
+            limits[keyPath: path] = number
+        }
     }
 }

@@ -43,7 +43,7 @@ struct ConfigCLITests {
             ["config", "check", "--config", TestPaths.repository.appendingPathComponent("Deploy/causeway.sqlite.yaml").path],
             environment: ["CAUSEWAY_LISTEN": "0.0.0.0:9999", "CAUSEWAY_STORE": "postgresql://gw@127.0.0.1:5432/causeway",
                           "CAUSEWAY_STORE_PASSWORD": "env:PGPASS", "PGPASS": "s3cret-value",
-                          "CAUSEWAY_TARGET_ERP_STAGING_PATH": "/var/lib/erp.sqlite", "CAUSEWAY_OPS_TOKEN": "token-value",
+                          "CAUSEWAY_TARGET_ERP_STAGING_PATH": "/var/lib/erp.sqlite", "CAUSEWAY_OPS_TOKEN": "token-value-0123456789abcdef0123456789",
                           "CAUSEWAY_ALLOW_FIXTURE_KEYS": "true"])
         #expect(r.status == 0, "\(r)")
         #expect(r.stdout.contains("listen      0.0.0.0:9999"))

@@ -13,8 +13,8 @@ final class RunningGateway: @unchecked Sendable {  // the process handle is only
     let port: Int
     let configFile: String
     private(set) var process = Process()
-    let token = "test-operator-token"
-    let viewerToken = "test-viewer-token"
+    let token = "test-operator-token-0123456789abcdef0123"
+    let viewerToken = "test-viewer-token-0123456789abcdef01234"
 
     /// `store`: nil for SQLite, or a PostgreSQL URL. `targets`: YAML lines under `targets:`
     /// (default: the SQLite staging twin). `partners`: a folder of partner folders to use instead
