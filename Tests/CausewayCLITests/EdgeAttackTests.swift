@@ -222,4 +222,36 @@ struct EdgeAttackTests {
         #expect(status == 202, "\(String(describing: body))")
         #expect(gateway.log.contains("intake could not store an agreement"))
     }
+
+    @Test("config check refuses short tokens and unknown or invalid http and intake settings, naming each")
+    func configCheck() throws {
+        let directory = try CommandRunner.temporaryDirectory("edge-config")
+        let file = directory.appendingPathComponent("causeway.yaml")
+        try Data("""
+            identity: key.json
+            http:
+              max_connections: 0
+              header_timeout: 5
+            intake:
+              max_proofs: many
+              max_findng: 3
+            tokens:
+              - {name: ops, role: operator, secret: env:EDGE_SHORT}
+            """.utf8).write(to: file)
+        let r = try CommandRunner.causeway(["config", "check", "--config", file.path], environment: ["EDGE_SHORT": "abc-short"])
+        #expect(r.status == 1)
+        for expected in ["http.max_connections: must be a positive whole number", "http.header_timeout: unknown setting",
+                         "intake.max_proofs: must be a positive whole number", "intake.max_findng: unknown setting"] {
+            #expect(r.stderr.contains(expected), "missing '\(expected)' in \(r.stderr)")
+        }
+        try Data("identity: key.json\ntokens:\n  - {name: ops, role: operator, secret: env:EDGE_SHORT}\n".utf8).write(to: file)
+        let short = try CommandRunner.causeway(["config", "check", "--config", file.path],
+                                               environment: ["EDGE_SHORT": "abc-short", "CAUSEWAY_ALLOW_FIXTURE_KEYS": "true"])
+        #expect(short.status == 1)
+        #expect(short.stderr.contains("tokens.ops.secret") && short.stderr.contains("at least 32"), "\(short.stderr)")
+        #expect(!short.stderr.contains("abc-short") && !short.stdout.contains("abc-short"))
+        let long = try CommandRunner.causeway(["config", "check", "--config", file.path],
+                                              environment: ["EDGE_SHORT": String(repeating: "k", count: 32), "CAUSEWAY_ALLOW_FIXTURE_KEYS": "true"])
+        #expect(long.status == 0, "\(long)")
+    }
 }
