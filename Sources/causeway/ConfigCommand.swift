@@ -26,6 +26,11 @@ struct ConfigCommand: ParsableCommand {
             print("store       \(configuration.store.redacted)")
             print("identity    \(configuration.identity)")
             print("partners    \(configuration.partners)")
+            // Loading succeeded, so any trust in a published key was allowed (allow_fixture_keys): say so.
+            for trust in PublishedKeys.trusted(inPartners: configuration.partners) {
+                CLIInput.printError("warning: \(trust.folder): partner '\(trust.partner)', \(trust.role) trusts \(trust.did), \(trust.source) "
+                    + "(allowed by allow_fixture_keys; never in production)")
+            }
             print("ledger      \(configuration.ledgerOrigin)")
             print("max bytes   \(configuration.maxBytes)")
             for (name, target) in configuration.targets.sorted(by: { $0.key < $1.key }) {
