@@ -32,7 +32,7 @@ struct SoakBench: AsyncParsableCommand {
             the repository root; build with -c release for figures to hold against the goal.
             """)
 
-    @Option(help: "Minutes of load; the first 30 s (a sixth of a short run) are warm-up.")
+    @Option(help: "Minutes of load, warm-up included.")
     var minutes: Double = 10
 
     @Option(help: "Valid agreements offered per second (open loop: sent on schedule whatever the answers).")
@@ -45,6 +45,9 @@ struct SoakBench: AsyncParsableCommand {
 
     @Option(help: "Slow or idle connections held open at once.")
     var slowClients: Int = 200
+
+    @Option(help: "Seconds of warm-up before the first RSS window (default 30, or a sixth of a run under 3 minutes).")
+    var warmUp: Double?
 
     @Option(help: "Size in KiB of each amplification attempt's body.")
     var attackKib: Int = 256
@@ -74,6 +77,7 @@ struct SoakBench: AsyncParsableCommand {
         guard rate >= 1, rate <= 10_000 else { throw ValidationError("--rate must be 1 to 10000 agreements per second") }
         guard slowClients >= 0, slowClients <= 1000 else { throw ValidationError("--slow-clients must be 0 to 1000") }
         guard attackKib >= 1, attackKib * 1024 <= Self.maxBytes else { throw ValidationError("--attack-kib must be 1 to \(Self.maxBytes / 1024)") }
+        if let warmUp, warmUp < 0 || warmUp > minutes * 30 { throw ValidationError("--warm-up must be 0 to half the run's seconds") }
         guard rssLimitMib >= 64 else { throw ValidationError("--rss-limit-mib must be at least 64") }
         switch store.first {
         case "sqlite" where store.count == 1: break
@@ -122,7 +126,7 @@ struct SoakBench: AsyncParsableCommand {
             try await GatewayBench.waitUntilReady(validClient, server.base)
             guard let port = Int(server.base.split(separator: ":").last ?? "") else { throw CLIError("no port in \(server.base)") }
             let soak = SoakRun(port: port, base: server.base, duration: duration, rate: rate, payloads: payloads, gateway: gateway,
-                               rssLimitKiB: rssLimitMib * 1024, slowClients: slowClients)
+                               rssLimitKiB: rssLimitMib * 1024, slowClients: slowClients, warmUp: warmUp ?? min(30, duration / 6))
             progress("soak: \(rate)/s valid for \(Self.formatted(minutes)) min with hostile traffic, gateway pid \(gateway.pid)")
             report = await soak.run(valid: valid, validClient: validClient, hostileClient: hostileClient)
         } catch {
@@ -472,6 +476,7 @@ struct SoakRun: Sendable {
     let gateway: SoakGateway
     let rssLimitKiB: Int
     let slowClients: Int
+    let warmUp: Double
     let tally = SoakTally()
     let start = ContinuousClock.now
 
@@ -493,7 +498,7 @@ struct SoakRun: Sendable {
         // A crash in the last seconds.
         _ = gateway.checkLog(at: elapsed)
         _ = gateway.checkExit(at: elapsed)
-        return SoakReport(duration: duration, rate: rate, tally: tally, crashes: gateway.crashes, slowClients: slowClients)
+        return SoakReport(duration: duration, rate: rate, tally: tally, crashes: gateway.crashes, slowClients: slowClients, warmUp: warmUp)
     }
 
     /// Runs blocking socket work on a thread of its own, off the cooperative pool.
@@ -964,8 +969,11 @@ struct SoakReport: Sendable {
     let cpuSeconds: Double
     let crashes: [SoakGateway.Crash]
     let slowClients: Int
+    /// Seconds before the first RSS window.
+    let warmUp: Double
 
-    init(duration: Double, rate: Int, tally: SoakTally, crashes: [SoakGateway.Crash], slowClients: Int) {
+    init(duration: Double, rate: Int, tally: SoakTally, crashes: [SoakGateway.Crash], slowClients: Int, warmUp: Double) {
+        self.warmUp = warmUp
         self.duration = duration
         self.rate = rate
         hostile = tally.hostile.withLock { $0 }
@@ -977,9 +985,7 @@ struct SoakReport: Sendable {
         self.slowClients = slowClients
     }
 
-    /// Warm-up: the first 30 s, or a sixth of a shorter run. Then the first and the last window
-    /// of up to a minute each, not overlapping.
-    var warmUp: Double { min(30, duration / 6) }
+    /// After warm-up, the first and the last window of up to a minute each, not overlapping.
     var window: Double { min(60, (duration - warmUp) / 2) }
 
     static func median(_ values: [Int]) -> Double? {
@@ -1074,7 +1080,7 @@ struct SoakReport: Sendable {
         for (outcome, count) in validOutcomes { valid[outcome] = .number(Double(count)) }
         return [
             "benchmark": "soak", "build": .string(build), "store": .string(store), "minutes": .number(duration / 60),
-            "rate": .number(Double(rate)), "slow_clients": .number(Double(slowClients)),
+            "rate": .number(Double(rate)), "slow_clients": .number(Double(slowClients)), "warm_up_seconds": number(warmUp),
             "crashes": .array(crashes.map { ["second": number($0.second), "status": $0.status.map { .number(Double($0)) } ?? .null,
                                              "cause": .string($0.cause)] }),
             "rss_first_mib": number(rss.first.map { Double($0.kib) / 1024 }), "rss_max_mib": number(rss.map(\.kib).max().map { Double($0) / 1024 }),
