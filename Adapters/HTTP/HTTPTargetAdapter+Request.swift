@@ -112,7 +112,7 @@ extension HTTPTargetAdapter {
                 + "check the target's partners setting")
         }
         let bare = XMLSerializer.document(XMLDocumentAction(root: xml.root, soap: nil, schema: nil, path: nil))
-        switch validator.validate(bare, schemaURL: url, within: configuration.partnersFolder.appendingPathComponent(partner)) {
+        switch validator.validate(bare, schemaURL: url, within: configuration.partnersFolder.appendingPathComponent(partner), pinned: xml.schemaDigest) {
         case .valid: return nil
         case .unusableSchema(let why): return .init(reason: "xml.schema: \(schema) cannot be used: \(why)")
         case .invalid(let problems):

@@ -48,6 +48,23 @@ struct EdgeAttackTests {
         #expect(closed.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0 >= 101, "\(metrics)")
     }
 
+    @Test("clients that never finish their bodies hold no verification slot: a valid agreement is still accepted")
+    func slowBodiesDoNotStarveIntake() async throws {
+        let gateway = try await Self.gateway(http: "  max_in_flight_intake: 4\n  body_timeout_seconds: 60")
+        defer { _ = gateway.stop() }
+        var stalled: [RawConnection] = []
+        for _ in 0..<70 {
+            let connection = try RawConnection(port: gateway.port)
+            try connection.send("POST /v1/agreements HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5000\r\n\r\n{\"type\":")
+            stalled.append(connection)
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let bytes = Array(try Data(contentsOf: TestPaths.repository.appendingPathComponent("Mappings/stahlteile/fixtures/agreements/one-line.json")))
+        let (status, body) = try await gateway.request("POST", "/v1/agreements", body: bytes)
+        #expect(status == 202, "\(String(describing: body))")
+        #expect(stalled.count == 70)
+    }
+
     @Test("past the connection limit a client gets 503 with Retry-After, and service resumes when connections close")
     func connectionLimit() async throws {
         let gateway = try await Self.gateway(http: "  max_connections: 16\n  header_timeout_seconds: 60")

@@ -110,6 +110,22 @@ struct XMLAdapterTests {
         #expect(try server.requests().isEmpty)
     }
 
+    @Test("the mapping pins the schema's bytes: an action carries their digest, and one that does not match is rejected, nothing sent")
+    func pinnedSchema() async throws {
+        let server = try RecordingServer()
+        let good = try NordicActions.delivery(1)
+        guard case .xml(let xml) = good.action.payload, let schema = xml.schema else { Issue.record("not xml with a schema"); return }
+        let bytes = Array(try Data(contentsOf: NordicActions.folder.appendingPathComponent(schema)))
+        #expect(xml.schemaDigest == ContentDigest(of: bytes), "the loaded mapping records the schema's digest in the action")
+        let stale = XMLDocumentAction(root: xml.root, soap: xml.soap, schema: schema, schemaDigest: ContentDigest(of: Array("another schema".utf8)),
+                                      path: xml.path)
+        try await TestAdapter.with(server) { adapter in
+            let outcome = await adapter.deliver(NordicActions.replacing(good, with: .xml(stale)))
+            #expect(outcome.outcomeClass == .rejected && outcome.reason?.contains("pinned") == true, "\(outcome)")
+        }
+        #expect(try server.requests().isEmpty)
+    }
+
     @Test("SOAP 1.1 and 1.2 envelopes: SOAPAction header, action parameter, envelope namespaces")
     func soapEnvelopes() async throws {
         let server = try RecordingServer()

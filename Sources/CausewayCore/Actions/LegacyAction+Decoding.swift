@@ -32,8 +32,13 @@ extension LegacyAction {
             if let s = xml["soap"]?.objectValue, let version = s["version"]?.stringValue {
                 soap = .init(version: version, action: s["action"]?.stringValue)
             }
+            var schemaDigest: ContentDigest?
+            if let text = xml["schemaDigest"]?.stringValue {
+                guard let digest = ContentDigest(text) else { throw fail("'xml.schemaDigest' must be sha256:<64 hex>") }
+                schemaDigest = digest
+            }
             payload = .xml(XMLDocumentAction(root: try XMLElementNode(json: root), soap: soap, schema: xml["schema"]?.stringValue,
-                                             path: xml["path"]?.stringValue))
+                                             schemaDigest: schemaDigest, path: xml["path"]?.stringValue))
         case .erpPurchaseOrder:
             guard let order = object["purchaseOrder"]?.objectValue, let supplier = order["supplier"]?.stringValue,
                 let reference = order["reference"]?.stringValue, let workflowText = order["workflow"]?.stringValue,

@@ -82,6 +82,7 @@ extension XMLDocumentAction {
             object["soap"] = .object(s)
         }
         if let schema { object["schema"] = .string(schema) }
+        if let schemaDigest { object["schemaDigest"] = .string(schemaDigest.description) }
         if let path { object["path"] = .string(path) }
         return .object(object)
     }

@@ -272,13 +272,17 @@ public struct XMLDocumentAction: Sendable, Hashable {
     public let soap: SOAP?
     /// Path of the XSD, relative to the partner folder, to validate against before sending.
     public let schema: String?
+    /// The digest of the XSD's bytes when the mapping was loaded: an adapter refuses to validate
+    /// against a schema file that has changed since (the mapping's digest pinned these bytes).
+    public let schemaDigest: ContentDigest?
     /// Path appended to the target's base URL (HTTP targets) or file name stem (file targets).
     public let path: String?
 
-    public init(root: XMLElementNode, soap: SOAP?, schema: String?, path: String?) {
+    public init(root: XMLElementNode, soap: SOAP?, schema: String?, schemaDigest: ContentDigest? = nil, path: String?) {
         self.root = root
         self.soap = soap
         self.schema = schema
+        self.schemaDigest = schemaDigest
         self.path = path
     }
 }

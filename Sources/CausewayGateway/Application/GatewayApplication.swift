@@ -131,10 +131,12 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
                reconcile: reconcile, logger: logger).register(on: router)
     Dashboard(store: store, tokens: authenticator, throttle: throttle, streamsPerSession: configuration.http.streamsPerSession,
               newWork: worker.newWork, partners: partners.partners.map(\.name).sorted(),
-              targets: configuration.targets.keys.sorted(), reconcile: reconcile).register(on: router)
+              targets: configuration.targets.keys.sorted(), reconcile: reconcile,
+              partnerNames: Dictionary(partners.partners.compactMap { p in p.configuration.displayName.map { (p.name, $0) } },
+                                       uniquingKeysWith: { a, _ in a })).register(on: router)
     raiseOpenFileLimit(toFit: configuration.http.maxConnections, logger: logger)
     logger.info("causeway gateway", metadata: ["gateway.did": .string(identity.didKey.did), "listen": .string("\(configuration.host):\(configuration.port)"),
-                                               "store": .string(configuration.store.description), "partners": .stringConvertible(partners.partners.count)])
+                                               "store": .string(configuration.store.redacted), "partners": .stringConvertible(partners.partners.count)])
     return Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: [EdgeGuard(shared: edge)])),
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "causeway"),
                        services: services, logger: logger)

@@ -116,8 +116,10 @@ extension GatewayConfiguration {
         /// Failed sign-ins and bearer tokens from all addresses per minute before 429 for everyone
         /// presenting credentials. Default 100.
         public var authFailuresGlobal: Int = 100
-        /// Live-update streams one dashboard session may hold open. Default 4.
-        public var streamsPerSession: Int = 4
+        /// Live-update streams one dashboard session may hold open. Default 16: a closed page's
+        /// stream is noticed at its next keep-alive write (within 3 s), so quick navigation briefly
+        /// holds a few.
+        public var streamsPerSession: Int = 16
 
         public init() {}
     }

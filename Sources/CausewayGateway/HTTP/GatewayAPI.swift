@@ -110,13 +110,6 @@ struct GatewayAPI: Sendable {
             caller = tokens.caller(presenting: presented)
             if caller == nil { throttle.failed(context.clientAddress) }
         }
-        guard inFlight.enter(limit: edge.maxInFlightIntake) else {
-            metrics.increment("causeway_agreements_refused_total", ["code": "server.busy"])
-            throw Problem.retryLater(503, "server.busy", "The gateway is busy", "too many agreements are being verified at once; retry shortly",
-                                     seconds: 1)
-        }
-        defer { inFlight.leave() }
-
         let body: [UInt8]
         switch await readBody(request) {
         case .complete(let bytes): body = bytes
@@ -133,6 +126,14 @@ struct GatewayAPI: Sendable {
             return problem.response
         }
 
+        // Only verifying and storing are gated: a slow client still sending its body holds a connection
+        // (bounded by http.max_connections and the body timeout), never a verification slot.
+        guard inFlight.enter(limit: edge.maxInFlightIntake) else {
+            metrics.increment("causeway_agreements_refused_total", ["code": "server.busy"])
+            throw Problem.retryLater(503, "server.busy", "The gateway is busy", "too many agreements are being verified at once; retry shortly",
+                                     seconds: 1)
+        }
+        defer { inFlight.leave() }
         let outcome: IntakeOutcome
         do {
             outcome = try await intake.submit(body)

@@ -355,7 +355,7 @@ extension Evaluator {
         target = action
         defer { target = "" }
         guard let roots = elements(spec.root, field: spec.root.name), let root = roots.first else { return nil }
-        return XMLDocumentAction(root: root, soap: spec.soap, schema: spec.schema, path: spec.path)
+        return XMLDocumentAction(root: root, soap: spec.soap, schema: spec.schema, schemaDigest: spec.schemaDigest, path: spec.path)
     }
 
     // MARK: ERP

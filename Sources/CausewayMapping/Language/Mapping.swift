@@ -174,10 +174,12 @@ struct MappingLoader {
             case "rows": body = rows(spec["rows"]!, &parser, &d).map(ActionSpec.Body.rows)
             case "http": body = http(spec["http"]!, &parser, &d).map(ActionSpec.Body.http)
             case "xml":
-                let xmlSpec = xml(spec["xml"]!, &parser, &d)
+                var xmlSpec = xml(spec["xml"]!, &parser, &d)
                 if let schema = xmlSpec?.schema {
                     if let data = FileManager.default.contents(atPath: partnerFolder.appendingPathComponent(schema).path) {
-                        schemaDigests[schema] = .string(ContentDigest(of: Array(data)).description)
+                        let digest = ContentDigest(of: Array(data))
+                        schemaDigests[schema] = .string(digest.description)
+                        xmlSpec?.schemaDigest = digest
                     } else {
                         d.error("mapping.schema_missing", "cannot read the XML schema \(schema)", at: spec["xml"]!["schema"]!.location)
                     }
@@ -421,7 +423,7 @@ struct MappingLoader {
             d.error("mapping.invalid_path", "'path' must start with '/' and use only URL path characters, without '..' segments or '#'",
                     at: spec["path"]!.location)
         }
-        return XMLSpec(root: root, soap: soap, schema: spec["schema"].flatMap { $0.string("'schema'", &d) }, path: path)
+        return XMLSpec(root: root, soap: soap, schema: spec["schema"].flatMap { $0.string("'schema'", &d) }, schemaDigest: nil, path: path)
     }
 
     func erp(_ node: YNode, _ parser: inout ExpressionParser, _ d: inout Diagnostics) -> ERPSpec? {

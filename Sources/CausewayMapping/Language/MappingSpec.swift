@@ -65,6 +65,8 @@ struct XMLSpec: Sendable {
     let root: XMLElementSpec
     let soap: XMLDocumentAction.SOAP?
     let schema: String?
+    /// The schema's digest when the mapping was loaded.
+    var schemaDigest: ContentDigest?
     let path: String?
 }
 
