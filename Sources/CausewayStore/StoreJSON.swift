@@ -24,6 +24,25 @@ enum StoreJSON {
         return [reference["system"]?.stringValue, reference["kind"]?.stringValue, id].compactMap { $0 }.joined(separator: ":")
     }
 
+    /// The ids a search text can name as a reference label (`system:kind:id` or `kind:id`): the text
+    /// after each `:` (an id may itself hold a colon), at most 8. The search then compares the label.
+    static func referenceIDs(labelled text: String) -> [String] {
+        var ids: [String] = []
+        var index = text.startIndex
+        while ids.count < 8, let colon = text[index...].firstIndex(of: ":") {
+            index = text.index(after: colon)
+            if index < text.endIndex { ids.append(String(text[index...])) }
+        }
+        return ids
+    }
+
+    /// `delivery.date` of a stored agreement document, for listings; nil when it has none or is
+    /// not JSON.
+    static func deliveryDate(_ document: [UInt8]) -> String? {
+        guard let value = try? JSONReader(limits: .init(maxBytes: 64 << 20, maxDepth: 128)).read(document) else { return nil }
+        return value["delivery"]?["date"]?.stringValue
+    }
+
     static func digest(_ text: String) throws -> ContentDigest {
         guard let digest = ContentDigest(text) else { throw StoreError("a stored digest is unreadable") }
         return digest

@@ -113,6 +113,8 @@ public struct AgreementSummary: Sendable, Hashable {
     public let references: [String]
     /// The internal row number, for cursor paging.
     public let sequence: Int64
+    /// The agreed delivery date as the document states it (`delivery.date`), if it does.
+    public let deliveryDate: String?
 }
 
 /// Filters and paging for ``AgreementStore/agreements(_:)``.
@@ -129,7 +131,8 @@ public struct AgreementQuery: Sendable {
     /// Only agreements received before this time (milliseconds since the epoch).
     public var receivedBefore: Int64?
     /// Only agreements whose business id or digest is this text, or one of whose legacy
-    /// references has this id (e.g. a PO number).
+    /// references has this id (e.g. a PO number) or is this text as listed (`system:kind:id`,
+    /// e.g. `sqlite:erp_purchase_order:3`).
     public var search: String?
 
     public init(partner: String? = nil, status: AgreementStatus? = nil, before: Int64? = nil, limit: Int = 50, target: String? = nil,

@@ -28,11 +28,12 @@ enum StoreKind: String, CaseIterable, CustomStringConvertible {
     }
 }
 
-func incoming(_ n: Int, partner: String = "stahlteile", id: String? = nil, actions: Int = 2, at time: Int64 = 1_000) -> IncomingAgreement {
+func incoming(_ n: Int, partner: String = "stahlteile", id: String? = nil, actions: Int = 2, at time: Int64 = 1_000,
+              document: String = #"{"id":"urn:test"}"#) -> IncomingAgreement {
     let digest = ContentDigest(of: Array("agreement \(n) \(id ?? "")".utf8))
     return IncomingAgreement(
         digest: digest, agreementID: id ?? "urn:test:\(n)", partner: partner, type: "PurchaseAgreement",
-        document: Array(#"{"id":"urn:test"}"#.utf8), verification: ["verified": true], mappingID: "m", mappingVersion: "1",
+        document: Array(document.utf8), verification: ["verified": true], mappingID: "m", mappingVersion: "1",
         mappingDigest: ContentDigest(of: [1]), total: "10.00", currency: "EUR", receivedAt: time,
         actions: (0..<actions).map { index in
             .init(index: index, name: "a\(index)", target: index == 0 ? "erp" : "portal", kind: "rows", adapter: "memory",
@@ -256,6 +257,22 @@ struct StoreDashboardSuite {
         #expect(try await store.agreements(AgreementQuery(search: "PO-4711")).map(\.agreementID) == ["urn:test:0"])
         #expect(try await store.agreements(AgreementQuery(search: "PO-471")).isEmpty)  // the whole id, not a part
         #expect(try await store.agreements(AgreementQuery(target: "portal", search: "PO-4711")).map(\.agreementID) == ["urn:test:0"])
+        // …and by the reference exactly as the list shows it (`system:kind:id`), but not by a part of that.
+        #expect(try await store.agreements(AgreementQuery(search: "erp:po:PO-4711")).map(\.agreementID) == ["urn:test:0"])
+        #expect(try await store.agreements(AgreementQuery(search: "erp:po:PO-471")).isEmpty)
+        #expect(try await store.agreements(AgreementQuery(search: "po:PO-4711")).isEmpty)
+        #expect(try await store.agreements(AgreementQuery(search: "crm:po:PO-4711")).isEmpty)
+        #expect(try await store.agreements(AgreementQuery(search: "erp:po:PO-4711")).first?.references == ["erp:po:PO-4711"])
+    }
+
+    @Test("a list entry carries the document's delivery date, when it states one", arguments: StoreKind.allCases)
+    func deliveryDate(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        _ = try await store.accept(incoming(0, document: #"{"id":"urn:test:0","delivery":{"date":"2026-12-16","place":"Tampere"}}"#))
+        _ = try await store.accept(incoming(1))
+        let listed = try await store.agreements(AgreementQuery())
+        #expect(listed.map(\.deliveryDate) == [nil, "2026-12-16"])
+        #expect(try await store.agreement(digest: incoming(0).digest)?.summary.deliveryDate == "2026-12-16")
     }
 
     @Test("status counts and attempt activity per time bucket, partner and target", arguments: StoreKind.allCases)

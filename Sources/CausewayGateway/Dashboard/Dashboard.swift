@@ -6,8 +6,9 @@ import Hummingbird
 import ServiceLifecycle
 import Synchronization
 
-/// The operator dashboard: server-rendered pages at `/`, `/orders`, `/orders/{digest}` and
-/// `/login`, live through server-sent events at `/events` (see Docs/dashboard.md).
+/// The operator dashboard: server-rendered pages at `/`, `/orders`, `/orders/{digest}`,
+/// `/reconcile` and `/login`, an order's signed receipts at `/orders/{digest}/receipts/{id}`, live
+/// through server-sent events at `/events`, and its icon at `/favicon.ico` (see Docs/dashboard.md).
 ///
 /// Sign-in takes one of the configured API tokens and starts a cookie session
 /// (``DashboardSessions``). Viewers read; only operators retry. Every POST carries the session's
@@ -27,6 +28,9 @@ struct Dashboard: Sendable {
     let targets: [String]
     /// The scheduled reconciliation, when `serve` runs one.
     let reconcile: ReconcileSchedule?
+    /// Each partner's `display_name` from its partner.yaml, by partner name; a partner without one
+    /// is shown by its name.
+    var partnerNames: [String: String] = [:]
     let sessions = DashboardSessions()
     let streams = StreamCounter()
 
@@ -42,15 +46,23 @@ struct Dashboard: Sendable {
         router.get("/") { request, _ in try await self.page(request) { try await self.overview(request, $0) } }
         router.get("/orders") { request, _ in try await self.page(request) { try await self.orders(request, $0) } }
         router.get("/reconcile") { request, _ in
-            try await self.page(request) { Self.html(DashboardPages.reconciliation(self.reconcile, session: $0)) }
+            try await self.page(request) { Self.html(DashboardPages.reconciliation(self.reconcile, session: $0, now: Self.now())) }
         }
         router.get("/orders/:digest") { request, context in
             try await self.page(request) { try await self.order(request, context, $0) }
+        }
+        router.get("/orders/:digest/receipts/:receipt") { request, context in
+            try await self.page(request) { _ in try await self.receipt(context) }
         }
         router.post("/orders/:digest/retry") { request, context in try await self.retry(request, context) }
         router.get("/events") { request, _ in try await self.events(request) }
         router.get("/dashboard.css") { _, _ in Self.asset(DashboardAssets.css, type: "text/css; charset=utf-8") }
         router.get("/dashboard.js") { _, _ in Self.asset(DashboardAssets.javascript, type: "text/javascript; charset=utf-8") }
+        router.get("/favicon.svg") { _, _ in Self.asset(DashboardAssets.faviconSVG, type: "image/svg+xml") }
+        router.get("/favicon.ico") { _, _ in
+            Response(status: .ok, headers: [.contentType: "image/x-icon", .cacheControl: "max-age=86400", .xContentTypeOptions: "nosniff"],
+                     body: .init(byteBuffer: ByteBuffer(bytes: DashboardAssets.faviconICO)))
+        }
     }
 
     // MARK: Sessions and checks
@@ -208,7 +220,7 @@ struct Dashboard: Sendable {
         let counts = try await store.statusCounts()
         let activity = try await store.activity(since: starts[0], bucketMilliseconds: window.bucketMilliseconds)
         return Self.html(DashboardPages.overview(session: session, window: window, starts: starts, counts: counts, activity: activity,
-                                                 partners: partners, targets: targets))
+                                                 partners: partners, targets: targets, names: partnerNames, now: now))
     }
 
     /// The list's filters from the query string; an invalid value is reported, not ignored.
@@ -259,7 +271,7 @@ struct Dashboard: Sendable {
         let summaries = problems.isEmpty ? try await store.agreements(query) : []
         let next = summaries.count == query.limit ? summaries.last?.sequence : nil
         return Self.html(DashboardPages.orders(session: session, summaries: summaries, form: form, problems: problems, next: next,
-                                               partners: partners, targets: targets, now: Self.now()),
+                                               partners: partners, targets: targets, names: partnerNames, now: Self.now()),
                          status: problems.isEmpty ? .ok : .badRequest)
     }
 
@@ -273,7 +285,21 @@ struct Dashboard: Sendable {
         }
         let receipts = try await store.receipts(digest: digest)
         let retried = request.uri.queryParameters["retried"].flatMap { Int(String($0)) }
-        return Self.html(DashboardPages.order(session: session, stored: stored, receipts: receipts, retried: retried, now: Self.now()))
+        return Self.html(DashboardPages.order(session: session, stored: stored, receipts: receipts, retried: retried,
+                                              partnerName: partnerNames[stored.summary.partner], now: Self.now()))
+    }
+
+    /// One signed receipt of an order, as the JSON the ledger holds (to read, save or check with
+    /// `causeway verify`).
+    func receipt(_ context: GatewayRequestContext) async throws -> Response {
+        let id = context.parameters.get("receipt").map { $0.removingPercentEncoding ?? $0 }
+        guard let digest = Self.digest(context), let id,
+            let receipt = try await store.receipts(digest: digest).first(where: { $0["id"]?.stringValue == id })
+        else {
+            return Self.html(DashboardPages.message(title: "No such receipt", text: "This order has no receipt with that id."), status: .notFound)
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store", .xContentTypeOptions: "nosniff"],
+                        body: .init(byteBuffer: ByteBuffer(string: JSONWriter.string(.object(receipt), style: .pretty) + "\n")))
     }
 
     func retry(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {

@@ -28,9 +28,10 @@ enum DashboardPages {
             <html lang="en"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(HTML.escape(title)) · Causeway</title>
+            <link rel="icon" href="/favicon.svg" type="image/svg+xml"><link rel="alternate icon" href="/favicon.ico">
             <link rel="stylesheet" href="/dashboard.css"><script src="/dashboard.js" defer></script>
             </head><body\(liveAttribute)>
-            <header class="top"><a class="brand" href="/">Causeway</a>\(nav)</header>
+            <header class="top"><a class="brand" href="/"><img src="/favicon.svg" alt="">Causeway</a>\(nav)</header>
             <main id="main"><h1>\(HTML.escape(title))</h1>
             \(body)
             </main></body></html>
@@ -60,7 +61,7 @@ enum DashboardPages {
     // MARK: Overview
 
     static func overview(session: Session, window: DashboardCharts.Window, starts: [Int64], counts: [AgreementStatus: Int],
-                         activity: [ActivityBucket], partners: [String], targets: [String]) -> String {
+                         activity: [ActivityBucket], partners: [String], targets: [String], names: [String: String], now: Int64) -> String {
         let deadLetters = counts[.deadLetter] ?? 0
         var tiles = """
             <a class="tile dead\(deadLetters > 0 ? " alert" : "")" href="/orders?status=dead_letter" id="dead-letter-tile">
@@ -81,29 +82,32 @@ enum DashboardPages {
         let delivered = Int(all.delivered.reduce(0, +)), failed = Int(all.failed.reduce(0, +))
         var charts = DashboardCharts.bars(
             id: "chart-throughput", title: "Deliveries committed", series: [.init(name: "committed", cssClass: "ok", values: all.delivered)],
-            starts: starts, unit: "deliveries", summary: "\(delivered) deliveries committed in the \(window.label)")
+            starts: starts, window: window, unit: "deliveries", summary: "\(delivered) deliveries committed in the \(window.label)",
+            empty: "No deliveries in the \(window.label).")
         charts += DashboardCharts.bars(
             id: "chart-failures", title: "Failed attempts", series: [.init(name: "failed", cssClass: "bad", values: all.failed)],
-            starts: starts, unit: "attempts", summary: "\(failed) failed attempts in the \(window.label)")
+            starts: starts, window: window, unit: "attempts", summary: "\(failed) failed attempts in the \(window.label)",
+            empty: "No failed attempts in the \(window.label).")
         charts += DashboardCharts.bars(
             id: "chart-latency", title: "Mean latency, intake to commit", series: [.init(name: "latency", cssClass: "time", values: all.latency)],
-            starts: starts, unit: "", summary: "Mean time from intake to the target's commit, per interval",
-            format: { HTML.duration(Int64($0)) })
+            starts: starts, window: window, unit: "mean", summary: "Mean time from intake to the target's commit, per interval",
+            empty: "Nothing committed in the \(window.label).", format: { HTML.duration(Int64($0.rounded())) })
 
-        func group(_ title: String, _ id: String, _ names: [String], _ key: (ActivityBucket) -> String) -> String {
+        func group(_ title: String, _ id: String, _ list: [String], _ display: [String: String], _ key: (ActivityBucket) -> String) -> String {
             var rows: [[String]] = []
             var figures = ""
-            for (index, name) in names.enumerated() {
+            for (index, name) in list.enumerated() {
                 let series = DashboardCharts.series(activity, starts: starts) { key($0) == name }
                 let ok = Int(series.delivered.reduce(0, +)), bad = Int(series.failed.reduce(0, +))
                 let latencies = activity.filter { key($0) == name }
                 let committed = latencies.reduce(0) { $0 + $1.delivered }
                 let mean = committed > 0 ? HTML.duration(latencies.reduce(0) { $0 + $1.latencyMilliseconds } / Int64(committed)) : "—"
-                rows.append([HTML.escape(name), String(ok), String(bad), mean])
+                rows.append([partner(name, display), String(ok), String(bad), mean])
                 figures += DashboardCharts.bars(
-                    id: "\(id)-\(index)", title: name,
+                    id: "\(id)-\(index)", title: display[name] ?? name,
                     series: [.init(name: "committed", cssClass: "ok", values: series.delivered), .init(name: "failed", cssClass: "bad", values: series.failed)],
-                    starts: starts, unit: "", summary: "\(name): \(ok) committed, \(bad) failed in the \(window.label)")
+                    starts: starts, window: window, unit: "actions", summary: "\(name): \(ok) committed, \(bad) failed in the \(window.label)",
+                    empty: "No attempts in the \(window.label).")
             }
             return "<section aria-labelledby=\"\(id)-h\"><h2 id=\"\(id)-h\">\(HTML.escape(title))</h2>"
                 + HTML.table(caption: "\(title), \(window.label)", headers: ["Name", "Committed", "Failed", "Mean latency"], rows: rows,
@@ -113,18 +117,29 @@ enum DashboardPages {
         return layout(title: "Overview", session: session, active: "Overview", live: "", """
             <div id="live">
             <section class="tiles" aria-label="Orders by status">\(tiles)</section>
-            <p class="windows">Showing the \(windows)</p>
+            <p class="windows">Showing the \(windows) · as of \(HTML.timeTag(now))</p>
             <section aria-label="Activity"><div class="charts">\(charts)</div></section>
-            \(group("Per partner", "partners", partners, \.partner))
-            \(group("Per target", "targets", targets, \.target))
+            \(group("Per partner", "partners", partners, names, \.partner))
+            \(group("Per target", "targets", targets, [:], \.target))
             </div>
             """)
     }
 
     // MARK: Orders list
 
+    /// A partner as a person knows it: its display name, with the configured name underneath.
+    static func partner(_ name: String, _ names: [String: String]) -> String {
+        guard let display = names[name], display != name else { return HTML.escape(name) }
+        return "\(HTML.escape(display))<span class=\"sub\">\(HTML.escape(name))</span>"
+    }
+
+    /// A legacy reference as listed (`system:kind:id`), linked to the orders that carry it.
+    static func reference(_ label: String) -> String {
+        "<a href=\"\(HTML.escape(HTML.searchPath(label)))\" title=\"Orders with this reference\"><code>\(HTML.escape(label))</code></a>"
+    }
+
     static func orders(session: Session, summaries: [AgreementSummary], form: [String: String], problems: [String], next: Int64?,
-                       partners: [String], targets: [String], now: Int64) -> String {
+                       partners: [String], targets: [String], names: [String: String], now: Int64) -> String {
         func select(_ name: String, _ label: String, _ options: [(String, String)]) -> String {
             var out = "<div class=\"field\"><label for=\"f-\(name)\">\(label)</label><select id=\"f-\(name)\" name=\"\(name)\"><option value=\"\">All</option>"
             for (value, text) in options {
@@ -135,26 +150,27 @@ enum DashboardPages {
         let statuses: [AgreementStatus] = [.accepted, .delivering, .delivered, .retrying, .deadLetter]
         let filters = """
             <form method="get" action="/orders" class="filters" role="search" aria-label="Filter orders">
-            \(select("partner", "Partner", partners.map { ($0, $0) }))
+            \(select("partner", "Partner", partners.map { ($0, names[$0] ?? $0) }))
             \(select("status", "Status", statuses.map { ($0.rawValue, HTML.label($0)) }))
             \(select("target", "Target", targets.map { ($0, $0) }))
-            <div class="field"><label for="f-from">Received from</label><input id="f-from" type="date" name="from" value="\(HTML.escape(form["from"] ?? ""))"></div>
-            <div class="field"><label for="f-to">Received until</label><input id="f-to" type="date" name="to" value="\(HTML.escape(form["to"] ?? ""))"></div>
+            <div class="field"><label for="f-from">Received from (UTC)</label><input id="f-from" type="date" name="from" value="\(HTML.escape(form["from"] ?? ""))"></div>
+            <div class="field"><label for="f-to">Received until (UTC)</label><input id="f-to" type="date" name="to" value="\(HTML.escape(form["to"] ?? ""))"></div>
             <div class="field wide"><label for="f-q">Search</label><input id="f-q" type="search" name="q" value="\(HTML.escape(form["q"] ?? ""))"
-              placeholder="Agreement id, digest or legacy reference (e.g. PO number)"></div>
+              placeholder="Agreement id, digest or ERP reference" title="An agreement id, a digest, or an ERP reference as listed (sqlite:erp_purchase_order:3) or its id alone (3)"></div>
             <div class="actions"><button type="submit">Apply</button> <a href="/orders">Clear</a></div>
             </form>
             """
         let errors = problems.isEmpty ? "" : "<ul class=\"error\" role=\"alert\">" + problems.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>"
         let rows = summaries.map { summary -> [String] in
             [
-                "<a href=\"\(HTML.orderPath(summary.digest))\">\(HTML.escape(summary.agreementID))</a>",
-                HTML.escape(summary.partner),
+                "<a href=\"\(HTML.orderPath(summary.digest))\" class=\"ident\" title=\"\(HTML.escape(summary.agreementID))\">\(HTML.escape(summary.agreementID))</a>",
+                partner(summary.partner, names),
                 "<span class=\"money\">\(HTML.escape(HTML.money(summary.total, summary.currency)))</span>",
                 HTML.status(summary.status),
                 HTML.escape(summary.targets.isEmpty ? "—" : Array(Set(summary.targets)).sorted().joined(separator: ", ")),
-                HTML.escape(summary.references.isEmpty ? "—" : summary.references.joined(separator: ", ")),
-                "<time datetime=\"\(HTML.escape(HTML.time(summary.receivedAt)))\" title=\"\(HTML.escape(HTML.time(summary.receivedAt)))\">\(HTML.age(summary.receivedAt, now: now))</time>",
+                summary.references.isEmpty ? "—" : summary.references.map(reference).joined(separator: "<br>"),
+                summary.deliveryDate.map { "<span class=\"date\">\(HTML.escape($0))</span>" } ?? "—",
+                HTML.timeTag(summary.receivedAt, now: now),
             ]
         }
         var keep = form
@@ -163,7 +179,8 @@ enum DashboardPages {
         var paging = ""
         if form["before"] != nil { paging += "<a href=\"/orders\(base.isEmpty ? "" : "?" + base)\" id=\"page-newest\">Newest</a> " }
         if let next { paging += "<a href=\"/orders?\(base.isEmpty ? "" : base + "&")before=\(next)\" id=\"page-older\" rel=\"next\">Older →</a>" }
-        let table = HTML.table(caption: "Orders, newest first", headers: ["Agreement", "Partner", "Total", "Status", "Target", "Legacy reference", "Age"],
+        let table = HTML.table(caption: "Orders, newest first (times in UTC)",
+                               headers: ["Agreement", "Partner", "Total", "Status", "Target", "ERP reference", "Delivery date", "Received"],
                                rows: rows, empty: "No orders match.", id: "orders")
         return layout(title: "Orders", session: session, active: "Orders", live: "", """
             \(filters)\(errors)
@@ -174,40 +191,49 @@ enum DashboardPages {
 
     // MARK: Order detail
 
-    static func order(session: Session, stored: StoredAgreement, receipts: [JSONObject], retried: Int?, now: Int64) -> String {
+    /// The path of one receipt's JSON.
+    static func receiptPath(_ digest: ContentDigest, _ id: String) -> String { "\(HTML.orderPath(digest))/receipts/\(HTML.query(id))" }
+
+    static func order(session: Session, stored: StoredAgreement, receipts: [JSONObject], retried: Int?, partnerName: String?, now: Int64) -> String {
         let summary = stored.summary
         let document = try? JSONReader(limits: .init(maxBytes: 64 << 20, maxDepth: 128)).read(stored.document)
+        let partyObjects = document?["parties"]?.objectValue ?? JSONObject()
+        let partnerShown = partnerName.map { "\(HTML.escape($0)) (\(HTML.escape(summary.partner)))" } ?? HTML.escape(summary.partner)
 
         // The agreement: parties and lines, then the document itself.
         var parties: [[String]] = []
-        for (role, party) in document?["parties"]?.objectValue ?? JSONObject() {
-            parties.append([HTML.escape(role), HTML.escape(party["name"]?.stringValue ?? "—"),
-                            "<code>\(HTML.escape(party["id"]?.stringValue ?? "—"))</code>", HTML.escape(party["vatId"]?.stringValue ?? "—")])
+        for (role, party) in partyObjects {
+            parties.append([HTML.escape(role), HTML.escape(party["name"]?.stringValue ?? "—"), HTML.ident(party["id"]?.stringValue),
+                            HTML.escape(party["vatId"]?.stringValue ?? "—")])
         }
         let lines = (document?["lines"]?.arrayValue ?? []).map { line -> [String] in
             ["sku", "description", "quantity", "unit", "unitPrice"].map { HTML.escape(line[$0]?.stringValue ?? "—") }
         }
+        let delivery = document?["delivery"]
+        let deliveryText = [delivery?["date"]?.stringValue, delivery?["place"]?.stringValue, delivery?["incoterm"]?.stringValue]
+            .compactMap { $0 }.joined(separator: " · ")
         let agreement = HTML.facts([
-            ("Agreement id", "<code>\(HTML.escape(summary.agreementID))</code>"), ("Digest", "<code>\(HTML.escape(summary.digest.description))</code>"),
-            ("Partner", HTML.escape(summary.partner)), ("Total", "<span class=\"money\">\(HTML.escape(HTML.money(summary.total, summary.currency)))</span>"),
-            ("Issued", HTML.escape(document?["issued"]?.stringValue ?? "—")), ("Received", HTML.escape(HTML.time(summary.receivedAt))),
+            ("Agreement id", "<code>\(HTML.escape(summary.agreementID))</code>"), ("Digest", HTML.ident(summary.digest.description)),
+            ("Partner", partnerShown), ("Total", "<span class=\"money\">\(HTML.escape(HTML.money(summary.total, summary.currency)))</span>"),
+            ("Delivery", HTML.escape(deliveryText.isEmpty ? "—" : deliveryText)),
+            ("Payment", HTML.escape(document?["payment"]?["terms"]?.stringValue ?? "—")),
+            ("Issued", HTML.timeTag(iso: document?["issued"]?.stringValue)), ("Received", HTML.timeTag(summary.receivedAt, now: now)),
         ])
             + HTML.table(caption: "Parties", headers: ["Role", "Name", "Identifier", "VAT id"], rows: parties, empty: "No parties in the document.", id: "parties")
             + HTML.table(caption: "Lines", headers: ["SKU", "Description", "Quantity", "Unit", "Unit price"], rows: lines, empty: "No lines.", id: "lines")
-            + "<details><summary>The agreement as received</summary>\(document.map(HTML.json) ?? "<p>(not JSON)</p>")</details>"
+            + "<details><summary>The agreement as received (JSON)</summary>\(document.map(HTML.json) ?? "<p>(not JSON)</p>")</details>"
 
         // Verification: who signed which role, with which key, through which delegation.
         let verification = stored.verification
-        let signers = (verification["signers"]?.arrayValue ?? []).map { signer -> [String] in
-            let delegation: String
-            if let d = signer["delegation"]?.objectValue {
-                delegation = "agent <code>\(HTML.escape(d["agent"]?.stringValue ?? "?"))</code> for issuer <code>\(HTML.escape(d["issuer"]?.stringValue ?? "?"))</code>"
-                    + (d["id"]?.stringValue.map { " (\(HTML.escape($0)))" } ?? "")
-            } else {
-                delegation = "direct"
-            }
-            return [HTML.escape(signer["role"]?.stringValue ?? "?"), "<code>\(HTML.escape(signer["did"]?.stringValue ?? "?"))</code>",
-                    "<code class=\"key\">\(HTML.escape(signer["verificationMethod"]?.stringValue ?? "?"))</code>", delegation]
+        let signerObjects = verification["signers"]?.arrayValue ?? []
+        func delegationText(_ signer: JSONValue) -> String? {
+            guard let d = signer["delegation"]?.objectValue else { return nil }
+            return "agent \(HTML.ident(d["agent"]?.stringValue)) for issuer \(HTML.ident(d["issuer"]?.stringValue))"
+                + (d["id"]?.stringValue.map { " (\(HTML.ident($0)))" } ?? "")
+        }
+        let signers = signerObjects.map { signer -> [String] in
+            [HTML.escape(signer["role"]?.stringValue ?? "?"), HTML.ident(signer["did"]?.stringValue), HTML.ident(signer["verificationMethod"]?.stringValue),
+             delegationText(signer) ?? "direct"]
         }
         let findings = (verification["findings"]?.arrayValue ?? []).map {
             [HTML.escape($0["severity"]?.stringValue ?? ""), HTML.escape($0["code"]?.stringValue ?? ""), HTML.escape($0["message"]?.stringValue ?? "")]
@@ -217,14 +243,16 @@ enum DashboardPages {
             + HTML.table(caption: "Signers", headers: ["Role", "Signer", "Key", "Delegation"], rows: signers, empty: "No signers recorded.", id: "signers")
             + HTML.table(caption: "Findings", headers: ["Severity", "Code", "Message"], rows: findings, empty: "No findings.")
 
-        // The mapping and the actions it produced.
+        // The mapping and the actions it produced; each row links its receipt and reference.
         let receiptsByID = Dictionary(receipts.compactMap { receipt in receipt["id"]?.stringValue.map { ($0, receipt) } }, uniquingKeysWith: { a, _ in a })
+        func label(_ ref: JSONValue?) -> String? {
+            guard let ref, let id = ref["id"]?.stringValue else { return nil }
+            return [ref["system"]?.stringValue, ref["kind"]?.stringValue, id].compactMap { $0 }.joined(separator: ":")
+        }
         let actions = stored.entries.map { entry -> [String] in
-            let reference = entry.legacyReference.flatMap { ref in ref["id"]?.stringValue.map { _ in
-                [ref["system"]?.stringValue, ref["kind"]?.stringValue, ref["id"]?.stringValue].compactMap { $0 }.joined(separator: ":") } }
-            return [String(entry.actionIndex), HTML.escape(entry.name), HTML.escape(entry.target), HTML.state(entry.state), String(entry.attempts),
-                    HTML.escape(entry.lastError ?? "—"), HTML.escape(reference ?? "—"),
-                    receiptsByID[entry.receiptID] != nil ? "<code>\(HTML.escape(entry.receiptID))</code>" : "pending"]
+            [String(entry.actionIndex), "<a href=\"#provenance-\(entry.actionIndex)\">\(HTML.escape(entry.name))</a>", HTML.escape(entry.target),
+             HTML.state(entry.state), String(entry.attempts), HTML.escape(entry.lastError ?? "—"), label(entry.legacyReference).map(reference) ?? "—",
+             receiptsByID[entry.receiptID] != nil ? HTML.ident(entry.receiptID, link: "#receipt-\(entry.actionIndex)") : "pending"]
         }
         var retry = ""
         if let retried {
@@ -242,47 +270,88 @@ enum DashboardPages {
             }
         }
         let mapping = HTML.facts([("Mapping", "<code>\(HTML.escape(stored.mappingID))</code>"), ("Version", HTML.escape(stored.mappingVersion)),
-                                  ("Mapping digest", "<code>\(HTML.escape(stored.mappingDigest.description))</code>")])
-            + HTML.table(caption: "Actions", headers: ["#", "Action", "Target", "State", "Attempts", "Last error", "Legacy reference", "Receipt"],
-                         rows: actions, empty: "The mapping produced no actions.", id: "actions")
+                                  ("Mapping digest", HTML.ident(stored.mappingDigest.description))])
+            + HTML.table(caption: "Actions", headers: ["#", "Action", "Target", "State", "Attempts", "Last error", "ERP reference", "Receipt"],
+                         rows: actions, empty: "The mapping produced no actions.", id: "actions", rowIDs: stored.entries.map { "action-\($0.actionIndex)" })
 
         // Attempts.
         let names = Dictionary(stored.entries.map { ($0.id, "\($0.actionIndex) \($0.name)") }, uniquingKeysWith: { a, _ in a })
         let attempts = stored.attempts.map { attempt -> [String] in
-            [HTML.escape(names[attempt.entryID] ?? "?"), String(attempt.number), HTML.escape(HTML.time(attempt.startedAt)),
+            [HTML.escape(names[attempt.entryID] ?? "?"), String(attempt.number), HTML.timeTag(attempt.startedAt, now: now),
              HTML.escape(HTML.duration(attempt.finishedAt - attempt.startedAt)), "<span class=\"outcome-\(HTML.escape(attempt.outcome))\">\(HTML.escape(attempt.outcome))</span>",
              HTML.escape(attempt.detail ?? "—")]
         }
 
-        // Receipts and provenance with the ledger position.
+        // Receipts with their ledger position; each links its JSON.
+        let indexByReceipt = Dictionary(stored.entries.map { ($0.receiptID, $0.actionIndex) }, uniquingKeysWith: { a, _ in a })
         let receiptRows = receipts.map { receipt -> [String] in
-            let ref = receipt["legacyRef"]
-            let label = [ref?["system"]?.stringValue, ref?["kind"]?.stringValue, ref?["id"]?.stringValue].compactMap { $0 }.joined(separator: ":")
-            return ["<code>\(HTML.escape(receipt["id"]?.stringValue ?? "?"))</code>", HTML.escape(receipt["action"]?["target"]?.stringValue ?? "?"),
-                    HTML.escape(label.isEmpty ? "—" : label), HTML.escape(receipt["issued"]?.stringValue ?? "?"),
-                    receipt["ledger"]?["seq"]?.exactInt.map(String.init) ?? "?", "<code class=\"key\">\(HTML.escape(receipt["ledger"]?["leaf"]?.stringValue ?? "—"))</code>"]
+            let id = receipt["id"]?.stringValue ?? "?"
+            return [HTML.ident(id, link: receiptPath(summary.digest, id)), HTML.escape(receipt["action"]?["target"]?.stringValue ?? "?"),
+                    label(receipt["legacyRef"]).map(reference) ?? "—", HTML.timeTag(iso: receipt["issued"]?.stringValue),
+                    receipt["ledger"]?["seq"]?.exactInt.map(String.init) ?? "?", HTML.ident(receipt["ledger"]?["leaf"]?.stringValue)]
         }
+        let receiptIDs = receipts.map { receipt in "receipt-" + (receipt["id"]?.stringValue.flatMap { indexByReceipt[$0] }.map(String.init) ?? "x") }
+
+        // Provenance in words, per action, with the record itself behind a toggle.
         var provenance = ""
         for entry in stored.entries {
-            let position = receiptsByID[entry.receiptID].map { receipt in
-                "ledger position \(receipt["ledger"]?["seq"]?.exactInt.map(String.init) ?? "?") of \(HTML.escape(receipt["ledger"]?["origin"]?.stringValue ?? "?"))"
-            } ?? "not yet in the ledger"
-            provenance += "<details><summary>Action \(entry.actionIndex) \(HTML.escape(entry.name)): \(position)</summary>\(HTML.json(entry.provenance))</details>"
+            let record = entry.provenance
+            let receipt = receiptsByID[entry.receiptID]
+            var story: [String] = []
+            let signedBy = (record["signers"]?.arrayValue ?? signerObjects).map { signer -> String in
+                let role = signer["role"]?.stringValue ?? "?"
+                let name = partyObjects[role]?["name"]?.stringValue.map { " \(HTML.escape($0))" } ?? ""
+                let delegation = signerObjects.first { $0["role"]?.stringValue == role }?["delegation"]
+                if let delegation, let agent = delegation["agent"]?.stringValue {
+                    return "the \(HTML.escape(role))\(name) through its agent \(HTML.ident(agent))"
+                        + (delegation["id"]?.stringValue.map { " (delegation \(HTML.ident($0)))" } ?? "")
+                }
+                return "the \(HTML.escape(role))\(name) (key \(HTML.ident(signer["verificationMethod"]?.stringValue)))"
+            }
+            story.append("<li><strong>Signed</strong> by \(signedBy.isEmpty ? "nobody recorded" : signedBy.joined(separator: " and ")); "
+                + (verified ? "signatures verified on receipt." : "signatures <strong>not</strong> verified.") + "</li>")
+            let plan = record["plan"]
+            story.append("<li><strong>Mapped</strong> by <code>\(HTML.escape(plan?["mapping"]?.stringValue ?? stored.mappingID))</code> "
+                + "version \(HTML.escape(plan?["version"]?.stringValue ?? stored.mappingVersion)): "
+                + "action \(entry.actionIndex + 1) of \(stored.entries.count), <em>\(HTML.escape(entry.name))</em>.</li>")
+            let subject = record["subject"]
+            story.append("<li><strong>Written</strong> to <strong>\(HTML.escape(entry.target))</strong> through the "
+                + "\(HTML.escape(subject?["adapter"]?.stringValue ?? entry.adapter)) adapter (\(HTML.escape(subject?["kind"]?.stringValue ?? entry.kind))): "
+                + (entry.state == .delivered
+                    ? (label(entry.legacyReference).map { "record \(reference($0))" } ?? "committed")
+                        + (entry.deliveredAt.map { ", committed \(HTML.timeTag($0, now: now))" } ?? "")
+                    : "not yet (\(HTML.state(entry.state)), \(entry.attempts) attempt\(entry.attempts == 1 ? "" : "s")"
+                        + (entry.lastError.map { "; last error: \(HTML.escape($0))" } ?? "") + ")")
+                + ".</li>")
+            if let receipt {
+                let seq = receipt["ledger"]?["seq"]?.exactInt.map(String.init) ?? "?"
+                story.append("<li><strong>Receipt</strong> <a href=\"#receipt-\(entry.actionIndex)\">\(HTML.ident(entry.receiptID))</a>, "
+                    + "ledger position \(seq) of <code>\(HTML.escape(receipt["ledger"]?["origin"]?.stringValue ?? "?"))</code> · "
+                    + "<a href=\"\(HTML.escape(receiptPath(summary.digest, entry.receiptID)))\">signed receipt (JSON)</a></li>")
+            } else {
+                story.append("<li><strong>Receipt</strong>: none yet, so not yet in the ledger (it is issued once the target commits).</li>")
+            }
+            provenance += """
+                <div class="story" id="provenance-\(entry.actionIndex)"><h3>Action \(entry.actionIndex): \(HTML.escape(entry.name)) → \(HTML.escape(entry.target))</h3>
+                <ul>\(story.joined())</ul>
+                <details><summary>Provenance record of action \(entry.actionIndex) (JSON, travels with the written record)</summary>\(HTML.json(record))</details></div>
+                """
         }
 
         return layout(title: "Order \(summary.agreementID)", session: session, active: "Orders", live: summary.digest.description, """
             <div id="live">
-            <p class="status-line">\(HTML.status(summary.status)) <span>\(HTML.escape(summary.partner))</span>
-              <span class="money">\(HTML.escape(HTML.money(summary.total, summary.currency)))</span></p>
+            <p class="status-line">\(HTML.status(summary.status)) <span>\(partnerShown)</span>
+              <span class="money">\(HTML.escape(HTML.money(summary.total, summary.currency)))</span>
+              \(summary.deliveryDate.map { "<span>delivery \(HTML.escape($0))</span>" } ?? "")</p>
             \(retry)
+            <section aria-labelledby="h-provenance"><h2 id="h-provenance">What happened</h2>\(provenance.isEmpty ? "<p class=\"empty\">No actions.</p>" : provenance)</section>
             <section aria-labelledby="h-agreement"><h2 id="h-agreement">Agreement</h2>\(agreement)</section>
             <section aria-labelledby="h-verification"><h2 id="h-verification">Verification</h2>\(verificationHTML)</section>
             <section aria-labelledby="h-mapping"><h2 id="h-mapping">Mapping and actions</h2>\(mapping)</section>
             <section aria-labelledby="h-attempts"><h2 id="h-attempts">Attempts</h2>
-              \(HTML.table(caption: "Every delivery attempt", headers: ["Action", "#", "Started", "Took", "Outcome", "Error"], rows: attempts, empty: "No attempts yet.", id: "attempts"))</section>
+              \(HTML.table(caption: "Every delivery attempt (times in UTC)", headers: ["Action", "#", "Started", "Took", "Outcome", "Error"], rows: attempts, empty: "No attempts yet.", id: "attempts"))</section>
             <section aria-labelledby="h-receipts"><h2 id="h-receipts">Receipts</h2>
-              \(HTML.table(caption: "Signed receipts in the ledger", headers: ["Receipt", "Target", "Legacy reference", "Issued", "Ledger #", "Leaf"], rows: receiptRows, empty: "No receipts yet.", id: "receipts"))</section>
-            <section aria-labelledby="h-provenance"><h2 id="h-provenance">Provenance</h2>\(provenance.isEmpty ? "<p class=\"empty\">No actions.</p>" : provenance)</section>
+              \(HTML.table(caption: "Signed receipts in the ledger", headers: ["Receipt", "Target", "ERP reference", "Issued", "Ledger #", "Leaf"], rows: receiptRows, empty: "No receipts yet.", id: "receipts", rowIDs: receiptIDs))</section>
             </div>
             """)
     }
@@ -291,7 +360,7 @@ enum DashboardPages {
 
     /// The last scheduled reconciliation: when, the count of each finding class, and every finding
     /// that is not `matched` (the first 500) with its agreement, target and evidence in words.
-    static func reconciliation(_ schedule: ReconcileSchedule?, session: Session) -> String {
+    static func reconciliation(_ schedule: ReconcileSchedule?, session: Session, now: Int64) -> String {
         guard let schedule else {
             return layout(title: "Reconciliation", session: session, active: "Reconciliation", """
                 <p>Scheduled reconciliation is off (<code>reconcile.every_seconds: 0</code>). Run
@@ -302,10 +371,10 @@ enum DashboardPages {
             return layout(title: "Reconciliation", session: session, active: "Reconciliation",
                           "<p id=\"reconcile-state\">The first reconciliation has not finished yet.</p>")
         }
-        let when = Timestamp(epochSeconds: run.finishedAt / 1000).text
+        let when = HTML.timeTag(run.finishedAt, now: now)
         guard let report = run.report else {
             return layout(title: "Reconciliation", session: session, active: "Reconciliation", """
-                <p id="reconcile-state" class="bad">The reconciliation of \(HTML.escape(when)) could not run: \(HTML.escape(run.failure ?? ""))</p>
+                <p id="reconcile-state" class="bad">The reconciliation of \(when) could not run: \(HTML.escape(run.failure ?? ""))</p>
                 """)
         }
         let counts = report.counts.map { findingClass, count in
@@ -313,7 +382,7 @@ enum DashboardPages {
         }.joined()
         let problems = report.findings.filter { $0.findingClass != .matched }
         let rows = problems.prefix(500).map { finding in
-            let agreement = finding.digest.map { "<a href=\"/orders/\(HTML.escape($0))\"><code>\(HTML.escape(String($0.prefix(19))))…</code></a>" } ?? "—"
+            let agreement = finding.digest.map { HTML.ident($0, link: "/orders/\($0)") } ?? "—"
             return "<tr><td>\(HTML.escape(finding.findingClass.rawValue))</td><td>\(agreement)</td><td>\(HTML.escape(finding.target ?? "—"))</td>"
                 + "<td>\(HTML.escape(finding.detail))</td></tr>"
         }.joined()
@@ -322,14 +391,14 @@ enum DashboardPages {
         }.joined()
         return layout(title: "Reconciliation", session: session, active: "Reconciliation", """
             <p id="reconcile-state" class="\(report.isClean ? "good" : "bad")">\(report.isClean ? "Everything matched" : "Differences found")
-            in the reconciliation of \(HTML.escape(when)): \(report.agreements) agreements, \(report.entries) actions,
+            in the reconciliation of \(when): \(report.agreements) agreements, \(report.entries) actions,
             \(report.ledgerReceipts) receipts.</p>
             <table class="counts" aria-label="Findings by class"><tbody>\(counts)</tbody></table>
             <ul aria-label="Targets">\(targets)</ul>
             <h2>Findings</h2>
             \(problems.isEmpty ? "<p>None.</p>" : """
-                <table id="findings"><thead><tr><th scope="col">Class</th><th scope="col">Agreement</th><th scope="col">Target</th>
-                <th scope="col">Detail</th></tr></thead><tbody>\(rows)</tbody></table>
+                <div class="scroll"><table id="findings"><thead><tr><th scope="col">Class</th><th scope="col">Agreement</th><th scope="col">Target</th>
+                <th scope="col">Detail</th></tr></thead><tbody>\(rows)</tbody></table></div>
                 """)
             <p>Repairs are a person's decision: <code>causeway reconcile --config causeway.yaml --repair</code> re-drives missing
             deliveries and changes nothing else.</p>

@@ -32,10 +32,38 @@ enum HTML {
     /// The path of an agreement's detail page.
     static func orderPath(_ digest: ContentDigest) -> String { "/orders/\(query(digest.description))" }
 
-    /// A UTC timestamp, e.g. `2026-12-01 21:05:03 UTC`.
+    /// A UTC timestamp, e.g. `2026-12-01 21:05:03 UTC`: the one format of every time the
+    /// dashboard shows (see ``timeTag(_:now:)``).
     static func time(_ milliseconds: Int64) -> String {
         let text = Date(timeIntervalSince1970: Double(milliseconds) / 1000).formatted(.iso8601)
         return text.replacingOccurrences(of: "T", with: " ").replacingOccurrences(of: "Z", with: " UTC")
+    }
+
+    /// A time as the dashboard shows every time: `2026-12-01 21:05:03 UTC` in a `<time>` element
+    /// whose hover title says how long ago it was (with `now`) or what the source said (`original`).
+    static func timeTag(_ milliseconds: Int64, now: Int64? = nil, original: String? = nil) -> String {
+        let iso = Date(timeIntervalSince1970: Double(milliseconds) / 1000).formatted(.iso8601)
+        var hover = now.map { age(milliseconds, now: $0) + " ago" }
+        if let original { hover = "as written: " + original }
+        return "<time datetime=\"\(escape(iso))\"\(hover.map { " title=\"\(escape($0))\"" } ?? "")>\(escape(time(milliseconds)))</time>"
+    }
+
+    /// An ISO 8601 date-time from a document or receipt (any offset, optional fractional seconds)
+    /// in the dashboard's format, with the text as written on hover; other text is shown as it is.
+    static func timeTag(iso text: String?) -> String {
+        guard let text else { return "—" }
+        let date = (try? Date(text, strategy: .iso8601))
+            ?? (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        guard let date else { return escape(text) }
+        return timeTag(Int64((date.timeIntervalSince1970 * 1000).rounded()), original: text)
+    }
+
+    /// A long identifier (a DID, key, digest, receipt id) cut to its start on screen with an
+    /// ellipsis; the whole value stays in the text (select and copy take all of it) and on hover.
+    static func ident(_ text: String?, link: String? = nil) -> String {
+        guard let text, !text.isEmpty else { return "—" }
+        let code = "<code class=\"ident\" title=\"\(escape(text))\">\(escape(text))</code>"
+        return link.map { "<a href=\"\(escape($0))\">\(code)</a>" } ?? code
     }
 
     /// How long ago, shortly: `42 s`, `5 min`, `3 h`, `2 d`.
@@ -87,15 +115,21 @@ enum HTML {
         "<pre class=\"json\">\(escape(JSONWriter.string(value, style: .pretty)))</pre>"
     }
 
-    /// A table; `rows` are already HTML.
-    static func table(caption: String, headers: [String], rows: [[String]], empty: String, id: String? = nil) -> String {
+    /// A table; `rows` are already HTML. `rowIDs`, when given, are the rows' `id`s (link anchors).
+    static func table(caption: String, headers: [String], rows: [[String]], empty: String, id: String? = nil, rowIDs: [String]? = nil) -> String {
         guard !rows.isEmpty else { return "<p class=\"empty\">\(escape(empty))</p>" }
         var out = "<div class=\"scroll\"><table\(id.map { " id=\"\($0)\"" } ?? "")><caption>\(escape(caption))</caption><thead><tr>"
         for header in headers { out += "<th scope=\"col\">\(escape(header))</th>" }
         out += "</tr></thead><tbody>"
-        for row in rows { out += "<tr>" + row.map { "<td>\($0)</td>" }.joined() + "</tr>" }
+        for (index, row) in rows.enumerated() {
+            let rowID = rowIDs.flatMap { index < $0.count ? $0[index] : nil }.map { " id=\"\(escape($0))\"" } ?? ""
+            out += "<tr\(rowID)>" + row.map { "<td>\($0)</td>" }.joined() + "</tr>"
+        }
         return out + "</tbody></table></div>"
     }
+
+    /// The dashboard's search for a text (a legacy reference as listed finds its orders).
+    static func searchPath(_ text: String) -> String { "/orders?q=\(query(text))" }
 
     /// A definition list of label → HTML value.
     static func facts(_ pairs: [(String, String)]) -> String {

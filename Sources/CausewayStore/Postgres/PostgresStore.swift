@@ -186,7 +186,8 @@ public final class PostgresStore: AgreementStore {
             digest: try StoreJSON.digest(digest), agreementID: try r["agreement_id"].decode(String.self), partner: try r["partner"].decode(String.self),
             status: AgreementStatus(rawValue: try r["status"].decode(String.self)) ?? .accepted, total: try r["total"].decode(String?.self),
             currency: try r["currency"].decode(String?.self), receivedAt: try r["received_at"].decode(Int64.self), targets: targets,
-            references: references, sequence: try r["seq"].decode(Int64.self))
+            references: references, sequence: try r["seq"].decode(Int64.self),
+            deliveryDate: try r["document"].decode(ByteBuffer?.self).flatMap { StoreJSON.deliveryDate(Array(buffer: $0)) })
     }
 
     public func agreement(digest: ContentDigest) async throws -> StoredAgreement? {
@@ -220,6 +221,7 @@ public final class PostgresStore: AgreementStore {
         try await client.withConnection { db in
             let limit = max(1, min(query.limit, 1000))
             let status = query.status?.rawValue
+            let labelled = query.search.map(StoreJSON.referenceIDs(labelled:)) ?? []
             let rows = try await db.query("""
                 SELECT * FROM agreements
                 WHERE (\(query.partner)::text IS NULL OR partner = \(query.partner))
@@ -231,7 +233,10 @@ public final class PostgresStore: AgreementStore {
                   AND (\(query.receivedBefore)::bigint IS NULL OR received_at < \(query.receivedBefore))
                   AND (\(query.search)::text IS NULL OR seq IN (
                     SELECT seq FROM agreements WHERE agreement_id = \(query.search) UNION SELECT seq FROM agreements WHERE digest = \(query.search)
-                    UNION SELECT s.seq FROM outbox o JOIN agreements s ON s.digest = o.digest WHERE ((o.legacy_ref::jsonb) ->> 'id') = \(query.search)))
+                    UNION SELECT s.seq FROM outbox o JOIN agreements s ON s.digest = o.digest WHERE ((o.legacy_ref::jsonb) ->> 'id') = \(query.search)
+                    UNION SELECT s.seq FROM outbox o JOIN agreements s ON s.digest = o.digest
+                      WHERE ((o.legacy_ref::jsonb) ->> 'id') = ANY(\(labelled)::text[])
+                        AND concat_ws(':', (o.legacy_ref::jsonb) ->> 'system', (o.legacy_ref::jsonb) ->> 'kind', (o.legacy_ref::jsonb) ->> 'id') = \(query.search)))
                 ORDER BY seq DESC LIMIT \(limit)
                 """, logger: logger).collect()
             var summaries: [AgreementSummary] = []

@@ -165,7 +165,8 @@ public final class SQLiteStore: AgreementStore {
         return AgreementSummary(
             digest: try StoreJSON.digest(digest), agreementID: row["agreement_id"], partner: row["partner"],
             status: AgreementStatus(rawValue: row["status"]) ?? .accepted, total: row["total"], currency: row["currency"],
-            receivedAt: row["received_at"], targets: entries.map { $0["target"] }, references: references, sequence: row["seq"])
+            receivedAt: row["received_at"], targets: entries.map { $0["target"] }, references: references, sequence: row["seq"],
+            deliveryDate: (row["document"] as Data?).flatMap { StoreJSON.deliveryDate(Array($0)) })
     }
 
     public func agreement(digest: ContentDigest) async throws -> StoredAgreement? {
@@ -206,11 +207,19 @@ public final class SQLiteStore: AgreementStore {
             if let from = query.receivedFrom { conditions.append("received_at >= ?"); arguments.append(from) }
             if let to = query.receivedBefore { conditions.append("received_at < ?"); arguments.append(to) }
             if let search = query.search {
+                let labelled = StoreJSON.referenceIDs(labelled: search)
                 conditions.append("""
                     seq IN (SELECT seq FROM agreements WHERE agreement_id = ? UNION SELECT seq FROM agreements WHERE digest = ?
-                      UNION SELECT s.seq FROM outbox o JOIN agreements s ON s.digest = o.digest WHERE json_extract(o.legacy_ref, '$.id') = ?)
+                      UNION SELECT s.seq FROM outbox o JOIN agreements s ON s.digest = o.digest WHERE json_extract(o.legacy_ref, '$.id') = ?
+                      \(labelled.isEmpty ? "" : """
+                        UNION SELECT s.seq FROM outbox o JOIN agreements s ON s.digest = o.digest
+                        WHERE json_extract(o.legacy_ref, '$.id') IN (\(labelled.map { _ in "?" }.joined(separator: ", ")))
+                          AND COALESCE(json_extract(o.legacy_ref, '$.system') || ':', '') || COALESCE(json_extract(o.legacy_ref, '$.kind') || ':', '')
+                            || json_extract(o.legacy_ref, '$.id') = ?
+                        """))
                     """)
                 arguments += [search, search, search]
+                if !labelled.isEmpty { arguments += labelled.map { $0 as any DatabaseValueConvertible } + [search] }
             }
             let filter = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
             arguments.append(max(1, min(query.limit, 1000)))

@@ -3,11 +3,16 @@
 would, and prints what it saw as one JSON object (DashboardTests asserts on it).
 
 It never asserts itself: every observation is recorded, and an exception ends the run with the
-observations so far plus "error". Screenshots (one per page) go to --shots.
+observations so far plus "error". Every page is captured whole (a full-page screenshot, not just
+the first screen) at a desktop's width (1280 px) and a phone's (390 px) into --shots, as
+NAME-desktop.png and NAME-phone.png, and its layout is measured there ("layout": page height,
+sideways overflow, table cells squeezed narrower than a few characters, elements past the right
+edge outside a scrolling table box).
 
 Needs the Debian packages chromium and chromium-driver and the Python package selenium.
 """
 import argparse
+import base64
 import json
 import os
 import sys
@@ -76,6 +81,53 @@ def main():
     def shot(name):
         driver.save_screenshot(os.path.join(args.shots, f"{name}.png"))
 
+    # What a person would notice at a glance, measured: how tall the page is, whether it scrolls
+    # sideways, table cells squeezed to a sliver (narrower than NARROW px yet holding more than two
+    # characters), and elements reaching past the right edge outside a deliberately scrolling box.
+    measure_script = """
+        const narrow = arguments[0];
+        const root = document.documentElement;
+        const view = root.clientWidth;
+        function scrolls(e) {
+          for (let p = e.parentElement; p; p = p.parentElement) {
+            const o = getComputedStyle(p).overflowX;
+            if (o === 'auto' || o === 'scroll' || o === 'hidden') { return true; }
+          }
+          return false;
+        }
+        const shown = e => !e.checkVisibility || e.checkVisibility();  // not inside a closed <details>
+        const squeezed = Array.from(document.querySelectorAll('td, th'))
+          .filter(c => shown(c) && c.innerText.trim().length > 2 && c.getBoundingClientRect().width < narrow)
+          .map(c => (c.closest('table') && c.closest('table').id || '?') + ': ' + c.innerText.trim().slice(0, 40)
+                    + ' (' + Math.round(c.getBoundingClientRect().width) + ' px)');
+        const outside = Array.from(document.body.querySelectorAll('*'))
+          .filter(e => { const r = e.getBoundingClientRect(); return shown(e) && r.width > 0 && r.right > view + 1 && !scrolls(e); })
+          .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && e.className.baseVal === undefined ? '.' + e.className : '')
+                    + ' right ' + Math.round(e.getBoundingClientRect().right))
+          .slice(0, 10);
+        return {height: Math.max(root.scrollHeight, document.body.scrollHeight), scrollWidth: root.scrollWidth,
+                clientWidth: view, squeezed: squeezed.slice(0, 10), outside: outside};"""
+
+    widths = {"desktop": 1280, "phone": 390}
+    seen["layout"] = {}
+
+    def capture(name):
+        # Each width: lay the page out at that width, measure it, then take the whole page.
+        for label, width in widths.items():
+            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                   {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": label == "phone"})
+            time.sleep(0.3)
+            layout = driver.execute_script(measure_script, 32)
+            layout["width"] = width
+            seen["layout"][f"{name}-{label}"] = layout
+            shot_data = driver.execute_cdp_cmd("Page.captureScreenshot", {
+                "format": "png", "captureBeyondViewport": True,
+                "clip": {"x": 0, "y": 0, "width": width, "height": layout["height"], "scale": 1}})
+            with open(os.path.join(args.shots, f"{name}-{label}.png"), "wb") as out:
+                out.write(base64.b64decode(shot_data["data"]))
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+        time.sleep(0.2)
+
     def sign_in(token):
         field = wait.until(lambda d: d.find_element(By.ID, "token"))
         field.clear()
@@ -93,7 +145,11 @@ def main():
         wait.until(lambda d: "/login" in d.current_url)
         seen["unauthenticated_path"] = path()
         seen["login_unlabelled"] = unlabelled()
-        shot("login")
+        seen["favicon"] = driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            fetch('/favicon.ico').then(r => r.arrayBuffer().then(b => done([r.status, r.headers.get('content-type'), b.byteLength])))
+              .catch(e => done(String(e)));""")
+        capture("login")
         sign_in("not-a-token")
         seen["bad_token_error"] = wait.until(lambda d: d.find_element(By.ID, "login-error")).text
 
@@ -137,7 +193,14 @@ def main():
         seen["partner_table"] = rows("partners")
         seen["target_table"] = rows("targets")
         seen["overview_unlabelled"] = unlabelled()
-        shot("overview")
+        seen["chart_units"] = all_text("figure.chart figcaption .unit")
+        seen["chart_hovers"] = driver.execute_script(
+            "return Array.from(document.querySelectorAll('#chart-throughput rect title')).map(t => t.textContent);")
+        seen["chart_label_px"] = driver.execute_script("""
+            return Array.from(document.querySelectorAll('.y-axis span, .x-axis span'))
+              .map(e => parseFloat(getComputedStyle(e).fontSize));""")
+        seen["chart_empty"] = all_text(".bars .nodata")
+        capture("overview")
 
         # Filter by status (dead letter), then search by the delivered order's id.
         click(By.LINK_TEXT, "Orders")
@@ -171,7 +234,16 @@ def main():
                 break
             time.sleep(0.3)
         seen["live_same_page"] = driver.execute_script("return window.__notReloaded === true;")
-        shot("orders")
+        capture("orders")
+
+        # Search for the ERP reference exactly as the list shows it.
+        reference = wait.until(lambda d: [r for r in rows("orders") if r and r[0] == args.delivered_id])[0][5]
+        seen["listed_reference"] = reference
+        search = wait.until(lambda d: d.find_element(By.ID, "f-q"))
+        search.send_keys(reference)
+        driver.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+        wait.until(lambda d: "q=" in d.current_url)
+        seen["reference_search_rows"] = rows("orders")
 
         # The delivered order's detail: signers, actions, attempts, receipts, provenance.
         click(By.LINK_TEXT, args.delivered_id)
@@ -184,8 +256,19 @@ def main():
         seen["detail_attempts"] = rows("attempts")
         seen["detail_receipts"] = rows("receipts")
         seen["detail_provenance"] = all_text("#live details summary")
+        seen["detail_story"] = all_text(".story > ul")
+        seen["detail_times"] = driver.execute_script(
+            "return Array.from(document.querySelectorAll('#live time')).map(t => t.innerText.trim());")
         seen["detail_mapping"] = text("#h-mapping + dl")
-        shot("order")
+        receipt_link = driver.execute_script(
+            "const a = document.querySelector('#receipts tbody a[href*=\\'/receipts/\\']'); return a ? a.getAttribute('href') : null;")
+        seen["detail_receipt_link"] = receipt_link
+        capture("order")
+        if receipt_link:
+            seen["receipt_json"] = driver.execute_async_script("""
+                const done = arguments[arguments.length - 1];
+                fetch(arguments[0], {credentials: 'same-origin'}).then(r => r.json()).then(j => done(j)).catch(e => done(String(e)));""",
+                receipt_link)
 
         # The operator retries the dead-lettered order; the page follows it to delivered, live.
         driver.get(base + "/orders/" + args.dead)
@@ -201,20 +284,17 @@ def main():
         seen["dead_status_after"] = text(".status-line .badge")
         seen["dead_attempts_after"] = rows("attempts")
         seen["dead_receipts_after"] = rows("receipts")
-        shot("order-retried")
+        capture("order-retried")
 
-        # A phone's width: the page does not overflow sideways (tables scroll inside their box).
-        driver.set_window_size(390, 844)
-        driver.get(base + "/orders")
-        wait.until(lambda d: d.find_elements(By.ID, "orders"))
-        seen["phone_widths"] = driver.execute_script(
-            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];")
-        shot("orders-phone")
-        driver.get(base + "/")
-        wait.until(lambda d: d.find_elements(By.ID, "dead-letter-count"))
-        seen["phone_overview_widths"] = driver.execute_script(
-            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];")
-        shot("overview-phone")
+        # The remaining pages: reconciliation, and a message page (an order that does not exist).
+        driver.get(base + "/reconcile")
+        wait.until(lambda d: d.find_elements(By.ID, "reconcile-state") or d.find_elements(By.CSS_SELECTOR, "main p"))
+        seen["reconcile_title"] = text("h1")
+        capture("reconcile")
+        driver.get(base + "/orders/sha256:" + "0" * 64)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "p.notice"))
+        seen["message_title"] = text("h1")
+        capture("message")
     except Exception:
         seen["error"] = traceback.format_exc()
         try:
