@@ -253,6 +253,11 @@ struct VerifierLimitsTests {
         }
         let body = JCS.canonicalize(.object(document))
         #expect(body.count > 900_000 && body.count < 1 << 20)
+        // For measuring a release build's CPU and memory on this body (Docs/security.md):
+        // CAUSEWAY_WORST_CASE_OUT=FILE swift test --filter worstCase, then time causeway verify FILE.
+        if let out = ProcessInfo.processInfo.environment["CAUSEWAY_WORST_CASE_OUT"] {
+            try Data(body).write(to: URL(fileURLWithPath: out))
+        }
         let report = verify(document)
         #expect(report.findings.count <= limits.maxFindings + 1)
         // 16 agreement proofs, and at most 4 proofs in each of at most 16 credentials.
