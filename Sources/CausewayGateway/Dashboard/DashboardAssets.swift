@@ -27,8 +27,11 @@ enum DashboardAssets {
           vertical-align: bottom; overflow-wrap: normal; }
         dd .ident { max-width: min(100%, 36em); }
         .story .ident { max-width: 12em; }
-        #orders td { white-space: nowrap; }
-        #orders td:nth-child(2) { white-space: normal; min-width: 7em; }
+        #orders td { white-space: nowrap; padding-left: .5rem; padding-right: .5rem; }
+        #orders .ident { max-width: 11em; }
+        /* Names and identifiers stay on one line (no break at a hyphen); a narrow screen scrolls the table's box. */
+        #partners td, #targets td, #signers td, #actions td, #attempts td, #receipts td, #lines td:first-child { white-space: nowrap; }
+        #actions td:nth-child(6), #attempts td:last-child { white-space: normal; min-width: 12em; }
         .scroll { overflow-x: auto; background: #fff; border: 1px solid var(--line); border-radius: 6px; margin-bottom: 1rem; }
         table { border-collapse: collapse; width: 100%; font-size: .9rem; }
         caption { text-align: left; padding: .5rem .6rem; color: var(--muted); font-size: .85rem; }

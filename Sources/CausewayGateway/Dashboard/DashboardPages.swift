@@ -164,7 +164,7 @@ enum DashboardPages {
         let rows = summaries.map { summary -> [String] in
             [
                 "<a href=\"\(HTML.orderPath(summary.digest))\" class=\"ident\" title=\"\(HTML.escape(summary.agreementID))\">\(HTML.escape(summary.agreementID))</a>",
-                partner(summary.partner, names),
+                names[summary.partner].map { "<span title=\"\(HTML.escape(summary.partner))\">\(HTML.escape($0))</span>" } ?? HTML.escape(summary.partner),
                 "<span class=\"money\">\(HTML.escape(HTML.money(summary.total, summary.currency)))</span>",
                 HTML.status(summary.status),
                 HTML.escape(summary.targets.isEmpty ? "—" : Array(Set(summary.targets)).sorted().joined(separator: ", ")),
@@ -180,7 +180,7 @@ enum DashboardPages {
         if form["before"] != nil { paging += "<a href=\"/orders\(base.isEmpty ? "" : "?" + base)\" id=\"page-newest\">Newest</a> " }
         if let next { paging += "<a href=\"/orders?\(base.isEmpty ? "" : base + "&")before=\(next)\" id=\"page-older\" rel=\"next\">Older →</a>" }
         let table = HTML.table(caption: "Orders, newest first (times in UTC)",
-                               headers: ["Agreement", "Partner", "Total", "Status", "Target", "ERP reference", "Delivery date", "Received"],
+                               headers: ["Agreement", "Partner", "Total", "Status", "Target", "ERP reference", "Delivery", "Received"],
                                rows: rows, empty: "No orders match.", id: "orders")
         return layout(title: "Orders", session: session, active: "Orders", live: "", """
             \(filters)\(errors)
@@ -228,8 +228,8 @@ enum DashboardPages {
         let signerObjects = verification["signers"]?.arrayValue ?? []
         func delegationText(_ signer: JSONValue) -> String? {
             guard let d = signer["delegation"]?.objectValue else { return nil }
-            return "agent \(HTML.ident(d["agent"]?.stringValue)) for issuer \(HTML.ident(d["issuer"]?.stringValue))"
-                + (d["id"]?.stringValue.map { " (\(HTML.ident($0)))" } ?? "")
+            return "agent \(HTML.ident(d["agent"]?.stringValue))<br>for issuer \(HTML.ident(d["issuer"]?.stringValue))"
+                + (d["id"]?.stringValue.map { "<br>delegation \(HTML.ident($0))" } ?? "")
         }
         let signers = signerObjects.map { signer -> [String] in
             [HTML.escape(signer["role"]?.stringValue ?? "?"), HTML.ident(signer["did"]?.stringValue), HTML.ident(signer["verificationMethod"]?.stringValue),
@@ -312,8 +312,8 @@ enum DashboardPages {
                 + (verified ? "signatures verified on receipt." : "signatures <strong>not</strong> verified.") + "</li>")
             let plan = record["plan"]
             story.append("<li><strong>Mapped</strong> by <code>\(HTML.escape(plan?["mapping"]?.stringValue ?? stored.mappingID))</code> "
-                + "version \(HTML.escape(plan?["version"]?.stringValue ?? stored.mappingVersion)): "
-                + "action \(entry.actionIndex + 1) of \(stored.entries.count), <em>\(HTML.escape(entry.name))</em>.</li>")
+                + "version \(HTML.escape(plan?["version"]?.stringValue ?? stored.mappingVersion)) as action \(entry.actionIndex), "
+                + "<em>\(HTML.escape(entry.name))</em> (\(stored.entries.count) action\(stored.entries.count == 1 ? "" : "s") in all).</li>")
             let subject = record["subject"]
             story.append("<li><strong>Written</strong> to <strong>\(HTML.escape(entry.target))</strong> through the "
                 + "\(HTML.escape(subject?["adapter"]?.stringValue ?? entry.adapter)) adapter (\(HTML.escape(subject?["kind"]?.stringValue ?? entry.kind))): "

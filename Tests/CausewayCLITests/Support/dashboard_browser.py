@@ -7,7 +7,7 @@ observations so far plus "error". Every page is captured whole (a full-page scre
 the first screen) at a desktop's width (1280 px) and a phone's (390 px) into --shots, as
 NAME-desktop.png and NAME-phone.png, and its layout is measured there ("layout": page height,
 sideways overflow, table cells squeezed narrower than a few characters, elements past the right
-edge outside a scrolling table box).
+edge outside a scrolling table box, table boxes that need scrolling).
 
 Needs the Debian packages chromium and chromium-driver and the Python package selenium.
 """
@@ -105,8 +105,11 @@ def main():
           .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && e.className.baseVal === undefined ? '.' + e.className : '')
                     + ' right ' + Math.round(e.getBoundingClientRect().right))
           .slice(0, 10);
+        const scrolled = Array.from(document.querySelectorAll('.scroll'))
+          .filter(b => shown(b) && b.scrollWidth > b.clientWidth + 1)
+          .map(b => (b.querySelector('table') && b.querySelector('table').id || '?') + ' ' + b.scrollWidth + ' > ' + b.clientWidth);
         return {height: Math.max(root.scrollHeight, document.body.scrollHeight), scrollWidth: root.scrollWidth,
-                clientWidth: view, squeezed: squeezed.slice(0, 10), outside: outside};"""
+                clientWidth: view, squeezed: squeezed.slice(0, 10), outside: outside, scrolled: scrolled};"""
 
     widths = {"desktop": 1280, "phone": 390}
     seen["layout"] = {}
@@ -287,9 +290,15 @@ def main():
         capture("order-retried")
 
         # The remaining pages: reconciliation, and a message page (an order that does not exist).
-        driver.get(base + "/reconcile")
-        wait.until(lambda d: d.find_elements(By.ID, "reconcile-state") or d.find_elements(By.CSS_SELECTOR, "main p"))
+        deadline = time.time() + 20
+        while True:  # until a reconciliation has finished (every 2 s in the test)
+            driver.get(base + "/reconcile")
+            wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "main p"))
+            if "not finished" not in (text("#reconcile-state") or "") or time.time() > deadline:
+                break
+            time.sleep(1)
         seen["reconcile_title"] = text("h1")
+        seen["reconcile_state"] = text("#reconcile-state")
         capture("reconcile")
         driver.get(base + "/orders/sha256:" + "0" * 64)
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "p.notice"))
