@@ -17,6 +17,19 @@ enum ConfigurationLoader {
 
     static let topKeys: Set<String> = ["listen", "store", "identity", "partners", "targets", "tokens", "ledger", "intake", "delivery", "reconcile", "http", "allow_fixture_keys"]
 
+    /// The folder `causeway demo` works in by default, where its configuration is written.
+    static let demoConfiguration = "causeway-demo/causeway.yaml"
+
+    /// A configuration file that does not exist: says so, and when the demo's configuration is at
+    /// hand (run from the repository after `scripts/demo`), names the option that uses it.
+    static func missingFileMessage(_ path: String) -> String {
+        var message = "\(path): no such configuration file (pass --config FILE"
+        if path != demoConfiguration, FileManager.default.fileExists(atPath: demoConfiguration) {
+            message += "; the demo's configuration is here: --config \(demoConfiguration)"
+        }
+        return message + ")"
+    }
+
     static func load(path: String?, environment: [String: String] = ProcessInfo.processInfo.environment) throws(Problems)
         -> GatewayConfiguration
     {
@@ -26,7 +39,7 @@ enum ConfigurationLoader {
         let file = path ?? "causeway.yaml"
         if let path {
             guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-                throw Problems(lines: ["\(path): cannot read the configuration file"])
+                throw Problems(lines: [FileManager.default.fileExists(atPath: path) ? "\(path): cannot read the configuration file" : missingFileMessage(path)])
             }
             do {
                 guard let node = try Yams.compose(yaml: text) else { throw Problems(lines: ["\(path): the file is empty"]) }

@@ -11,6 +11,14 @@ import NIOHTTP1
 enum GatewayClient {
     static func defaultGateway() -> String { ProcessInfo.processInfo.environment["CAUSEWAY_GATEWAY"] ?? "http://127.0.0.1:8080" }
 
+    /// The bearer token in `$CAUSEWAY_TOKEN`, surrounding white space removed (a token file read with
+    /// `$(cat …)` may end in a newline); nil when unset or empty.
+    static func environmentToken() -> String? {
+        guard let raw = ProcessInfo.processInfo.environment["CAUSEWAY_TOKEN"] else { return nil }
+        let token = raw.trimmingCharacters(in: .whitespacesAndNewlines)
+        return token.isEmpty ? nil : token
+    }
+
     /// Largest answer read (a listing of agreements with their actions).
     static let maxAnswerBytes = 64 << 20
 

@@ -6,7 +6,13 @@ struct SubmitCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "submit",
         abstract: "Post agreements to a gateway, concurrently, and print the digest and status of each.",
-        discussion: "A folder submits its *.json files; a .jsonl file one agreement per line. An agreement answered 503 or 429 (gateway busy) is sent again, up to 30 times a second apart. Exit 1 if any was refused, 2 if a file or the gateway cannot be read.")
+        discussion: """
+            A folder submits its *.json files; a .jsonl file one agreement per line. An agreement answered 503 or 429 \
+            (gateway busy) is sent again, up to 30 times a second apart. A refusal prints its code and each reason it \
+            carries (finding or mapping error: code, path in the agreement, message). With $CAUSEWAY_TOKEN set, the \
+            token is sent along, and the gateway answers with the full detail (without it: codes and paths only). \
+            Exit 1 if any was refused, 2 if a file or the gateway cannot be read.
+            """)
 
     @Option(name: .long, help: "The gateway's base URL (default $CAUSEWAY_GATEWAY or http://127.0.0.1:8080).")
     var gateway: String = GatewayClient.defaultGateway()
@@ -41,6 +47,8 @@ struct SubmitCommand: AsyncParsableCommand {
             }
         }
         let endpoint = gateway.hasSuffix("/") ? gateway + "v1/agreements" : gateway + "/v1/agreements"
+        // Intake needs no token; with one the gateway shows the refusals' whole detail.
+        let token = GatewayClient.environmentToken()
         var refused = 0
         var failed: CLIError?
         await withTaskGroup(of: (Int, String, Result<(Int, JSONValue?), CLIError>).self) { group in
@@ -53,11 +61,11 @@ struct SubmitCommand: AsyncParsableCommand {
                 group.addTask {
                     do throws(CLIError) {
                         // A saturated gateway answers 503 (or 429): wait and send again, a bounded number of times.
-                        var answer = try await GatewayClient.send("POST", endpoint, body: item.bytes)
+                        var answer = try await GatewayClient.send("POST", endpoint, body: item.bytes, token: token)
                         var tries = 1
                         while answer.0 == 503 || answer.0 == 429, tries < Self.busyRetries {
                             try? await Task.sleep(for: .seconds(1))
-                            answer = try await GatewayClient.send("POST", endpoint, body: item.bytes)
+                            answer = try await GatewayClient.send("POST", endpoint, body: item.bytes, token: token)
                             tries += 1
                         }
                         return (index, item.name, .success(answer))
@@ -79,14 +87,39 @@ struct SubmitCommand: AsyncParsableCommand {
                         print("\(body?["digest"]?.stringValue ?? "?")  \(body?["status"]?.stringValue ?? "?")  \(name)")
                     } else {
                         refused += 1
-                        let code = body?["code"]?.stringValue ?? "HTTP \(status)"
-                        print("REFUSED  \(code)  \(name): \(body?["detail"]?.stringValue ?? "")")
+                        print(Self.refusal(status: status, body: body, name: name, withToken: token != nil))
                     }
                 }
             }
         }
         if let failed { throw failed }
         if refused > 0 { throw ExitCode(1) }
+    }
+
+    /// A refusal as printed: `REFUSED  code  file: message`, then one indented line per finding or
+    /// mapping error the answer carries (`code at path: message`), and a hint for the common causes.
+    static func refusal(status: Int, body: JSONValue?, name: String, withToken: Bool) -> String {
+        let code = body?["code"]?.stringValue ?? "HTTP \(status)"
+        var lines = ["REFUSED  \(code)  \(name): \(body?["detail"]?.stringValue ?? body?["title"]?.stringValue ?? "")"]
+        var shortened = false
+        for key in ["findings", "errors"] {
+            for item in body?[key]?.arrayValue ?? [] {
+                var line = "  - \(item["code"]?.stringValue ?? "?")"
+                if let path = item["path"]?.stringValue { line += " at \(path)" }
+                if let message = item["message"]?.stringValue { line += ": \(message)" } else { shortened = true }
+                lines.append(line)
+            }
+            if let omitted = body?[key + "Omitted"]?.exactInt, omitted > 0 { lines.append("  … and \(omitted) more") }
+        }
+        if let reason = body?["reason"]?.stringValue { lines.append("  - \(reason)") }
+        if code == "intake.unknown_partner" {
+            lines.append("  hint: no partner folder of this gateway lists these parties' DIDs; sign the agreement with keys a partner trusts "
+                + "(for the demo: causeway sign --key causeway-demo/seller-key.json --role seller …, then the buyer's key)")
+        }
+        if shortened && !withToken {
+            lines.append("  hint: set CAUSEWAY_TOKEN to a viewer or operator token to see each reason's message")
+        }
+        return lines.joined(separator: "\n")
     }
 }
 
@@ -106,11 +139,21 @@ struct StatusCommand: AsyncParsableCommand {
     var digest: String?
 
     func run() async throws {
-        let token = ProcessInfo.processInfo.environment["CAUSEWAY_TOKEN"]
+        guard let token = GatewayClient.environmentToken() else {
+            throw CLIError("""
+                no token: status needs a viewer or operator token in CAUSEWAY_TOKEN (the gateway answers \
+                auth.token_required without one), e.g. export CAUSEWAY_TOKEN="$(cat causeway-demo/operator.token)" \
+                for the demo
+                """)
+        }
         let base = gateway.hasSuffix("/") ? String(gateway.dropLast()) : gateway
         let (status, body) = try await GatewayClient.send("GET", base + (digest.map { "/v1/agreements/\($0)" } ?? "/v1/agreements"), token: token)
         guard status == 200, let body else {
-            throw CLIError("the gateway answered \(status): \(body?["code"]?.stringValue ?? "") \(body?["detail"]?.stringValue ?? body?["title"]?.stringValue ?? "")")
+            var message = "the gateway answered \(status): \(body?["code"]?.stringValue ?? "") \(body?["detail"]?.stringValue ?? body?["title"]?.stringValue ?? "")"
+            if status == 401 {
+                message += "\nthe token in CAUSEWAY_TOKEN is not one of this gateway's tokens (tokens: in its causeway.yaml; the demo's is in causeway-demo/operator.token)"
+            }
+            throw CLIError(message)
         }
         if json {
             print(JSONWriter.string(body, style: .pretty))

@@ -222,9 +222,12 @@ struct Evaluator {
             case .error:
                 var input: String?
                 if case .select(let selector) = keyExpression.kind { input = inputPath(selector) }
-                // The value itself is not echoed (agreements are commercial data); the input path names it.
+                // The missing code is named (quoted, at most 64 characters) so the fix is obvious; the
+                // gateway shows messages only to token holders, senders without one get code and path.
+                let shown = keyText.count > 64 ? String(keyText.prefix(64)) + "…" : keyText
+                let quoted = JSONWriter.string(.string(shown), style: .compact)
                 fail("mapping.lookup_missing",
-                     "crosswalk '\(name)' (\(crosswalk.file)) has no row whose \(crosswalk.keyColumn) is the value at the input path; add the row or set on_miss",
+                     "crosswalk '\(name)' (\(crosswalk.file)) has no row whose \(crosswalk.keyColumn) is \(quoted); add a row for \(quoted) to \(crosswalk.file) or set on_miss",
                      at: e.location, input: input)
                 return .failed
             }
