@@ -82,8 +82,9 @@ def main():
         driver.save_screenshot(os.path.join(args.shots, f"{name}.png"))
 
     # What a person would notice at a glance, measured: how tall the page is, whether it scrolls
-    # sideways, table cells squeezed to a sliver (narrower than NARROW px yet holding more than two
-    # characters), and elements reaching past the right edge outside a deliberately scrolling box.
+    # sideways, table cells squeezed to a sliver (room for text narrower than 32 px, or more than 8
+    # lines in a column narrower than 8 em), elements reaching past the right edge outside a
+    # deliberately scrolling box, and table boxes that need scrolling.
     measure_script = """
         const narrow = arguments[0];
         const root = document.documentElement;
@@ -96,10 +97,24 @@ def main():
           return false;
         }
         const shown = e => !e.checkVisibility || e.checkVisibility();  // not inside a closed <details>
-        const squeezed = Array.from(document.querySelectorAll('td, th'))
-          .filter(c => shown(c) && c.innerText.trim().length > 2 && c.getBoundingClientRect().width < narrow)
-          .map(c => (c.closest('table') && c.closest('table').id || '?') + ': ' + c.innerText.trim().slice(0, 40)
-                    + ' (' + Math.round(c.getBoundingClientRect().width) + ' px)');
+        // A cell is squeezed when the room for its text is narrower than `narrow` px, or when its text
+        // runs to more than 8 lines in a column narrower than 8 em (a ribbon of a few letters per line).
+        function squeezedCell(c) {
+          const text = c.innerText.trim();
+          if (!shown(c) || text.length <= 2) { return null; }
+          const style = getComputedStyle(c), box = c.getBoundingClientRect();
+          const room = box.width - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+          const range = document.createRange();
+          range.selectNodeContents(c);
+          const lineHeight = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.2;
+          const lines = range.getBoundingClientRect().height / lineHeight;
+          if (room < narrow || (lines > 8 && room < 8 * parseFloat(style.fontSize))) {
+            return (c.closest('table') && c.closest('table').id || '?') + ': ' + text.slice(0, 40)
+                   + ' (' + Math.round(room) + ' px wide, ' + Math.round(lines) + ' lines)';
+          }
+          return null;
+        }
+        const squeezed = Array.from(document.querySelectorAll('td, th')).map(squeezedCell).filter(x => x);
         const outside = Array.from(document.body.querySelectorAll('*'))
           .filter(e => { const r = e.getBoundingClientRect(); return shown(e) && r.width > 0 && r.right > view + 1 && !scrolls(e); })
           .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && e.className.baseVal === undefined ? '.' + e.className : '')
