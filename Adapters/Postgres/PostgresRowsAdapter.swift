@@ -1,5 +1,5 @@
 public import AdapterKit
-public import CausewayCore
+import CausewayCore
 import Foundation
 public import Logging
 public import PostgresNIO

@@ -1,4 +1,4 @@
-public import CausewayCore
+import CausewayCore
 
 /// The one interface between Causeway and a legacy system.
 ///

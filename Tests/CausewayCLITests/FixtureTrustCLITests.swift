@@ -49,7 +49,7 @@ struct GatewayFolder {
         for (key, value) in environment { env[key] = value }
         process.environment = env
         let log = directory.appendingPathComponent("serve.log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         process.standardError = try FileHandle(forWritingTo: log)
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         try process.run()

@@ -1,4 +1,4 @@
-public import AdapterKit
+import AdapterKit
 import CausewayCore
 import CausewayMapping
 public import CausewayStore

@@ -1,5 +1,5 @@
 public import CausewayCore
-public import CausewayMapping
+import CausewayMapping
 public import CausewayStore
 public import CausewayTrust
 import Foundation

@@ -1,5 +1,5 @@
 public import AdapterKit
-public import CausewayCore
+import CausewayCore
 public import CausewayStore
 import Foundation
 

@@ -1,4 +1,4 @@
-public import CausewayCore
+import CausewayCore
 public import CausewayStore
 public import CausewayTrust
 import Foundation

@@ -1,5 +1,5 @@
 public import AsyncHTTPClient
-public import CausewayCore
+import CausewayCore
 public import CausewayStore
 public import Logging
 import Foundation

@@ -17,7 +17,6 @@ extension Evaluator {
             } else if cell.optional {
                 return .null(cell.type ?? .text)
             } else {
-                let input = selectorPath(cell.expression)
                 fail("mapping.value_missing", "'\(field)' has no value: \(describe(cell.expression)) matched nothing (mark the cell optional or give a default)",
                      at: cell.location, input: selectorPath(cell.expression))
                 return nil

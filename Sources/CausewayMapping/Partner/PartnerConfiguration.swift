@@ -1,4 +1,4 @@
-public import CausewayCore
+import CausewayCore
 public import Foundation
 
 /// A partner folder (`Mappings/<partner>/`): `partner.yaml`, its mapping files, crosswalks, schemas

@@ -79,7 +79,7 @@ enum TrytonTestServer {
     static func start() async throws {
         let env = try environment()
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("tryton-start-\(UUID().uuidString).log")
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let output = try FileHandle(forWritingTo: log)
         defer { try? output.close() }
         let process = Process()
