@@ -96,6 +96,7 @@ enum DashboardAssets {
         .ok { color: var(--ok); font-weight: 600; } .bad { color: var(--bad); font-weight: 600; } .good { color: var(--ok); font-weight: 600; }
         .error { color: var(--bad); } .notice { background: #e8f1fb; padding: .5rem .75rem; border-radius: 6px; }
         .hint, .empty { color: var(--muted); }
+        .nowrap { white-space: nowrap; }
         .status-line { display: flex; flex-wrap: wrap; gap: .4rem 1rem; align-items: center; }
         form.login { display: flex; flex-direction: column; gap: .5rem; max-width: 24rem; background: #fff; padding: 1rem;
           border: 1px solid var(--line); border-radius: 8px; }

@@ -332,7 +332,7 @@ enum DashboardPages {
                 story.append("<li><strong>Receipt</strong>: none yet, so not yet in the ledger (it is issued once the target commits).</li>")
             }
             provenance += """
-                <div class="story" id="provenance-\(entry.actionIndex)"><h3>Action \(entry.actionIndex): \(HTML.escape(entry.name)) → \(HTML.escape(entry.target))</h3>
+                <div class="story" id="provenance-\(entry.actionIndex)"><h3>Action \(entry.actionIndex): <span class="nowrap">\(HTML.escape(entry.name))</span> → <span class="nowrap">\(HTML.escape(entry.target))</span></h3>
                 <ul>\(story.joined())</ul>
                 <details><summary>Provenance record of action \(entry.actionIndex) (JSON, travels with the written record)</summary>\(HTML.json(record))</details></div>
                 """
