@@ -51,7 +51,8 @@ enum GatewayClient {
             let answer = try await response.body.collect(upTo: maxAnswerBytes)
             return (Int(response.status.code), try? JSONReader(limits: .init(maxBytes: maxAnswerBytes)).read(Array(buffer: answer)))
         } catch {
-            throw CLIError("cannot reach the gateway at \(shown): \(error)")
+            throw CLIError("cannot reach the gateway at \(shown): \(error) (is it running? scripts/demo or causeway serve starts one; "
+                + "--gateway or CAUSEWAY_GATEWAY gives its address)")
         }
     }
 }

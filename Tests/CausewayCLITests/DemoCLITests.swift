@@ -65,6 +65,10 @@ struct DemoCLITests {
         #expect(r.status == 2)
         #expect(r.stderr.contains("the gateway answered 401: auth.token_invalid"), "\(r)")
         #expect(r.stderr.contains("the token in CAUSEWAY_TOKEN is not one of this gateway's tokens"), "\(r)")
+        // No gateway at the address: the message says how to start one and where the address comes from.
+        r = try CommandRunner.causeway(["status", "--gateway", "http://127.0.0.1:1"], environment: ["CAUSEWAY_TOKEN": gateway.viewerToken])
+        #expect(r.status == 2)
+        #expect(r.stderr.contains("(is it running? scripts/demo or causeway serve starts one; --gateway or CAUSEWAY_GATEWAY gives its address)"), "\(r)")
         // A token read with $(cat file) may end in a newline: it still works.
         r = try CommandRunner.causeway(["status", "--gateway", base], environment: ["CAUSEWAY_TOKEN": gateway.viewerToken + "\n"])
         #expect(r.status == 0, "\(r)")
