@@ -109,24 +109,10 @@ struct FirstHourTests {
 
         // 2. The demo, as scripts/demo runs it (from the clone's root), left running.
         let port = TestPorts.free(in: 10_000...14_999)
-        let log = work.appendingPathComponent("demo.out")
-        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let demo = Process()
-        demo.executableURL = URL(fileURLWithPath: CommandRunner.causewayBinary)
-        demo.arguments = ["demo", "--port", String(port)]
-        demo.currentDirectoryURL = clone
-        demo.standardOutput = try FileHandle(forWritingTo: log)
-        demo.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try demo.run()
-        defer {
-            if demo.isRunning { kill(demo.processIdentifier, SIGTERM); demo.waitUntilExit() }
-        }
-        var sheet = ""
-        _ = try await eventually(seconds: 120) {
-            sheet = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
-            return sheet.contains("The gateway keeps running") || !demo.isRunning
-        }
-        #expect(demo.isRunning, "the demo keeps the gateway running:\n\(sheet)")
+        var demo = try RunningDemo(in: clone, port: port, log: work.appendingPathComponent("demo-1.out"))
+        defer { demo.stop() }
+        var sheet = try await demo.waitForCheatSheet()
+        #expect(demo.process.isRunning, "the demo keeps the gateway running:\n\(sheet)")
         #expect(sheet.components(separatedBy: ": delivered → erp_purchase_order").count == 6, "\(sheet)")
         #expect(sheet.contains("Dashboard: http://127.0.0.1:\(port)/ — sign in with the operator token in causeway-demo/operator.token"))
 
@@ -176,14 +162,40 @@ struct FirstHourTests {
         #expect(r.stdout.contains("causeway sign --key causeway-demo/seller-key.json"), "\(r)")
 
         // 6. Stop the demo (Ctrl-C), run it again: same keys and token, nothing delivered twice.
-        kill(demo.processIdentifier, SIGINT)
-        demo.waitUntilExit()
-        r = try CommandRunner.causeway(["demo", "--once", "--port", String(port)], in: clone)
-        #expect(r.status == 0, "\(r)")
-        #expect(r.stdout.contains("kept from the last run"))
+        demo.stop(signal: SIGINT)
+        demo = try RunningDemo(in: clone, port: port, log: work.appendingPathComponent("demo-2.out"))
+        sheet = try await demo.waitForCheatSheet()
+        #expect(sheet.contains("kept from the last run"), "\(sheet)")
+        #expect(sheet.components(separatedBy: ": delivered → erp_purchase_order").count == 6, "\(sheet)")
         #expect(try String(contentsOf: clone.appendingPathComponent("causeway-demo/operator.token"), encoding: .utf8) == token)
+
+        // The README's block after scripts/demo, run literally from the clone. The clone is not built
+        // (see above): its .build/debug is a link to this checkout's build folder, so the README's
+        // `export PATH="$PWD/.build/debug:$PATH"` finds causeway. The README assumes port 8080; the
+        // demo here runs on another, given to the CLI through CAUSEWAY_GATEWAY.
+        let binaryFolder = URL(fileURLWithPath: CommandRunner.causewayBinary).deletingLastPathComponent().path
+        try FileManager.default.createDirectory(at: clone.appendingPathComponent(".build"), withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: clone.appendingPathComponent(".build/debug").path, withDestinationPath: binaryFolder)
+        let block = try #require(readme.components(separatedBy: "Then, in a second shell").dropFirst().first.flatMap { shellBlocks(of: $0).first },
+                                 "the README's block after scripts/demo")
+        #expect(block.contains("causeway ledger verify --config causeway-demo/causeway.yaml"))
+        let readmeRun = try CommandRunner.run("/bin/bash", ["-c", "set -euo pipefail\n" + block], in: clone, environment: [
+            "PATH": "/usr/bin:/bin", "CAUSEWAY_TOKEN": "", "CAUSEWAY_GATEWAY": "http://127.0.0.1:\(port)",
+        ])
+        #expect(readmeRun.status == 0, "\(readmeRun)")
+        #expect(readmeRun.stdout.components(separatedBy: "  delivered  stahlteile  urn:uuid:").count == 7, "\(readmeRun)")
+        #expect(readmeRun.stdout.contains("everything matched"), "\(readmeRun)")
+        #expect(readmeRun.stdout.contains("ledger intact: 6 entries"), "\(readmeRun)")
+        #expect(readmeRun.stdout.contains(" accepted  causeway-demo/mine.json"), "\(readmeRun)")
+        let readmeDigest = String(try #require(readmeRun.stdout.split(separator: "\n").first { $0.hasSuffix(" accepted  causeway-demo/mine.json") })
+            .split(separator: " ")[0])
+        #expect(readmeDigest != digest, "a new agreement (the second demo run wrote new-agreement.json with a new id)")
+        _ = try await eventually(seconds: 30) {
+            try CommandRunner.causeway(["status", readmeDigest], in: clone, environment: environment).stdout.contains("receipt urn:uuid:")
+        }
+        demo.stop(signal: SIGINT)
         r = try CommandRunner.causeway(["ledger", "verify", "--config", "causeway-demo/causeway.yaml"], in: clone)
-        #expect(r.stdout.hasPrefix("ledger intact: 6 entries"), "\(r)")
+        #expect(r.stdout.hasPrefix("ledger intact: 7 entries"), "\(r)")
 
         // 7. The tutorial, from the clone's Docs/tutorial.md, into a real PostgreSQL.
         let (database, drop) = try freshPostgresDatabase("first_hour")
@@ -191,6 +203,40 @@ struct FirstHourTests {
         let (tutorial, _, _) = try followTutorial(clone.appendingPathComponent("Docs/tutorial.md"), in: work, database: database)
         #expect(tutorial.status == 0, "\(tutorial)")
         try checkTutorialOutcome(tutorial, folder: work.appendingPathComponent("my-gateway"), database: database)
+    }
+}
+
+/// `causeway demo` (without --once) as a user leaves it running in a terminal; its output in a file.
+struct RunningDemo {
+    let process = Process()
+    let log: URL
+
+    init(in folder: URL, port: Int, log: URL) throws {
+        self.log = log
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: CommandRunner.causewayBinary)
+        process.arguments = ["demo", "--port", String(port)]
+        process.currentDirectoryURL = folder
+        process.standardOutput = try FileHandle(forWritingTo: log)
+        process.standardError = FileHandle(forWritingAtPath: "/dev/null")
+        try process.run()
+    }
+
+    /// The demo's output once it has printed the cheat sheet (or exited).
+    func waitForCheatSheet() async throws -> String {
+        var output = ""
+        _ = try await eventually(seconds: 120) {
+            output = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
+            return output.contains("The gateway keeps running") || !process.isRunning
+        }
+        return output
+    }
+
+    /// Ctrl-C (SIGINT) or SIGTERM, and waits until the demo has shut down.
+    func stop(signal: Int32 = SIGTERM) {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, signal)
+        process.waitUntilExit()
     }
 }
 
