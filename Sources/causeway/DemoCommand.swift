@@ -3,9 +3,6 @@ import CausewayCore
 import CausewayGateway
 import CausewayTrust
 import Foundation
-#if canImport(Glibc)
-import Glibc
-#endif
 import Hummingbird
 import Logging
 import SQLiteAdapter
@@ -58,7 +55,7 @@ struct DemoCommand: AsyncParsableCommand {
         let fm = FileManager.default
         let root = URL(fileURLWithPath: dir).standardizedFileURL
         // The port first: a busy port must not cost the user their demo folder.
-        guard Self.portIsFree(port) else {
+        guard Loopback.portIsFree(port) else {
             throw CLIError("port \(port) on 127.0.0.1 is in use (another demo or gateway still running?); stop it, or pass --port")
         }
         let source = URL(fileURLWithPath: partner)
@@ -273,20 +270,4 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     private func root(_ d: String) -> String { URL(fileURLWithPath: d).standardizedFileURL.path }
-
-    /// Whether `port` can be bound on 127.0.0.1 right now.
-    static func portIsFree(_ port: Int) -> Bool {
-        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard socket >= 0 else { return false }
-        defer { close(socket) }
-        var yes: Int32 = 1
-        _ = setsockopt(socket, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
-        }
-    }
 }

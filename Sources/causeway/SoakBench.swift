@@ -854,13 +854,8 @@ struct LoopbackSocket: Sendable {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket failed: \(String(cString: strerror(errno)))") }
         setTimeout(timeout)
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr = in_addr(s_addr: inet_addr("127.0.0.1"))
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
+        let fd = fd
+        let connected = Loopback.withAddress(port: port) { Glibc.connect(fd, $0, $1) }
         guard connected == 0 else {
             let problem = errno == ECONNREFUSED ? "connection refused" : errno == EINPROGRESS || errno == EAGAIN ? "connect timeout"
                 : "connect failed: \(String(cString: strerror(errno)))"
