@@ -116,8 +116,10 @@ struct SubmitCommand: AsyncParsableCommand {
             lines.append("  hint: no partner folder of this gateway lists these parties' DIDs; sign the agreement with keys a partner trusts "
                 + "(for the demo: causeway sign --key causeway-demo/seller-key.json --role seller …, then the buyer's key)")
         }
-        if shortened && !withToken {
-            lines.append("  hint: set CAUSEWAY_TOKEN to a viewer or operator token to see each reason's message")
+        if shortened {
+            lines.append(withToken
+                ? "  hint: the gateway did not accept the token in CAUSEWAY_TOKEN, so it sent codes and paths only"
+                : "  hint: set CAUSEWAY_TOKEN to a viewer or operator token to see each reason's message")
         }
         return lines.joined(separator: "\n")
     }

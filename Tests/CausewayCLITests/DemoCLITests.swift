@@ -108,6 +108,11 @@ struct DemoCLITests {
             add a row for "STL-99999-X" to crosswalks/sku.csv or set on_miss
             """), "\(r)")
         #expect(!r.stdout.contains("hint: set CAUSEWAY_TOKEN"))
+        // A token the gateway does not know: intake still answers, with codes and paths, and submit says why.
+        r = try CommandRunner.causeway(["submit", "--gateway", base, unknownSKU], environment: ["CAUSEWAY_TOKEN": "stale-token-0123456789abcdef0123456789ab"])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("  - mapping.lookup_missing at $['lines'][1]['sku']\n"), "\(r)")
+        #expect(r.stdout.contains("hint: the gateway did not accept the token in CAUSEWAY_TOKEN"), "\(r)")
         // A verification failure carries findings the same way.
         let limit = TestPaths.repository.appendingPathComponent("Mappings/stahlteile/fixtures/agreements/limit-exceeded.json").path
         r = try CommandRunner.causeway(["submit", "--gateway", base, limit], environment: ["CAUSEWAY_TOKEN": gateway.viewerToken])
