@@ -15,6 +15,12 @@ struct EdgeAttackTests {
         return gateway
     }
 
+    /// An unlabelled metric's value in a Prometheus exposition (0 when absent).
+    static func gauge(_ name: String, in exposition: String) -> Int {
+        let line = exposition.split(separator: "\n").first { $0.hasPrefix(name + " ") }
+        return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+    }
+
     @Test("half-sent heads and bodies are closed by their timeouts while the gateway keeps serving")
     func slowClients() async throws {
         let gateway = try await Self.gateway(http: "  header_timeout_seconds: 2\n  body_timeout_seconds: 2")
@@ -44,8 +50,7 @@ struct EdgeAttackTests {
         let (after, _) = try await gateway.request("GET", "/healthz")
         #expect(after == 200)
         let (_, metrics) = try await gateway.text("/metrics")
-        let closed = metrics.split(separator: "\n").first { $0.hasPrefix("causeway_http_connections_timed_out ") }
-        #expect(closed.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0 >= 101, "\(metrics)")
+        #expect(Self.gauge("causeway_http_connections_timed_out", in: metrics) >= 101, "\(metrics)")
     }
 
     @Test("clients that never finish their bodies hold no verification slot: a valid agreement is still accepted")
@@ -86,8 +91,7 @@ struct EdgeAttackTests {
         }
         #expect(recovered, "the gateway did not serve again after the idle connections closed")
         let (_, metrics) = try await gateway.text("/metrics")
-        let refused = metrics.split(separator: "\n").first { $0.hasPrefix("causeway_http_connections_refused ") }
-        #expect(refused.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0 >= 1, "\(metrics)")
+        #expect(Self.gauge("causeway_http_connections_refused", in: metrics) >= 1, "\(metrics)")
     }
 
     @Test("an over-limit body written in full before reading gets its 413 (lingering close)")
