@@ -252,27 +252,6 @@ extension ConfigurationLoader {
         "streams_per_session": \.streamsPerSession,
     ]
 
-    static func parseEdgeSettings(_ node: Node, into settings: inout GatewayConfiguration.EdgeSettings, at: (Node?) -> String,
-                                  problems: inout [String]) {
-        guard case .mapping(let http) = node else {
-            problems.append("\(at(node)): http: must map settings to values, such as max_connections: 512")
-            return
-        }
-        for (key, value) in http {
-            guard let name = key.string, let path = edgeKeys[name] else {
-                problems.append("\(at(key)): http.\(key.string ?? "?"): unknown setting; known: \(edgeKeys.keys.sorted().joined(separator: ", "))")
-                continue
-            }
-            guard case .scalar(let s) = value, let number = Int(s.string), number > 0 else {
-                problems.append("\(at(value)): http.\(name): must be a positive whole number")
-                continue
-            }
-            settings[keyPath: path] = number
-        }
-    }
-}
-
-extension ConfigurationLoader {
     /// The `intake:` keys beside `max_bytes`: bounds on verification work and the clock skew.
     nonisolated(unsafe) static let intakeKeys: [String: WritableKeyPath<VerificationLimits, Int>] = [
         "max_proofs": \.maxProofs, "max_previous_proofs": \.maxPreviousProofs, "max_delegations": \.maxDelegations,
@@ -280,19 +259,38 @@ extension ConfigurationLoader {
         "max_context_bytes": \.maxContextBytes, "max_findings": \.maxFindings, "clock_skew_seconds": \.clockSkewSeconds,
     ]
 
+    static func parseEdgeSettings(_ node: Node, into settings: inout GatewayConfiguration.EdgeSettings, at: (Node?) -> String,
+                                  problems: inout [String]) {
+        guard case .mapping(let http) = node else {
+            problems.append("\(at(node)): http: must map settings to values, such as max_connections: 512")
+            return
+        }
+        parsePositiveWholeNumbers(http, section: "http", keys: edgeKeys, into: &settings, at: at, problems: &problems)
+    }
+
     static func parseVerificationLimits(_ intake: Node.Mapping, into limits: inout VerificationLimits, at: (Node?) -> String,
                                         problems: inout [String]) {
-        for (key, value) in intake {
-            guard let name = key.string, name != "max_bytes" else { continue }
-            guard let path = intakeKeys[name] else {
-                problems.append("\(at(key)): intake.\(name): unknown setting; known: max_bytes, \(intakeKeys.keys.sorted().joined(separator: ", "))")
+        parsePositiveWholeNumbers(intake, section: "intake", keys: intakeKeys, skipping: ["max_bytes"], into: &limits, at: at,
+                                  problems: &problems)
+    }
+
+    /// Reads a section whose keys each set one positive whole number through `keys`; an unknown key
+    /// or a bad value is a problem naming `section.key` (keys in `skipping` are read elsewhere).
+    static func parsePositiveWholeNumbers<Settings>(_ mapping: Node.Mapping, section: String, keys: [String: WritableKeyPath<Settings, Int>],
+                                                   skipping: Set<String> = [], into settings: inout Settings, at: (Node?) -> String,
+                                                   problems: inout [String]) {
+        for (key, value) in mapping {
+            guard let name = key.string, !skipping.contains(name) else { continue }
+            guard let path = keys[name] else {
+                let known = (Array(skipping) + keys.keys).sorted().joined(separator: ", ")
+                problems.append("\(at(key)): \(section).\(name): unknown setting; known: \(known)")
                 continue
             }
             guard case .scalar(let s) = value, let number = Int(s.string), number > 0 else {
-                problems.append("\(at(value)): intake.\(name): must be a positive whole number")
+                problems.append("\(at(value)): \(section).\(name): must be a positive whole number")
                 continue
             }
-            limits[keyPath: path] = number
+            settings[keyPath: path] = number
         }
     }
 }

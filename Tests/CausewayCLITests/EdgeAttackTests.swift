@@ -67,7 +67,7 @@ struct EdgeAttackTests {
         let bytes = Array(try Data(contentsOf: TestPaths.repository.appendingPathComponent("Mappings/stahlteile/fixtures/agreements/one-line.json")))
         let (status, body) = try await gateway.request("POST", "/v1/agreements", body: bytes)
         #expect(status == 202, "\(String(describing: body))")
-        #expect(stalled.count == 70)
+        withExtendedLifetime(stalled) {}  // the stalled bodies stay open until the valid agreement was answered
     }
 
     @Test("past the connection limit a client gets 503 with Retry-After, and service resumes when connections close")
@@ -172,7 +172,7 @@ struct EdgeAttackTests {
         #expect(try connection.readResponse().status == 200)
 
         let short = try RunningGateway(start: false)
-        var process = Process()
+        let process = Process()
         process.executableURL = URL(fileURLWithPath: CommandRunner.causewayBinary)
         process.arguments = ["serve", "--config", short.configFile]
         process.currentDirectoryURL = short.directory
@@ -189,7 +189,6 @@ struct EdgeAttackTests {
         #expect(process.terminationStatus != 0)
         #expect(message.contains("tokens.ops.secret") && message.contains("at least 32"), "\(message)")
         #expect(!message.contains("short-token"), "the secret itself must never be printed")
-        process = Process()
     }
 
     @Test("refusals tell strangers codes and paths only; a token shows the whole story")

@@ -275,12 +275,9 @@ struct Dashboard: Sendable {
                          status: problems.isEmpty ? .ok : .badRequest)
     }
 
-    static func digest(_ context: GatewayRequestContext) -> ContentDigest? {
-        context.parameters.get("digest").flatMap { ContentDigest($0.removingPercentEncoding ?? $0) }
-    }
 
     func order(_ request: Request, _ context: GatewayRequestContext, _ session: DashboardSessions.Session) async throws -> Response {
-        guard let digest = Self.digest(context), let stored = try await store.agreement(digest: digest) else {
+        guard let digest = context.digestParameter, let stored = try await store.agreement(digest: digest) else {
             return Self.html(DashboardPages.message(title: "No such order", text: "There is no agreement with that digest."), status: .notFound)
         }
         let receipts = try await store.receipts(digest: digest)
@@ -293,7 +290,7 @@ struct Dashboard: Sendable {
     /// `causeway verify`).
     func receipt(_ context: GatewayRequestContext) async throws -> Response {
         let id = context.parameters.get("receipt").map { $0.removingPercentEncoding ?? $0 }
-        guard let digest = Self.digest(context), let id,
+        guard let digest = context.digestParameter, let id,
             let receipt = try await store.receipts(digest: digest).first(where: { $0["id"]?.stringValue == id })
         else {
             return Self.html(DashboardPages.message(title: "No such receipt", text: "This order has no receipt with that id."), status: .notFound)
@@ -310,7 +307,7 @@ struct Dashboard: Sendable {
             return Self.forbidden("The form's security token is missing or stale; reload the page and try again.")
         }
         guard session.role == .operator else { return Self.forbidden("Retrying an order needs the operator role; you are signed in as a viewer.") }
-        guard let digest = Self.digest(context), try await store.agreement(digest: digest) != nil else {
+        guard let digest = context.digestParameter, try await store.agreement(digest: digest) != nil else {
             return Self.html(DashboardPages.message(title: "No such order", text: "There is no agreement with that digest."), status: .notFound)
         }
         let requeued = try await store.retry(digest: digest, now: Self.now())

@@ -6,25 +6,18 @@ import Synchronization
 /// The configured API tokens, compared in constant time. One instance serves the API's bearer
 /// tokens and the dashboard's sign-in, so both accept exactly the same secrets.
 struct TokenAuthenticator: Sendable {
-    private let tokens: [(secret: [UInt8], caller: Caller)]
+    private let tokens: [(secret: String, caller: Caller)]
 
     init(_ tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)]) {
-        self.tokens = tokens.map { (Array($0.key.utf8), Caller(name: $0.value.name, role: $0.value.role)) }
+        self.tokens = tokens.map { ($0.key, Caller(name: $0.value.name, role: $0.value.role)) }
     }
 
     /// The caller whose secret is `presented`; every configured secret is compared, in time that
     /// depends only on the lengths.
     func caller(presenting presented: String) -> Caller? {
-        let bytes = Array(presented.utf8)
         var match: Caller?
-        for token in tokens where Self.constantTimeEqual(token.secret, bytes) { match = token.caller }
+        for token in tokens where DashboardSessions.constantTimeEqual(token.secret, presented) { match = token.caller }
         return match
-    }
-
-    static func constantTimeEqual(_ a: [UInt8], _ b: [UInt8]) -> Bool {
-        var difference = UInt8(a.count == b.count ? 0 : 1)
-        for index in 0..<min(a.count, b.count) { difference |= a[index] ^ b[index] }
-        return difference == 0
     }
 
     /// The token of an `Authorization: Bearer …` header; the scheme is matched case-insensitively

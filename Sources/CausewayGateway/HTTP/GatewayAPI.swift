@@ -229,9 +229,7 @@ struct GatewayAPI: Sendable {
     }
 
     func digest(_ context: GatewayRequestContext) throws(Problem) -> ContentDigest {
-        guard let raw = context.parameters.get("digest"), raw.utf8.count <= 256,
-            let digest = ContentDigest(raw.removingPercentEncoding ?? raw)
-        else { throw Problem(400, "query.digest_invalid", "Not a digest", "expected sha256:<64 hex>") }
+        guard let digest = context.digestParameter else { throw Problem(400, "query.digest_invalid", "Not a digest", "expected sha256:<64 hex>") }
         return digest
     }
 

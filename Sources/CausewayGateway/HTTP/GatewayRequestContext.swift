@@ -1,3 +1,5 @@
+import CausewayCore
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -22,6 +24,13 @@ struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext {
 
     /// The peer's address without its port: the key throttles count failures under.
     var clientAddress: String { remoteAddress?.ipAddress ?? "unknown" }
+
+    /// The route's `{digest}` parameter, when it is a digest (the API answers 400 otherwise, the
+    /// dashboard "No such order").
+    var digestParameter: ContentDigest? {
+        guard let raw = parameters.get("digest"), raw.utf8.count <= 256 else { return nil }
+        return ContentDigest(raw.removingPercentEncoding ?? raw)
+    }
 }
 
 /// An authenticated caller: the configured token's name and role.
