@@ -16,7 +16,7 @@ struct Causeway: AsyncParsableCommand {
             KeysCommand.self, SignCommand.self, VerifyCommand.self, DelegateCommand.self,
             PathCommand.self, MappingsCommand.self, ConfigCommand.self, ServeCommand.self, SubmitCommand.self, StatusCommand.self,
             LedgerCommand.self, DemoCommand.self, BenchCommand.self,
-            ReconcileCommand.self,
+            ReconcileCommand.self, ReceiptsCommand.self,
         ]
     )
 }

@@ -1,0 +1,77 @@
+import ArgumentParser
+import CausewayCore
+import CausewayTrust
+import Foundation
+
+/// `causeway receipts …`: work with receipt bundles a party received.
+struct ReceiptsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "receipts",
+        abstract: "Check receipt bundles offline.",
+        subcommands: [ReceiptsVerifyCommand.self]
+    )
+}
+
+/// `causeway receipts verify BUNDLE [--gateway-did DID]`.
+struct ReceiptsVerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify",
+        abstract: "Verify a receipt bundle offline: the receipt's signature, its inclusion proof, the checkpoint's signature.",
+        discussion: """
+            A bundle is what GET /v1/receipts/{id}/bundle returns (Docs/ledger.md, "Receipt bundle"). The check needs no \
+            network: the receipt's eddsa-jcs-2022 signature, its leaf hash (SHA-256 of 0x00 and the JCS of the signed \
+            receipt), the RFC 9162 inclusion proof to the checkpoint's root, and the checkpoint's C2SP signature by the \
+            gateway's key under the log's origin.
+            Pass --gateway-did with the gateway DID you trust; without it the receipt's own issuer is used (a warning says so).
+            Exit 0 valid, 1 not valid (every finding printed), 2 unreadable file or usage.
+            """)
+
+    @Option(name: .customLong("gateway-did"), help: "The gateway's did:key that must have signed the receipt and the checkpoint.")
+    var gatewayDID: String?
+
+    @Flag(name: .long, help: "Print the result as JSON.")
+    var json = false
+
+    @Argument(help: "The bundle file, or - for standard input.")
+    var bundle: String
+
+    func run() throws {
+        let parsed: ReceiptBundle
+        do {
+            parsed = try ReceiptBundle(bytes: try CLIInput.bytes(bundle))
+        } catch let error as CLIError {
+            throw error
+        } catch let error as ReceiptBundleError {
+            throw CLIError("\(bundle): \(error.message)")
+        }
+        let result = parsed.verify(gatewayDID: gatewayDID)
+        if json {
+            let findings: [JSONValue] = result.findings.map { finding in
+                var object: JSONObject = ["code": .string(finding.code.rawValue), "severity": .string(finding.severity.rawValue),
+                                          "message": .string(finding.message)]
+                if let path = finding.path { object["path"] = .string(path) }
+                return .object(object)
+            }
+            var object: JSONObject = [
+                "file": .string(bundle), "valid": .bool(result.isValid), "index": .number(Double(parsed.index)),
+                "leafHash": .string(Base64.encode(result.leafHash)), "findings": .array(findings),
+            ]
+            if let checkpoint = result.checkpoint {
+                object["checkpoint"] = ["origin": .string(checkpoint.origin), "size": .number(Double(checkpoint.size)),
+                                        "root": .string(Base64.encode(checkpoint.rootHash))]
+            }
+            if let did = result.gatewayDID { object["gateway"] = .string(did) }
+            print(JSONWriter.string(.object(object), style: .pretty))
+        } else {
+            print("\(bundle): \(result.isValid ? "valid" : "NOT VALID")")
+            print("  receipt  \(parsed.receipt["id"]?.stringValue ?? "?")")
+            print("  leaf     \(parsed.index)  \(Base64.encode(result.leafHash))")
+            if let checkpoint = result.checkpoint {
+                print("  log      \(checkpoint.origin)  size \(checkpoint.size)  root \(Base64.encode(checkpoint.rootHash))")
+            }
+            if let did = result.gatewayDID { print("  gateway  \(did)") }
+            for finding in result.findings { print("  \(finding)") }
+        }
+        if !result.isValid { throw ExitCode(1) }
+    }
+}
