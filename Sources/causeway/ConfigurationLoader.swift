@@ -15,7 +15,7 @@ enum ConfigurationLoader {
         var description: String { lines.joined(separator: "\n") }
     }
 
-    static let topKeys: Set<String> = ["listen", "store", "identity", "partners", "targets", "tokens", "ledger", "intake", "delivery", "reconcile", "http", "allow_fixture_keys"]
+    static let topKeys: Set<String> = ["listen", "store", "identity", "partners", "targets", "tokens", "ledger", "intake", "delivery", "reconcile", "http", "allow_fixture_keys", "witness"]
 
     /// The folder `causeway demo` works in by default, where its configuration is written.
     static let demoConfiguration = "causeway-demo/causeway.yaml"
@@ -206,6 +206,7 @@ enum ConfigurationLoader {
                     + "targets.\(name).password to env:NAME or file:PATH (Docs/configuration.md, Secrets)")
             }
         }
+        if let node = root?["witness"] { parseWitness(node, into: &configuration.witness, at: at, problems: &problems) }
         // tokens
         if let node = root?["tokens"] {
             if case .sequence(let tokens) = node {

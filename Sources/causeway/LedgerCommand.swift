@@ -6,7 +6,7 @@ import CausewayTrust
 import Foundation
 
 struct LedgerCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "ledger", abstract: "Inspect the receipt ledger.", subcommands: [Verify.self])
+    static let configuration = CommandConfiguration(commandName: "ledger", abstract: "Inspect the receipt ledger.", subcommands: [Verify.self, LedgerWatch.self, LedgerWitnessKey.self])
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

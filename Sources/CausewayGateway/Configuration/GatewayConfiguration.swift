@@ -30,6 +30,8 @@ public struct GatewayConfiguration: Sendable {
     /// Bounds on the work verifying one agreement may cause, and the tolerated clock skew
     /// (`intake:` keys beside `max_bytes`; Docs/security.md).
     public var verification: VerificationLimits = .default
+    /// The logs this gateway witnesses (C2SP tlog-witness; the `witness:` section). None by default.
+    public var witness: WitnessSettings = .init()
 
     public init() {}
 

@@ -32,9 +32,14 @@ public final class ReceiptPusher: Sendable {
     let logger: Logger
     let idle: Duration
     let maxBackoff: Double
+    /// Per partner, the ledger position below which receipts may be pushed (those a checkpoint
+    /// with enough witness cosignatures covers; ``CosignatureBook``); nil: push at once.
+    let pushableBelow: @Sendable (_ partner: String) -> Int?
 
     public init(store: any AgreementStore, callbacks: [Callback], client: HTTPClient = .shared, logger: Logger,
-                idle: Duration = .milliseconds(250), maxBackoffSeconds: Double = 60) {
+                idle: Duration = .milliseconds(250), maxBackoffSeconds: Double = 60,
+                pushableBelow: @escaping @Sendable (_ partner: String) -> Int? = { _ in nil }) {
+        self.pushableBelow = pushableBelow
         self.store = store
         self.callbacks = callbacks
         self.client = client
@@ -69,6 +74,8 @@ public final class ReceiptPusher: Sendable {
                 var next = from
                 for receipt in entries {
                     guard let sequence = receipt["ledger"]?["seq"]?.exactInt else { continue }
+                    // Held until a checkpoint covering it has the cosignatures the partner requires.
+                    if let limit = pushableBelow(callback.partner), sequence >= limit { break }
                     if receipt["partner"]?.stringValue == callback.partner {
                         try await send(receipt, to: callback)
                         try await store.setCursor(name, to: sequence + 1)
@@ -76,6 +83,7 @@ public final class ReceiptPusher: Sendable {
                     next = sequence + 1
                 }
                 try await store.setCursor(name, to: next)
+                if next == from { try? await Task.sleep(for: idle) }
                 backoff = 0.5
             } catch {
                 logger.warning("receipt push failed; will retry", metadata: [

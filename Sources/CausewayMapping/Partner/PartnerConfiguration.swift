@@ -15,6 +15,7 @@ public import Foundation
 /// limits: {max_total: "250000.00", currencies: [EUR]}
 /// accepts: [PurchaseAgreement]
 /// receipts: {callback: "https://…"}
+/// ledger: {witnesses: [{url: "https://…", key: "name+id+key"}], cosignatures_required: 1}  # PartnerLedgerPolicy
 /// ```
 public struct PartnerConfiguration: Sendable {
     public let name: String
@@ -32,8 +33,10 @@ public struct PartnerConfiguration: Sendable {
     public let receiptCallback: String?
     /// The folder.
     public let folder: URL
+    /// Witnesses of the gateway's ledger for this partner (`ledger:`); none by default.
+    public private(set) var ledger = PartnerLedgerPolicy()
 
-    static let keys: Set<String> = ["name", "display_name", "roles", "identities", "mapping", "mappings", "limits", "accepts", "receipts"]
+    static let keys: Set<String> = ["name", "display_name", "roles", "identities", "mapping", "mappings", "limits", "accepts", "receipts", "ledger"]
 
     /// Reads `partner.yaml` in `folder`, reporting every problem as `file:line:column`.
     public static func load(folder: URL) throws(MappingLoadError) -> PartnerConfiguration {
@@ -97,10 +100,13 @@ public struct PartnerConfiguration: Sendable {
         if let receipts = top["receipts"], let r = receipts.mapping("'receipts'", allowed: ["callback"], &d) {
             callback = r["callback"]?.string("'callback'", &d)
         }
+        let ledger = top["ledger"].map { PartnerLedgerPolicy.parse($0, &d) } ?? PartnerLedgerPolicy()
         guard d.isEmpty, let name else { throw MappingLoadError(d.sorted()) }
-        return PartnerConfiguration(name: name, displayName: top["display_name"]?.scalar, roles: roles, identities: identities,
+        var configuration = PartnerConfiguration(name: name, displayName: top["display_name"]?.scalar, roles: roles, identities: identities,
                                     mappingFiles: files, maxTotal: maxTotal, currencies: currencies, accepts: accepts,
                                     receiptCallback: callback, folder: folder)
+        configuration.ledger = ledger
+        return configuration
     }
 
     /// Loads every mapping the partner names; all diagnostics of all files together.
