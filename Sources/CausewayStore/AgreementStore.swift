@@ -6,7 +6,7 @@ public import CausewayCore
 ///
 /// Every method is one transaction. Nothing is acknowledged to a client before ``accept(_:)``
 /// has returned.
-public protocol AgreementStore: Sendable {
+public protocol AgreementStore: MerkleNodeSource, Sendable {
     /// Creates or upgrades the schema (versioned migrations, idempotent).
     func migrate() async throws
 
@@ -46,7 +46,24 @@ public protocol AgreementStore: Sendable {
 
     /// Appends signed receipts to the ledger in one transaction. Fails (and writes nothing) if
     /// a sequence number or a `prev` is already taken: the ledger never forks.
+    ///
+    /// The same transaction stores each receipt's Merkle leaf (``LedgerAppend/treeLeaf``) and
+    /// every complete subtree node the leaf closes, so proofs are O(log n) indexed reads.
     func appendReceipts(_ receipts: [LedgerAppend]) async throws
+
+    /// The number of leaves in the ledger's Merkle tree (= ledger entries, when intact).
+    func treeSize() async throws -> Int
+
+    /// Records a signed checkpoint. Refuses (throws, writes nothing) a size smaller than the
+    /// last checkpoint's, a different root at the same size, a size beyond the tree, or a root
+    /// that is not the stored tree's root at that size. The same checkpoint again is a no-op.
+    func appendCheckpoint(_ checkpoint: StoredCheckpoint) async throws
+
+    /// The checkpoint with the largest size, or nil before the first.
+    func latestCheckpoint() async throws -> StoredCheckpoint?
+
+    /// The smallest recorded checkpoint covering at least `size` leaves, or nil if none does.
+    func checkpoint(atLeast size: Int) async throws -> StoredCheckpoint?
 
     /// The signed receipts of one agreement, in ledger order.
     func receipts(digest: ContentDigest) async throws -> [JSONObject]

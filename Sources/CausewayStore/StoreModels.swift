@@ -292,9 +292,13 @@ public struct LedgerAppend: Sendable {
     public let previous: ContentDigest
     public let leaf: ContentDigest
     public let receipt: JSONObject
+    /// The entry's leaf hash in the Merkle tree: SHA-256(0x00 ‖ JCS(the signed receipt, proof
+    /// included)). Not the chain's `leaf`, which leaves the proof out.
+    public let treeLeaf: [UInt8]
 
+    /// - Parameter treeLeaf: the Merkle leaf hash; computed from `receipt` when nil.
     public init(entryID: Int64, receiptID: String, digest: ContentDigest, sequence: Int, previous: ContentDigest, leaf: ContentDigest,
-                receipt: JSONObject) {
+                receipt: JSONObject, treeLeaf: [UInt8]? = nil) {
         self.entryID = entryID
         self.receiptID = receiptID
         self.digest = digest
@@ -302,6 +306,27 @@ public struct LedgerAppend: Sendable {
         self.previous = previous
         self.leaf = leaf
         self.receipt = receipt
+        self.treeLeaf = treeLeaf ?? LedgerTree.leafHash(of: receipt)
+    }
+}
+
+/// A signed checkpoint as the store keeps it: the tree size and root it commits to and the whole
+/// C2SP signed note (body and signature lines) as it was published.
+public struct StoredCheckpoint: Sendable, Hashable {
+    /// The number of leaves the checkpoint covers.
+    public let size: Int
+    /// The tree's root hash at `size` (32 bytes).
+    public let root: [UInt8]
+    /// The signed note, exactly as served at `GET /v1/ledger/checkpoint`.
+    public let note: String
+    /// When it was signed, milliseconds since the epoch.
+    public let createdAt: Int64
+
+    public init(size: Int, root: [UInt8], note: String, createdAt: Int64) {
+        self.size = size
+        self.root = root
+        self.note = note
+        self.createdAt = createdAt
     }
 }
 

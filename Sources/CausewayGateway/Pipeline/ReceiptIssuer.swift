@@ -4,7 +4,9 @@ public import CausewayTrust
 import Foundation
 
 /// The ledger's one sequencer: signs a receipt for every delivered entry that has none and
-/// appends the receipts to the ledger in order, chained by hash. Receipts are issued only after
+/// appends the receipts to the ledger in order, chained by hash, each the next leaf of the
+/// Merkle tree (its leaf hash is over the signed receipt, proof included; the store adds the
+/// tree nodes in the same transaction). Receipts are issued only after
 /// the legacy commit, and never for a failure.
 public final class ReceiptIssuer: Sendable {
     let store: any AgreementStore
@@ -48,7 +50,8 @@ public final class ReceiptIssuer: Sendable {
                 ledger: .init(origin: origin, sequence: sequence, previous: previous))
             let signed = try ReceiptSigner.sign(receipt, with: identity, created: Timestamp(epochSeconds: issued / 1000).text)
             appends.append(LedgerAppend(entryID: entry.id, receiptID: entry.receiptID, digest: entry.digest, sequence: sequence,
-                                        previous: previous, leaf: receipt.leaf, receipt: signed))
+                                        previous: previous, leaf: receipt.leaf, receipt: signed,
+                                        treeLeaf: ReceiptBundle.leafHash(of: signed)))
             previous = receipt.leaf
             sequence += 1
         }

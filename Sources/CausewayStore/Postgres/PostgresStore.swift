@@ -52,8 +52,10 @@ public final class PostgresStore: AgreementStore {
                                logger: logger)
             let applied = try await db.query("SELECT version FROM causeway_migrations", logger: logger).collect()
                 .map { try $0.decode(Int.self) }
-            for (version, statements) in [(1, Self.schemaV1), (2, Self.schemaV2), (3, Self.schemaV3)] where !applied.contains(version) {
+            for (version, statements) in [(1, Self.schemaV1), (2, Self.schemaV2), (3, Self.schemaV3), (4, Self.schemaV4)]
+            where !applied.contains(version) {
                 for statement in statements { try await db.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                if version == 4 { try await Self.buildTree(db, logger: logger) }
                 let now = Int64(Date().timeIntervalSince1970 * 1000)
                 try await db.query("INSERT INTO causeway_migrations (version, applied_at) VALUES (\(version), \(now))", logger: logger)
             }
@@ -103,6 +105,13 @@ public final class PostgresStore: AgreementStore {
         "CREATE INDEX agreements_by_received ON agreements (received_at)",
         "CREATE INDEX outbox_by_legacy_id ON outbox (((legacy_ref::jsonb) ->> 'id'))",
         "CREATE INDEX attempts_by_finished ON attempts (finished_at)",
+    ]
+
+    /// v4: the ledger as a Merkle tree (complete-subtree nodes) and its signed checkpoints; an
+    /// existing hash-chain ledger gets its tree built from the stored receipts (``buildTree``).
+    static let schemaV4 = [
+        "CREATE TABLE merkle_nodes (level BIGINT NOT NULL, idx BIGINT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY (level, idx))",
+        "CREATE TABLE checkpoints (size BIGINT PRIMARY KEY, root BYTEA NOT NULL, note TEXT NOT NULL, created_at BIGINT NOT NULL)",
     ]
 
     // MARK: Intake and reads
@@ -376,22 +385,38 @@ public final class PostgresStore: AgreementStore {
                 .map { try $0.decode((Int, String).self) }
             var expectedSequence = head.map { $0.0 + 1 } ?? 0
             var expectedPrevious = try head.map { try StoreJSON.digest($0.1) } ?? LedgerChain.genesis
+            let size = try await Self.treeSize(db, logger: logger)
+            guard size == expectedSequence else {
+                throw StoreError("the ledger has \(expectedSequence) entries but its Merkle tree \(size) leaves; run `causeway ledger verify`")
+            }
+            var builder = try LedgerTree.Builder(size: size, frontier: try await Self.nodes(db, LedgerTree.frontier(size: size), logger: logger))
+            var nodes: [(id: MerkleNodeID, hash: [UInt8])] = []
             for receipt in receipts {
                 guard receipt.sequence == expectedSequence, receipt.previous == expectedPrevious else {
                     throw StoreError("ledger append out of order: expected seq \(expectedSequence) after \(expectedPrevious)")
                 }
-                let receiptJSON = StoreJSON.text(.object(receipt.receipt))
-                let digest = receipt.digest.description
-                let previous = receipt.previous.description
-                let leaf = receipt.leaf.description
-                try await db.query("""
-                    INSERT INTO ledger (seq, receipt_id, digest, outbox_id, prev, leaf, receipt)
-                    VALUES (\(receipt.sequence), \(receipt.receiptID), \(digest), \(receipt.entryID), \(previous), \(leaf), \(receiptJSON))
-                    """, logger: logger)
-                try await db.query("UPDATE outbox SET receipt_seq = \(receipt.sequence) WHERE id = \(receipt.entryID)", logger: logger)
+                nodes += builder.append(receipt.treeLeaf)
                 expectedSequence += 1
                 expectedPrevious = receipt.leaf
             }
+            // The whole batch in three statements (arrays unnested server-side).
+            let sequences = receipts.map { Int64($0.sequence) }
+            let receiptIDs = receipts.map(\.receiptID)
+            let digests = receipts.map(\.digest.description)
+            let entryIDs = receipts.map(\.entryID)
+            let previous = receipts.map(\.previous.description)
+            let leaves = receipts.map(\.leaf.description)
+            let bodies = receipts.map { StoreJSON.text(.object($0.receipt)) }
+            try await db.query("""
+                INSERT INTO ledger (seq, receipt_id, digest, outbox_id, prev, leaf, receipt)
+                SELECT * FROM unnest(\(sequences)::bigint[], \(receiptIDs)::text[], \(digests)::text[], \(entryIDs)::bigint[],
+                  \(previous)::text[], \(leaves)::text[], \(bodies)::text[])
+                """, logger: logger)
+            try await db.query("""
+                UPDATE outbox SET receipt_seq = u.seq FROM unnest(\(entryIDs)::bigint[], \(sequences)::bigint[]) AS u(id, seq)
+                WHERE outbox.id = u.id
+                """, logger: logger)
+            try await Self.insertNodes(db, nodes, logger: logger)
         }
     }
 

@@ -105,6 +105,33 @@ public final class SQLiteStore: AgreementStore {
                 CREATE INDEX attempts_by_finished ON attempts (finished_at);
                 """)
         }
+        // v4: the ledger as a Merkle tree (complete-subtree nodes) and its signed checkpoints. An
+        // existing hash-chain ledger gets its tree built from the stored receipts, in ledger order.
+        migrator.registerMigration("v4") { db in
+            try db.execute(sql: """
+                CREATE TABLE merkle_nodes (
+                  level INTEGER NOT NULL,
+                  idx INTEGER NOT NULL,
+                  hash BLOB NOT NULL,
+                  PRIMARY KEY (level, idx)) WITHOUT ROWID;
+                CREATE TABLE checkpoints (
+                  size INTEGER PRIMARY KEY,
+                  root BLOB NOT NULL,
+                  note TEXT NOT NULL,
+                  created_at INTEGER NOT NULL);
+                """)
+            var builder = try LedgerTree.Builder(size: 0, frontier: [:])
+            let rows = try String.fetchCursor(db, sql: "SELECT receipt FROM ledger ORDER BY seq")
+            var leaves: [[UInt8]] = []
+            while let receipt = try rows.next() {
+                leaves.append(LedgerTree.leafHash(of: try StoreJSON.object(receipt)))
+                if leaves.count == 1024 {
+                    try Self.insertNodes(db, leaves.flatMap { builder.append($0) })
+                    leaves.removeAll(keepingCapacity: true)
+                }
+            }
+            try Self.insertNodes(db, leaves.flatMap { builder.append($0) })
+        }
         try migrator.migrate(pool)
     }
 
@@ -353,6 +380,11 @@ public final class SQLiteStore: AgreementStore {
             let head = try SQLRow.fetchOne(db, sql: "SELECT seq, leaf FROM ledger ORDER BY seq DESC LIMIT 1")
             var expectedSequence = head.map { ($0["seq"] as Int) + 1 } ?? 0
             var expectedPrevious = try head.map { try StoreJSON.digest($0["leaf"]) } ?? LedgerChain.genesis
+            let size = try Self.treeSize(db)
+            guard size == expectedSequence else {
+                throw StoreError("the ledger has \(expectedSequence) entries but its Merkle tree \(size) leaves; run `causeway ledger verify`")
+            }
+            var builder = try LedgerTree.Builder(size: size, frontier: try Self.nodes(db, LedgerTree.frontier(size: size)))
             for receipt in receipts {
                 guard receipt.sequence == expectedSequence, receipt.previous == expectedPrevious else {
                     throw StoreError("ledger append out of order: expected seq \(expectedSequence) after \(expectedPrevious)")
@@ -361,6 +393,7 @@ public final class SQLiteStore: AgreementStore {
                                arguments: [receipt.sequence, receipt.receiptID, receipt.digest.description, receipt.entryID,
                                            receipt.previous.description, receipt.leaf.description, StoreJSON.text(.object(receipt.receipt))])
                 try db.execute(sql: "UPDATE outbox SET receipt_seq = ? WHERE id = ?", arguments: [receipt.sequence, receipt.entryID])
+                try Self.insertNodes(db, builder.append(receipt.treeLeaf))
                 expectedSequence += 1
                 expectedPrevious = receipt.leaf
             }
