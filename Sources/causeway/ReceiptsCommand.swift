@@ -35,6 +35,16 @@ struct ReceiptsVerifyCommand: ParsableCommand {
     @Argument(help: "The bundle file, or - for standard input.")
     var bundle: String
 
+    func validate() throws {
+        if let gatewayDID {
+            do {
+                _ = try DIDKey(parsing: gatewayDID)
+            } catch {
+                throw ValidationError("--gateway-did must be an Ed25519 did:key: \(error.message)")
+            }
+        }
+    }
+
     func run() throws {
         let parsed: ReceiptBundle
         do {

@@ -136,6 +136,13 @@ struct ReceiptsVerifyCLITests {
         #expect(result.stderr.contains("causeway:"))
     }
 
+    @Test("an unusable --gateway-did is a usage error (exit 2)")
+    func badGatewayDID() async throws {
+        let result = try Self.run(try await Self.bundle(index: 0), ["did:web:example.com"])
+        #expect(result.status == 2, "\(result)")
+        #expect(result.stderr.contains("--gateway-did"))
+    }
+
     @Test("a missing file exits 2")
     func missingFile() throws {
         let result = try CommandRunner.causeway(["receipts", "verify", "/nonexistent/bundle.json"])

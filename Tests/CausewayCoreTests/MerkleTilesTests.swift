@@ -25,7 +25,8 @@ struct MerkleTilesTests {
 
     @Test("malformed paths are refused", arguments: [
         "tile/01/000", "tile/0/00", "tile/0/0000", "tile/0/001/002", "tile/0/x000/001", "tile/0/000.p/256", "tile/0/000.p/0",
-        "tile/0/000.p/017", "tile/0/000.p", "tile/8/000", "tile/64/000", "tiles/0/000", "tile/0/", "tile/0/abc", "tile/entries/000.p/",
+        "tile/0/000.p/017", "tile/0/000.p", "tile/7/000", "tile/8/000", "tile/64/000", "tile/5/x999/000",
+        "tile/0/x001/x000/x000/x000/x000/x000/000", "tile/0/x999/x999/x999/x999/x999/x999/x999/999", "tiles/0/000", "tile/0/", "tile/0/abc", "tile/entries/000.p/",
     ])
     func malformed(path: String) {
         #expect(throws: TilePathError.self) { try TlogTiles.parse(path: path) }

@@ -249,6 +249,8 @@ struct MerkleNodeQueryTests {
     @Test("appending a leaf completes the nodes nodesCompleted names")
     func completedNodes() {
         #expect(MerkleTree.nodesCompleted(byAppendingLeaf: 0) == [])
+        #expect(MerkleTree.nodesCompleted(byAppendingLeaf: -1) == [])
+        #expect(MerkleTree.nodesCompleted(byAppendingLeaf: Int.max) == [])
         #expect(MerkleTree.nodesCompleted(byAppendingLeaf: 1) == [MerkleNodeID(level: 1, index: 0)])
         #expect(MerkleTree.nodesCompleted(byAppendingLeaf: 7) == [MerkleNodeID(level: 1, index: 3), MerkleNodeID(level: 2, index: 1), MerkleNodeID(level: 3, index: 0)])
         let tree = Self.tree(64)

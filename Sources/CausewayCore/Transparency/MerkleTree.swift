@@ -69,6 +69,7 @@ public enum MerkleTree {
     /// The interior nodes that appending leaf `index` completes, lowest first: (l, (index + 1) / 2^l − 1)
     /// for every l ≥ 1 with 2^l dividing index + 1. A store writes the leaf (level 0) and these.
     public static func nodesCompleted(byAppendingLeaf index: Int) -> [MerkleNodeID] {
+        guard index >= 0, index < maxSize else { return [] }
         var ids: [MerkleNodeID] = []
         var level = 1
         let count = index + 1

@@ -10,10 +10,11 @@ public enum TlogTiles {
     public static let height = 8
     /// Hashes in a full tile.
     public static let fullWidth = 256
-    /// The highest tile level whose nodes fit this tree (8·7 = 56 < 63).
-    public static let maxLevel = 7
+    /// The highest tile level a tree of at most 2^62 leaves has: a level-6 tile spans 2^56 leaves.
+    public static let maxLevel = 6
 
-    /// What a tile path names.
+    /// What a tile path names. Level 0…``maxLevel`` and an index inside a 2^62-leaf tree, as
+    /// ``parse(path:)`` guarantees.
     public struct Tile: Sendable, Hashable, CustomStringConvertible {
         /// The tile level (0…7), or nil for an entry bundle.
         public let level: Int?
@@ -98,7 +99,8 @@ public enum TlogTiles {
             level = value
         }
         let segments = parts[2...]
-        guard !segments.isEmpty, segments.count <= 7 else { throw TilePathError("the tile index has 1…7 path segments") }
+        // Six segments (up to 10^18 - 1) cannot overflow; larger indexes name no tile of a 2^62-leaf tree.
+        guard !segments.isEmpty, segments.count <= 6 else { throw TilePathError("the tile index has 1…6 path segments") }
         var index = 0
         for (position, segment) in segments.enumerated() {
             let last = position == segments.count - 1
@@ -115,7 +117,9 @@ public enum TlogTiles {
         guard encodeIndex(index) == segments.joined(separator: "/") else {
             throw TilePathError("the tile index is not in its one canonical form (no leading 'x000/' segments)")
         }
-        guard index <= (MerkleTree.maxSize >> 8) else { throw TilePathError("the tile index \(index) is beyond any tree this log can hold") }
+        guard index < (MerkleTree.maxSize >> ((level ?? 0) * height + 8)) else {
+            throw TilePathError("the tile index \(index) is beyond any tree this log can hold")
+        }
         return Tile(level: level, index: index, width: width)
     }
 

@@ -139,8 +139,13 @@ public struct SignedNote: Sendable, Hashable, CustomStringConvertible {
 
     /// This note with more signatures appended.
     public func adding(_ more: [Signature]) -> SignedNote {
-        // The text was checked when this note was made.
-        try! SignedNote(text: text, signatures: signatures + more)
+        SignedNote(checkedText: text, signatures: signatures + more)
+    }
+
+    /// A note whose text was already checked.
+    private init(checkedText: String, signatures: [Signature]) {
+        text = checkedText
+        self.signatures = signatures
     }
 
     /// A signature that verified.
