@@ -182,11 +182,30 @@ struct NoteTests {
         #expect(error?.code == .signatureInvalid)
     }
 
+    /// Verifier keys and a cosignature from transparency-dev/formats `note/note_cosigv1_test.go`
+    /// (another implementation): a type-0x01 key whose base64 holds a '+', a native type-0x04
+    /// cosignature key, and a cosignature line whose time is 1727964367.
+    @Test("transparency-dev/formats keys: key ids of types 0x01 and 0x04 match, a '+' inside the base64 is fine")
+    func formatsVectors() throws {
+        let plus = try NoteKey(vkey: "TEST+7997405c+AQcC+FTVKf0jlTdHDY3rbevmnKxxPjigCXlVtGe6RIr6")
+        #expect(plus.kind == .ed25519)
+        #expect(plus.name == "TEST")
+        let cosigner = try NoteKey(vkey: "remora.n621.de+da77ade7+BOvN63jn/bLvkieywe8R6UYAtVtNbZpXh34x7onlmtw2")
+        #expect(cosigner.kind == .cosignatureV1)
+        #expect(cosigner.keyIDHex == "da77ade7")
+        // The same public key as a 0x01 key gets another id.
+        #expect(try NoteKey(name: cosigner.name, publicKey: cosigner.publicKey).keyID != cosigner.keyID)
+        let line = try SignedNote.parseSignatureLine("\u{2014} w ZGhGuQAAAABm/qTPeyKXD+R2rzyQsxPiP8mXum7qq/iF0u4vanlqJyocWODBt97w9uL+8qT7S5gxEHWWOworDcFiEBYJXORmnFBOBA==")
+        #expect(NoteKey.cosignatureTime(line) == 1_727_964_367)
+        let plain = try SignedNote.parseSignatureLine("\u{2014} w eQjRQm6eSKzFoiYalgwCPXu2y3ijtg68is9M46JKxuZB+dRfTmeQeDBoXnvxZx2ugnkyV+MUMLXpWs1hPb/W/4xkNQY=")
+        #expect(NoteKey.cosignatureTime(plain) == nil)
+    }
+
     @Test("verifier keys: vkey parsing is strict")
     func vkeys() throws {
         let good = try NoteKey(name: Self.origin, didKey: Self.gateway.didKey).vkey
         #expect(throws: NoteError.self) { try NoteKey(vkey: good.replacingOccurrences(of: "+", with: "-")) }
-        let parts = good.split(separator: "+")
+        let parts = good.split(separator: "+", maxSplits: 2)
         #expect(throws: NoteError.self) { try NoteKey(vkey: "\(parts[0])+00000000+\(parts[2])") }   // wrong key id
         #expect(throws: NoteError.self) { try NoteKey(vkey: "\(parts[0])+\(parts[1].uppercased())+\(parts[2])") }
         let raw = Base64.decodeCanonical(parts[2])!

@@ -227,7 +227,8 @@ public struct NoteKey: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses a vkey `name+hexkeyid+base64(type ‖ key)`; the key id must be the one derived.
     public init(vkey: String) throws(NoteError) {
-        let parts = vkey.split(separator: "+", omittingEmptySubsequences: false)
+        // The name holds no '+'; the base64 key may (so split at the first two only).
+        let parts = vkey.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3 else { throw NoteError(.keyInvalid, "a verifier key is 'name+hexkeyid+base64key'") }
         let name = String(parts[0])
         guard parts[1].utf8.count == 8, let id = UInt32(parts[1], radix: 16), parts[1].allSatisfy({ $0.isHexDigit && !$0.isUppercase }) else {
@@ -282,6 +283,15 @@ public struct NoteKey: Sendable, Hashable, CustomStringConvertible {
         Array("cosignature/v1\ntime \(timestamp)\n".utf8) + text
     }
 
+    /// The time (POSIX seconds) a cosignature/v1 signature line carries: its first 8 bytes after
+    /// the key id, big-endian. Nil when the signature is not 72 bytes or the time exceeds 2^63 − 1.
+    /// Reading the time does not verify the signature.
+    public static func cosignatureTime(_ signature: SignedNote.Signature) -> UInt64? {
+        guard signature.signature.count == 72 else { return nil }
+        let timestamp = signature.signature.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
+        return timestamp <= UInt64(Int64.max) ? timestamp : nil
+    }
+
     /// Checks one signature's bytes; returns the cosignature time, if any.
     func check(_ signature: [UInt8], over text: [UInt8]) throws(NoteError) -> UInt64? {
         guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: publicKey) else {
@@ -297,8 +307,7 @@ public struct NoteKey: Sendable, Hashable, CustomStringConvertible {
             guard signature.count == 72 else {
                 throw NoteError(.signatureInvalid, "the cosignature of \(name) has \(signature.count) bytes after its key id; cosignature/v1 has 8 (time) + 64")
             }
-            let timestamp = signature.prefix(8).reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
-            guard timestamp <= UInt64(Int64.max) else {
+            guard let timestamp = NoteKey.cosignatureTime(SignedNote.Signature(name: name, keyID: keyID, signature: signature)) else {
                 throw NoteError(.signatureInvalid, "the cosignature of \(name) has a time beyond 2^63 - 1")
             }
             guard key.isValidSignature(Array(signature[8...]), for: NoteKey.cosignedMessage(text: text, timestamp: timestamp)) else {
