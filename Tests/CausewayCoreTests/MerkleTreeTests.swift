@@ -246,6 +246,21 @@ struct MerkleNodeQueryTests {
         #expect(error?.message.contains("(2, 2)") == true)
     }
 
+    @Test("a hash of the wrong length from the store is an error that names the node")
+    func damagedNode() async throws {
+        struct Damaged: MerkleNodeSource {
+            let tree: InMemoryMerkleTree
+            func merkleNodes(_ ids: [MerkleNodeID]) async throws -> [MerkleNodeID: [UInt8]] {
+                var found = try await tree.merkleNodes(ids)
+                found[MerkleNodeID(level: 0, index: 12)] = [1, 2, 3]
+                return found
+            }
+        }
+        let error = await #expect(throws: MerkleProofError.self) { _ = try await MerkleTree.root(size: 13, from: Damaged(tree: MerkleNodeQueryTests.tree(13))) }
+        #expect(error?.code == .nodeInvalid)
+        #expect(error?.nodes == [MerkleNodeID(level: 0, index: 12)])
+    }
+
     @Test("appending a leaf completes the nodes nodesCompleted names")
     func completedNodes() {
         #expect(MerkleTree.nodesCompleted(byAppendingLeaf: 0) == [])

@@ -155,6 +155,10 @@ public enum MerkleTree {
         for id in pieces.joined() where seen.insert(id).inserted { wanted.append(id) }
         let nodes = wanted.isEmpty ? [:] : try await source.merkleNodes(wanted)
         return try pieces.map { ids in
+            let damaged = ids.filter { nodes[$0].map { $0.count != 32 } ?? false }
+            guard damaged.isEmpty else {
+                throw MerkleProofError(.nodeInvalid, "the Merkle node store holds a hash that is not 32 bytes for \(damaged.map(\.description).joined(separator: ", ")) (level, index); its node table is damaged", nodes: damaged)
+            }
             let missing = ids.filter { nodes[$0] == nil }
             guard missing.isEmpty else {
                 throw MerkleProofError(.nodeMissing, "the Merkle node store lacks the complete subtree(s) \(missing.map(\.description).joined(separator: ", ")) (level, index); the tree is not yet that large or its node table is damaged", nodes: missing)
@@ -338,6 +342,8 @@ public struct MerkleProofError: Error, Sendable, Hashable, CustomStringConvertib
         public static let oldRootMismatch = Code("merkle.old_root_mismatch")
         /// Building: the source does not hold a node the root or proof needs (named in ``MerkleProofError/nodes``).
         public static let nodeMissing = Code("merkle.node_missing")
+        /// Building: the source returned a hash that is not 32 bytes (named in ``MerkleProofError/nodes``).
+        public static let nodeInvalid = Code("merkle.node_invalid")
     }
 
     public let code: Code

@@ -87,9 +87,14 @@ public struct ReceiptBundle: Sendable, Hashable {
     /// The bundle as pretty JSON text with a final newline.
     public var text: String { JSONWriter.string(json, style: .pretty) + "\n" }
 
+    /// The log entry of a receipt: JCS(the signed receipt), the bytes a tlog-tiles entry bundle holds.
+    public static func entry(of signedReceipt: JSONObject) -> [UInt8] {
+        JCS.canonicalize(.object(signedReceipt))
+    }
+
     /// The receipt's leaf hash in the transparency log: SHA-256(0x00 ‖ JCS(signed receipt)).
     public static func leafHash(of signedReceipt: JSONObject) -> [UInt8] {
-        MerkleHash.leaf(JCS.canonicalize(.object(signedReceipt)))
+        MerkleHash.leaf(entry(of: signedReceipt))
     }
 
     /// What a check found.
