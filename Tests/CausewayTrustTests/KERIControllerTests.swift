@@ -166,3 +166,49 @@ struct KERIControllerTests {
         }
     }
 }
+
+@Suite("KERI key state for signatures that are not -F groups")
+struct KERIKeyStateLookupTests {
+    @Test("keyState(sn:said:policy:): latest-only, historical with an anchored digest or a first-seen record")
+    func keyStateLookup() throws {
+        let k0 = Curve25519.Signing.PrivateKey(), k1 = Curve25519.Signing.PrivateKey(), k2 = Curve25519.Signing.PrivateKey()
+        var controller = try KERIController.incept(keys: [k0], nextKeys: [k1.publicKey])
+        let inception = controller.log.latestState
+        let message = Array("signed under the inception".utf8)
+        let signature = Array(try k0.signature(for: message))
+        try controller.interact(anchors: [KERIEventBuilder.digestSeal(of: message)])
+        try controller.rotate(to: [k1], nextKeys: [k2.publicKey])
+        let kel = controller.log
+
+        // The latest state is found under either policy; its key verifies its own signatures only.
+        let latest = try kel.keyState(sn: 2, said: kel.latestState.said)
+        #expect(latest.keys == [KERI.qb64(publicKey: Array(k1.publicKey.rawRepresentation))])
+        #expect(!latest.verifies(signature, byKeyAt: 0, over: message))
+        #expect(inception.verifies(signature, byKeyAt: 0, over: message))
+        #expect(!inception.verifies(signature, byKeyAt: 1, over: message))
+
+        func code(_ body: () throws(KERIError) -> KERIKeyState) -> KERIError.Code? {
+            do throws(KERIError) { _ = try body(); return nil } catch { return error.code }
+        }
+        #expect(code { () throws(KERIError) in try kel.keyState(sn: 0, said: inception.said) } == .staleKeyState)
+        #expect(code { () throws(KERIError) in try kel.keyState(sn: 0, said: inception.said, policy: .historical) } == .noHistoricalEvidence)
+        #expect(code { () throws(KERIError) in
+            try kel.keyState(sn: 0, said: inception.said, policy: .historical, anchoredDigest: KERI.digest(message))
+        } == nil)
+        #expect(code { () throws(KERIError) in
+            try kel.keyState(sn: 0, said: inception.said, policy: .historical, anchoredDigest: KERI.digest(message + [0]))
+        } == .noHistoricalEvidence)
+        #expect(code { () throws(KERIError) in
+            try kel.keyState(sn: 0, said: inception.said, policy: .historical, evidence: .init(recordedWhileLatest: true))
+        } == nil)
+        #expect(code { () throws(KERIError) in try kel.keyState(sn: 1, said: kel.events[1].said, policy: .historical) } == .notEstablishment)
+        #expect(code { () throws(KERIError) in try kel.keyState(sn: 2, said: inception.said) } == .unknownEvent)
+        #expect(code { () throws(KERIError) in try kel.keyState(sn: 3, said: inception.said) } == .unknownEvent)
+        #expect(kel.anchoringSN(ofDigest: KERI.digest(message), atOrAfter: 0) == 1)
+        #expect(kel.anchoringSN(ofDigest: KERI.digest(message), atOrAfter: 2) == nil)
+
+        #expect(KERI.isAID(kel.prefix) && !KERI.isAID(latest.keys[0]) && !KERI.isAID("did:keri:" + kel.prefix))
+        #expect(KERI.publicKeyBytes(ofKey: latest.keys[0]) == Array(k1.publicKey.rawRepresentation))
+        #expect(KERI.publicKeyBytes(ofKey: kel.prefix) == nil)
+    }
+}

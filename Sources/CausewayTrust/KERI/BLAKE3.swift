@@ -17,6 +17,17 @@ public enum BLAKE3 {
         0x6A09_E667, 0xBB67_AE85, 0x3C6E_F372, 0xA54F_F53A, 0x510E_527F, 0x9B05_688C, 0x1F83_D9AB, 0x5BE0_CD19,
     ]
     static let permutation: [Int] = [2, 6, 3, 10, 7, 0, 4, 13, 1, 11, 12, 5, 9, 14, 15, 8]
+    /// The message word order of each of the 7 rounds: round r reads block[schedule[16 r + i]],
+    /// the permutation applied r times (so no round copies the message).
+    static let schedule: [Int] = {
+        var order = Array(0..<16)
+        var table: [Int] = []
+        for _ in 0..<7 {
+            table += order
+            order = permutation.map { order[$0] }
+        }
+        return table
+    }()
     static let chunkStart: UInt32 = 1
     static let chunkEnd: UInt32 = 2
     static let parent: UInt32 = 4
@@ -99,7 +110,6 @@ public enum BLAKE3 {
         var s8 = iv[0], s9 = iv[1], s10 = iv[2], s11 = iv[3]
         var s12 = UInt32(truncatingIfNeeded: counter), s13 = UInt32(truncatingIfNeeded: counter >> 32)
         var s14 = blockLength, s15 = flags
-        var m = block
 
         @inline(__always) func g(_ a: inout UInt32, _ b: inout UInt32, _ c: inout UInt32, _ d: inout UInt32, _ x: UInt32, _ y: UInt32) {
             a = a &+ b &+ x
@@ -112,18 +122,20 @@ public enum BLAKE3 {
             b = (b ^ c).rotatedRight(7)
         }
 
-        for round in 0..<7 {
-            g(&s0, &s4, &s8, &s12, m[0], m[1])
-            g(&s1, &s5, &s9, &s13, m[2], m[3])
-            g(&s2, &s6, &s10, &s14, m[4], m[5])
-            g(&s3, &s7, &s11, &s15, m[6], m[7])
-            g(&s0, &s5, &s10, &s15, m[8], m[9])
-            g(&s1, &s6, &s11, &s12, m[10], m[11])
-            g(&s2, &s7, &s8, &s13, m[12], m[13])
-            g(&s3, &s4, &s9, &s14, m[14], m[15])
-            if round < 6 {
-                let previous = m
-                for index in 0..<16 { m[index] = previous[permutation[index]] }
+        schedule.withUnsafeBufferPointer { order in
+            block.withUnsafeBufferPointer { words in
+                for round in 0..<7 {
+                    let o = 16 * round
+                    @inline(__always) func m(_ i: Int) -> UInt32 { words[order[o + i]] }
+                    g(&s0, &s4, &s8, &s12, m(0), m(1))
+                    g(&s1, &s5, &s9, &s13, m(2), m(3))
+                    g(&s2, &s6, &s10, &s14, m(4), m(5))
+                    g(&s3, &s7, &s11, &s15, m(6), m(7))
+                    g(&s0, &s5, &s10, &s15, m(8), m(9))
+                    g(&s1, &s6, &s11, &s12, m(10), m(11))
+                    g(&s2, &s7, &s8, &s13, m(12), m(13))
+                    g(&s3, &s4, &s9, &s14, m(14), m(15))
+                }
             }
         }
         return [s0 ^ s8, s1 ^ s9, s2 ^ s10, s3 ^ s11, s4 ^ s12, s5 ^ s13, s6 ^ s14, s7 ^ s15]

@@ -371,6 +371,18 @@ extension KERI {
     /// The pre-rotation commitment to a key: the Blake3-256 digest of its qb64 **text** (`D…`),
     /// as keripy computes it (`Diger(ser=verfer.qb64b)`).
     public static func nextKeyDigest(ofKey qb64: String) -> String { digest(Array(qb64.utf8)) }
+
+    /// Whether `text` is a self-addressing AID as this subset supports it: a 44-character
+    /// Blake3-256 qb64 (`E…`).
+    public static func isAID(_ text: String) -> Bool {
+        (try? CESRMatter(qb64: text))?.code == .blake3_256
+    }
+
+    /// The 32 raw bytes of a transferable Ed25519 key (`D…`), or nil.
+    public static func publicKeyBytes(ofKey qb64: String) -> [UInt8]? {
+        guard let matter = try? CESRMatter(qb64: qb64), matter.code == .ed25519 else { return nil }
+        return matter.raw
+    }
 }
 
 /// Namespace of KERI helpers.

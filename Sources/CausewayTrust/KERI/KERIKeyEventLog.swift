@@ -36,6 +36,13 @@ public struct KERIKeyState: Sendable, Hashable {
 
     /// The index of a key (`D…`) in ``keys``.
     public func index(ofKey qb64: String) -> Int? { keys.firstIndex(of: qb64) }
+
+    /// Whether `signature` (64 bytes) by the key at `index` verifies over `message`. Refuses
+    /// small-order or non-canonical R and unreduced S, as the KEL validation does.
+    public func verifies(_ signature: [UInt8], byKeyAt index: Int, over message: [UInt8]) -> Bool {
+        guard index >= 0, index < keyBytes.count else { return false }
+        return KERIKeyEventLog.ed25519Verify(key: keyBytes[index], signature: signature, message: message)
+    }
 }
 
 /// How a second KEL of an AID relates to one already accepted.

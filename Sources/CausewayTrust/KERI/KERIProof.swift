@@ -155,13 +155,8 @@ extension KERIKeyEventLog {
             throw KERIError(.signingThresholdNotMet,
                             "\(indices.count) distinct key(s) signed; 'kt' of the establishment event sn \(state.sn) requires \(state.signingThreshold)")
         }
-        var anchoredAt: UInt64?
-        let digest = KERI.digest(payload)
-        for event in events[Int(state.sn)...] where event.anchoredDigests.contains(digest) {
-            anchoredAt = event.sn
-            break
-        }
-        return KERIProofVerification(state: state, verifiedIndices: indices.sorted(), isLatest: state.sn == latestState.sn, anchoredAtSN: anchoredAt)
+        return KERIProofVerification(state: state, verifiedIndices: indices.sorted(), isLatest: state.sn == latestState.sn,
+                                     anchoredAtSN: anchoringSN(ofDigest: KERI.digest(payload), atOrAfter: state.sn))
     }
 
     /// Verifies a proof over `payload` under a key-state policy.
@@ -173,15 +168,37 @@ extension KERIKeyEventLog {
     public func verify(proof: KERIProof, payload: [UInt8], policy: KERIKeyStatePolicy = .latestOnly,
                        evidence: KERIHistoricalEvidence = .none) throws(KERIError) -> KERIProofVerification {
         let result = try verifySignatures(of: proof, payload: payload)
-        if result.isLatest { return result }
+        try check(result.state, policy: policy, anchored: result.anchoredAtSN != nil, evidence: evidence)
+        return result
+    }
+
+    /// The key state of the establishment event (sn, SAID), if `policy` allows signing under it —
+    /// for signatures that are not `-F` groups (for example `eddsa-jcs-2022` proofs that name a key
+    /// of the AID and the event). `anchoredDigest` is the Blake3-256 qb64 (``KERI/digest(_:)``) of
+    /// what was signed, looked up as a seal in events at or after the claimed one (historical policy).
+    public func keyState(sn: UInt64, said: String, policy: KERIKeyStatePolicy = .latestOnly, anchoredDigest: String? = nil,
+                         evidence: KERIHistoricalEvidence = .none) throws(KERIError) -> KERIKeyState {
+        let state = try claimedState(of: KERIProof(prefix: prefix, sn: sn, said: said, signatures: []))
+        let anchored = anchoredDigest.flatMap { anchoringSN(ofDigest: $0, atOrAfter: sn) } != nil
+        try check(state, policy: policy, anchored: anchored, evidence: evidence)
+        return state
+    }
+
+    /// The first event at or after `sn` whose `a` holds the digest seal `{"d": digest}`.
+    public func anchoringSN(ofDigest digest: String, atOrAfter sn: UInt64) -> UInt64? {
+        guard sn <= lastSN else { return nil }
+        return events[Int(sn)...].first { $0.anchoredDigests.contains(digest) }?.sn
+    }
+
+    func check(_ state: KERIKeyState, policy: KERIKeyStatePolicy, anchored: Bool, evidence: KERIHistoricalEvidence) throws(KERIError) {
+        if state.sn == latestState.sn { return }
         if policy == .latestOnly {
             throw KERIError(.staleKeyState,
-                            "the proof claims establishment event sn \(proof.sn), but the latest is sn \(latestState.sn) (\(latestState.said)); policy latest-only")
+                            "the signature claims establishment event sn \(state.sn), but the latest is sn \(latestState.sn) (\(latestState.said)); policy latest-only")
         }
-        guard result.anchoredAtSN != nil || evidence.recordedWhileLatest else {
+        guard anchored || evidence.recordedWhileLatest else {
             throw KERIError(.noHistoricalEvidence,
-                            "the proof claims the older establishment event sn \(proof.sn); policy historical needs the payload's digest anchored in the KEL at or after it, or a first-seen record")
+                            "the signature claims the older establishment event sn \(state.sn); policy historical needs the signed digest anchored in the KEL at or after it, or a first-seen record")
         }
-        return result
     }
 }
