@@ -251,3 +251,56 @@ struct KERISwiftMadeVectorTests {
         }
     }
 }
+
+@Suite("KERI pre-rotation: exposed prior-next digests counted by distinct ondex")
+struct KERIPreRotationTests {
+    @Test("one new key attached as 'A' and as '2A' with the same ondex exposes one commitment, not two")
+    func sameOndexTwice() throws {
+        let current = [Curve25519.Signing.PrivateKey(), Curve25519.Signing.PrivateKey()]
+        let next = [Curve25519.Signing.PrivateKey(), Curve25519.Signing.PrivateKey()]
+        let controller = try KERIController.incept(keys: current, nextKeys: next.map(\.publicKey), signingThreshold: 2, nextThreshold: 2)
+        let log = controller.log
+        let keys = next.map { KERI.qb64(publicKey: Array($0.publicKey.rawRepresentation)) }
+        // The rotation lists both committed keys but needs only one signature (kt = 1); prior nt = 2.
+        let raw = KERIEventBuilder.rotation(prefix: log.prefix, sn: 1, prior: log.lastSAID, keys: keys, signingThreshold: 1,
+                                            nextKeyDigests: [KERI.nextKeyDigest(ofKey: keys[0])], nextThreshold: 1)
+        let signature = Array(try next[0].signature(for: raw))
+        let small = KERIIndexedSignature(raw: signature, index: 0, ondex: 0)
+        // The same signature as '2A' with index 0 and ondex 0 (the encoder would choose 'A').
+        let big = try KERIIndexedSignature(qb64: "2AAAAA" + String(small.qb64.dropFirst(2)))
+        #expect(big.code == .ed25519Big && big.index == 0 && big.ondex == 0 && big.raw == signature)
+        for twice in [[small, big], [small, KERIIndexedSignature(raw: signature, index: 0, ondex: 1)]] {
+            do throws(KERIError) {
+                _ = try log.appending(KERIMessage(raw: raw, signatures: twice).cesr)
+                Issue.record("one key exposed two commitments")
+            } catch {
+                #expect(error.code == .preRotationViolated && error.sn == 1)
+            }
+        }
+        let sameOndex = [KERIIndexedSignature(raw: signature, index: 0, ondex: 0),
+                         KERIIndexedSignature(raw: signature, index: 0, ondex: nil)]
+        do throws(KERIError) {
+            _ = try log.appending(KERIMessage(raw: raw, signatures: sameOndex).cesr)
+            Issue.record("one exposed commitment met nt = 2")
+        } catch {
+            #expect(error.code == .preRotationViolated)
+        }
+        // With both new keys signing, both commitments are exposed.
+        let both = [KERIIndexedSignature(raw: signature, index: 0, ondex: 0),
+                    KERIIndexedSignature(raw: Array(try next[1].signature(for: raw)), index: 1, ondex: 1)]
+        let rotated = try log.appending(KERIMessage(raw: raw, signatures: both).cesr)
+        #expect(rotated.latestState.keys == keys && rotated.latestState.signingThreshold == 1)
+    }
+
+    @Test("a rotation may list the committed keys in another order: signatures carry index and ondex ('2A')")
+    func reorderedKeys() throws {
+        let current = [Curve25519.Signing.PrivateKey(), Curve25519.Signing.PrivateKey()]
+        let next = [Curve25519.Signing.PrivateKey(), Curve25519.Signing.PrivateKey()]
+        var controller = try KERIController.incept(keys: current, nextKeys: next.map(\.publicKey))
+        let message = try controller.rotate(to: [next[1], next[0]], nextKeys: [Curve25519.Signing.PrivateKey().publicKey])
+        #expect(message.signatures.map(\.code) == [.ed25519Big, .ed25519Big])
+        #expect(message.signatures.map(\.ondex) == [1, 0])
+        let again = try KERIKeyEventLog(validating: controller.log.cesr)
+        #expect(again.latestState.keys.first == KERI.qb64(publicKey: Array(next[1].publicKey.rawRepresentation)))
+    }
+}
