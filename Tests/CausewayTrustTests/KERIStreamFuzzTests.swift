@@ -164,6 +164,8 @@ struct KERIStreamFuzzTests {
         #expect(code(icpText.replacingOccurrences(of: "KERI10JSON", with: "KERI10CBOR") + "-AAB" + sig) == .unsupportedVersion)
         #expect(code(#"{"v":"KERICAACAAJSONAAAA.","t":"icp"}"#) == .unsupportedVersion)
         #expect(code("--AAACAA" + icpText) == .unsupportedVersion)
+        #expect(code("-_AAACAA" + icpText) == .unsupportedVersion)
+        #expect(code(icpText + "-_AAACAA") == .unsupportedVersion)
         #expect(code("--AAABAA" + icpText + "-AAB" + sig) == nil)
         #expect(code(icpText + "-AAB" + "0B" + sig.dropFirst(2)) == .unsupportedKeyType)
         #expect(code(icpText + "-AAB" + "C" + sig.dropFirst(1)) == .unsupportedKeyType)

@@ -319,6 +319,9 @@ enum CESRCounter {
             throw KERIError(.truncated, "a count code was expected")
         }
         let second = bytes[position + 1]
+        if second == UInt8(ascii: "_") {
+            throw KERIError(.unsupportedVersion, "count code '-_' is the CESR 2 genus/version code; only CESR v1 is supported")
+        }
         let codeLength: Int, countLength: Int
         switch second {
         case UInt8(ascii: "-"): (codeLength, countLength) = (5, 3)  // --AAA + 3-char genus version
