@@ -107,7 +107,8 @@ public struct CESRMatter: Sendable, Hashable {
     /// The qb64 text.
     public let qb64: String
 
-    /// Encodes raw bytes under a code.
+    /// Encodes raw bytes under a code. `raw` must have the code's size (32 bytes for `D`/`B`/`E`,
+    /// 16 for `0A`, 64 for `0B`, 24 for `1AAG`); other sizes are a programming error.
     public init(code: Code, raw: [UInt8]) {
         let sizes = code.sizes
         precondition(raw.count == sizes.raw, "raw size of \(code.rawValue) is \(sizes.raw)")
@@ -217,7 +218,8 @@ public struct KERIIndexedSignature: Sendable, Hashable {
     public let qb64: String
 
     /// Encodes a signature by the key at `index`; `ondex` nil means current only. The code is the
-    /// smallest that carries both (`A` when ondex == index < 64).
+    /// smallest that carries both (`A` when ondex == index < 64). `raw` must have 64 bytes and
+    /// `index`/`ondex` be in 0…4095; anything else is a programming error.
     public init(raw: [UInt8], index: Int, ondex: Int?) {
         precondition(raw.count == 64 && index >= 0 && index < 4096 && (ondex ?? 0) >= 0 && (ondex ?? 0) < 4096)
         let text = CESRBase64.encode([0, 0] + raw)  // 88 chars; the first 2 are the pad
@@ -363,7 +365,7 @@ enum CESRCounter {
 }
 
 extension KERI {
-    /// The qb64 (`D…`) of a transferable Ed25519 public key.
+    /// The qb64 (`D…`) of a transferable Ed25519 public key (`raw` must have 32 bytes).
     public static func qb64(publicKey raw: [UInt8]) -> String { CESRMatter(code: .ed25519, raw: raw).qb64 }
 
     /// `E` + Blake3-256 of `bytes`, as qb64 (44 characters).
