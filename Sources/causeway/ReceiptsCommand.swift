@@ -23,11 +23,18 @@ struct ReceiptsVerifyCommand: ParsableCommand {
             receipt), the RFC 9162 inclusion proof to the checkpoint's root, and the checkpoint's C2SP signature by the \
             gateway's key under the log's origin.
             Pass --gateway-did with the gateway DID you trust; without it the receipt's own issuer is used (a warning says so).
+            With --witness keys and --cosignatures N, N of those witnesses must have cosigned the checkpoint (C2SP cosignature/v1).
             Exit 0 valid, 1 not valid (every finding printed), 2 unreadable file or usage.
             """)
 
     @Option(name: .customLong("gateway-did"), help: "The gateway's did:key that must have signed the receipt and the checkpoint.")
     var gatewayDID: String?
+
+    @Option(name: .customLong("witness"), help: ArgumentHelp("A witness's C2SP cosignature key (vkey 'name+keyid+base64', type 0x04); repeatable.", valueName: "VKEY"))
+    var witnessKeys: [String] = []
+
+    @Option(name: .long, help: "How many of the --witness keys must have cosigned the checkpoint.")
+    var cosignatures: Int = 0
 
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
@@ -36,6 +43,10 @@ struct ReceiptsVerifyCommand: ParsableCommand {
     var bundle: String
 
     func validate() throws {
+        _ = try witnesses()
+        guard cosignatures >= 0, cosignatures <= witnessKeys.count else {
+            throw ValidationError("--cosignatures must be between 0 and the number of --witness keys (\(witnessKeys.count))")
+        }
         if let gatewayDID {
             do {
                 _ = try DIDKey(parsing: gatewayDID)
@@ -43,6 +54,24 @@ struct ReceiptsVerifyCommand: ParsableCommand {
                 throw ValidationError("--gateway-did must be an Ed25519 did:key: \(error.message)")
             }
         }
+    }
+
+    /// The --witness keys, each a cosignature/v1 verifier key.
+    func witnesses() throws -> [NoteKey] {
+        var keys: [NoteKey] = []
+        for text in witnessKeys {
+            let key: NoteKey
+            do {
+                key = try NoteKey(vkey: text)
+            } catch {
+                throw ValidationError("--witness \(text.prefix(40)): \(error.message)")
+            }
+            guard key.kind == .cosignatureV1 else {
+                throw ValidationError("--witness \(key.name): a witness key has signature type 0x04 (cosignature/v1), not 0x01")
+            }
+            keys.append(key)
+        }
+        return keys
     }
 
     func run() throws {
@@ -54,7 +83,7 @@ struct ReceiptsVerifyCommand: ParsableCommand {
         } catch let error as ReceiptBundleError {
             throw CLIError("\(bundle): \(error.message)")
         }
-        let result = parsed.verify(gatewayDID: gatewayDID)
+        let result = parsed.verify(gatewayDID: gatewayDID, witnesses: try witnesses(), requiredCosignatures: cosignatures)
         if json {
             let findings: [JSONValue] = result.findings.map { finding in
                 var object: JSONObject = ["code": .string(finding.code.rawValue), "severity": .string(finding.severity.rawValue),
@@ -71,6 +100,9 @@ struct ReceiptsVerifyCommand: ParsableCommand {
                                         "root": .string(Base64.encode(checkpoint.rootHash))]
             }
             if let did = result.gatewayDID { object["gateway"] = .string(did) }
+            object["cosignatures"] = .array(result.signatures.filter { $0.key.kind == .cosignatureV1 }.map { signature in
+                ["witness": .string(signature.key.name), "time": .number(Double(signature.timestamp ?? 0))]
+            })
             print(JSONWriter.string(.object(object), style: .pretty))
         } else {
             print("\(bundle): \(result.isValid ? "valid" : "NOT VALID")")
@@ -80,6 +112,9 @@ struct ReceiptsVerifyCommand: ParsableCommand {
                 print("  log      \(checkpoint.origin)  size \(checkpoint.size)  root \(Base64.encode(checkpoint.rootHash))")
             }
             if let did = result.gatewayDID { print("  gateway  \(did)") }
+            for signature in result.signatures where signature.key.kind == .cosignatureV1 {
+                print("  witness  \(signature.key.name) cosigned at \(signature.timestamp.map(String.init) ?? "?")")
+            }
             for finding in result.findings { print("  \(finding)") }
         }
         if !result.isValid { throw ExitCode(1) }

@@ -143,6 +143,25 @@ struct ReceiptsVerifyCLITests {
         #expect(result.stderr.contains("--gateway-did"))
     }
 
+    @Test("--witness and --cosignatures: a checkpoint without the required cosignature is refused, with it valid")
+    func witnesses() async throws {
+        let witness = try NoteSigner(name: "witness.example/w1", identity: SigningIdentity(), kind: .cosignatureV1)
+        let genuine = try await Self.bundle(index: 2)
+        let note = try SignedNote(parsing: genuine.checkpoint)
+        let cosigned = note.adding([try witness.cosignature(for: note.text, timestamp: 1_764_806_400)]).formatted
+        let required = [Self.gateway.didKey.did, "--witness", witness.key.vkey, "--cosignatures", "1"]
+        let missing = try Self.run(genuine, required)
+        #expect(missing.status == 1, "\(missing)")
+        #expect(missing.stdout.contains("bundle.cosignatures_missing"))
+        let present = try Self.run(ReceiptBundle(receipt: genuine.receipt, index: 2, inclusionProof: genuine.inclusionProof, checkpoint: cosigned), required)
+        #expect(present.status == 0, "\(present)")
+        #expect(present.stdout.contains("witness  witness.example/w1 cosigned at 1764806400"))
+        // A log key (type 0x01) is not a witness key; more cosignatures than witnesses is a usage error.
+        let plainKey = try NoteKey(name: "w", didKey: SigningIdentity().didKey).vkey
+        #expect(try Self.run(genuine, [Self.gateway.didKey.did, "--witness", plainKey]).status == 2)
+        #expect(try Self.run(genuine, [Self.gateway.didKey.did, "--cosignatures", "1"]).status == 2)
+    }
+
     @Test("a missing file exits 2")
     func missingFile() throws {
         let result = try CommandRunner.causeway(["receipts", "verify", "/nonexistent/bundle.json"])
