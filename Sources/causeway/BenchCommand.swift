@@ -10,7 +10,7 @@ struct BenchCommand: AsyncParsableCommand {
         commandName: "bench",
         abstract: "Measure throughput against a baseline measured in the same run.",
         discussion: "Build with -c release for meaningful numbers: swift run -c release causeway bench verify",
-        subcommands: [VerifyBench.self, MappingBench.self, GatewayBench.self, SoakBench.self, KeriBench.self])
+        subcommands: [VerifyBench.self, MappingBench.self, GatewayBench.self, SoakBench.self, KeriBench.self, LedgerBench.self])
 }
 
 /// Agreements verified per second on one core, against raw Ed25519 verifications per second.

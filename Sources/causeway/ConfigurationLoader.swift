@@ -123,6 +123,16 @@ enum ConfigurationLoader {
         }
         if case .mapping(let ledger)? = root?["ledger"], case .scalar(let origin)? = ledger["origin"] { configuration.ledgerOrigin = origin.string }
         if let origin = environment["CAUSEWAY_LEDGER_ORIGIN"] { configuration.ledgerOrigin = origin }
+        if case .mapping(let ledger)? = root?["ledger"] {
+            if case .scalar(let interval)? = ledger["checkpoint_interval_seconds"] {
+                if let value = Double(interval.string), value >= 0.05, value <= 3600 {
+                    configuration.checkpointIntervalSeconds = value
+                } else {
+                    problems.append("\(at(ledger["checkpoint_interval_seconds"])): ledger.checkpoint_interval_seconds: must be a number of seconds from 0.05 to 3600")
+                }
+            }
+            if case .scalar(let file)? = ledger["checkpoint_file"] { configuration.checkpointFile = file.string }
+        }
         var maxBytes: String?
         if case .mapping(let intake)? = root?["intake"] {
             if case .scalar(let limit)? = intake["max_bytes"] { maxBytes = limit.string }

@@ -113,6 +113,12 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
             if issued == 0 { await worker.finishedWork.wait(upTo: .milliseconds(100)) }
         }
     })
+    let checkpointer = Checkpointer(
+        store: store, identity: identity,
+        configuration: .init(origin: configuration.ledgerOrigin, interval: .milliseconds(Int64(configuration.checkpointIntervalSeconds * 1000)),
+                             file: configuration.checkpointFile ?? Checkpointer.defaultFile(for: configuration.store)),
+        logger: logger)
+    services.append(LoopService { await checkpointer.run() })
 
     let callbacks = partners.partners.compactMap { partner in
         partner.configuration.receiptCallback.map { ReceiptPusher.Callback(partner: partner.name, url: $0) }
@@ -134,6 +140,8 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
               targets: configuration.targets.keys.sorted(), reconcile: reconcile,
               partnerNames: Dictionary(partners.partners.compactMap { p in p.configuration.displayName.map { (p.name, $0) } },
                                        uniquingKeysWith: { a, _ in a })).register(on: router)
+    LedgerAPI(store: store, tokens: authenticator, throttle: throttle,
+              retryAfterSeconds: max(1, Int(configuration.checkpointIntervalSeconds.rounded(.up)))).register(on: router)
     raiseOpenFileLimit(toFit: configuration.http.maxConnections, logger: logger)
     logger.info("causeway gateway", metadata: ["gateway.did": .string(identity.didKey.did), "listen": .string("\(configuration.host):\(configuration.port)"),
                                                "store": .string(configuration.store.redacted), "partners": .stringConvertible(partners.partners.count)])

@@ -19,6 +19,12 @@ public struct GatewayConfiguration: Sendable {
     public var tokens: [TokenConfiguration] = []
     /// The ledger's origin, unique per deployment. Default `causeway.local`.
     public var ledgerOrigin: String = "causeway.local"
+    /// The shortest time between two signed checkpoints while the ledger grows, in seconds
+    /// (`ledger.checkpoint_interval_seconds`). Default 2.
+    public var checkpointIntervalSeconds: Double = 2
+    /// The checkpoint file kept outside the store (`ledger.checkpoint_file`); nil: beside the
+    /// SQLite file (`<file>.checkpoint`), or `causeway-checkpoint` in the working directory for PostgreSQL.
+    public var checkpointFile: String?
     /// Largest accepted agreement in bytes. Default 1 MiB.
     public var maxBytes: Int = 1 << 20
     /// Delivery tuning.

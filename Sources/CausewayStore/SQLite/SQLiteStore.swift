@@ -389,10 +389,10 @@ public final class SQLiteStore: AgreementStore {
                 guard receipt.sequence == expectedSequence, receipt.previous == expectedPrevious else {
                     throw StoreError("ledger append out of order: expected seq \(expectedSequence) after \(expectedPrevious)")
                 }
-                try db.execute(sql: "INSERT INTO ledger (seq, receipt_id, digest, outbox_id, prev, leaf, receipt) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                               arguments: [receipt.sequence, receipt.receiptID, receipt.digest.description, receipt.entryID,
-                                           receipt.previous.description, receipt.leaf.description, StoreJSON.text(.object(receipt.receipt))])
-                try db.execute(sql: "UPDATE outbox SET receipt_seq = ? WHERE id = ?", arguments: [receipt.sequence, receipt.entryID])
+                try db.cachedStatement(sql: "INSERT INTO ledger (seq, receipt_id, digest, outbox_id, prev, leaf, receipt) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                    .execute(arguments: [receipt.sequence, receipt.receiptID, receipt.digest.description, receipt.entryID,
+                                         receipt.previous.description, receipt.leaf.description, StoreJSON.text(.object(receipt.receipt))])
+                try db.cachedStatement(sql: "UPDATE outbox SET receipt_seq = ? WHERE id = ?").execute(arguments: [receipt.sequence, receipt.entryID])
                 try Self.insertNodes(db, builder.append(receipt.treeLeaf))
                 expectedSequence += 1
                 expectedPrevious = receipt.leaf

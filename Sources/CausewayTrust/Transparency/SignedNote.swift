@@ -68,10 +68,10 @@ public struct SignedNote: Sendable, Hashable, CustomStringConvertible {
 
     /// Parses a signed note (see ``init(parsing:)-(some Collection<UInt8>)``).
     public init(parsing note: String) throws(NoteError) {
-        let bytes = Array(note.utf8)
-        guard bytes.count <= SignedNote.maxBytes else {
-            throw NoteError(.tooLarge, "the signed note has \(bytes.count) bytes; at most \(SignedNote.maxBytes) are accepted")
+        guard note.utf8.count <= SignedNote.maxBytes else {
+            throw NoteError(.tooLarge, "the signed note has \(note.utf8.count) bytes; at most \(SignedNote.maxBytes) are accepted")
         }
+        let bytes = Array(note.utf8)
         if let bad = bytes.firstIndex(where: { ($0 < 0x20 && $0 != 0x0A) || $0 == 0x7F }) {
             throw NoteError(.malformed, "the signed note holds a control character (0x\(String(bytes[bad], radix: 16))) at byte \(bad); only newlines are allowed")
         }
