@@ -1,5 +1,6 @@
 import CausewayCore
 import CausewayTesting
+import CausewayTrust
 import Foundation
 import Testing
 
@@ -58,7 +59,18 @@ struct ReceiptCallbackTests {
         let all = received()
         // The first two pushes were refused (503) and retried; then each receipt arrived once.
         #expect(all.prefix(2).allSatisfy { $0["status"]?.numberValue == 503 })
-        let accepted = all.filter { $0["status"]?.numberValue == 200 }
+        // Each push is a receipt bundle that verifies offline; below, its receipt.
+        let bundles = all.filter { $0["status"]?.numberValue == 200 }
+        for pushed in bundles {
+            let bundle = try ReceiptBundle(json: pushed["body"] ?? .null)
+            let issuer = bundle.receipt["issuer"]?.stringValue
+            let verification = bundle.verify(gatewayDID: issuer)
+            #expect(verification.isValid, "\(verification.findings)")
+        }
+        let accepted: [JSONValue] = bundles.map { pushed -> JSONValue in
+            let receipt: JSONValue = pushed["body"]?["receipt"] ?? .null
+            return .object(["key": pushed["key"] ?? .null, "body": receipt])
+        }
         #expect(accepted.count == 3)
         let ids = accepted.compactMap { $0["body"]?["id"]?.stringValue }
         #expect(Set(ids).count == 3)

@@ -1,5 +1,6 @@
 public import AsyncHTTPClient
 import CausewayCore
+import CausewayTrust
 public import CausewayStore
 public import Logging
 import Foundation
@@ -7,7 +8,9 @@ import NIOCore
 import NIOHTTP1
 
 /// Pushes each partner's signed receipts to the callback URL its partner folder names
-/// (`receipts: {callback: …}`), in ledger order, at least once.
+/// (`receipts: {callback: …}`), in ledger order, at least once, each as a receipt bundle
+/// (`CausewayReceiptBundle`: the receipt, its inclusion proof and the signed checkpoint that
+/// covers it), so a receipt is pushed once the next checkpoint covers it.
 ///
 /// Progress is a durable cursor per partner in the store (`receipts:<partner>`), moved after each
 /// receipt the callback accepted (2xx). A failure keeps the cursor and retries with exponential
@@ -72,12 +75,17 @@ public final class ReceiptPusher: Sendable {
                     continue
                 }
                 var next = from
+                // Each receipt goes out as a bundle, once a signed checkpoint covers it.
+                let checkpoint = try await store.latestCheckpoint()
                 for receipt in entries {
                     guard let sequence = receipt["ledger"]?["seq"]?.exactInt else { continue }
                     // Held until a checkpoint covering it has the cosignatures the partner requires.
                     if let limit = pushableBelow(callback.partner), sequence >= limit { break }
+                    guard let checkpoint, sequence < checkpoint.size else { break }
                     if receipt["partner"]?.stringValue == callback.partner {
-                        try await send(receipt, to: callback)
+                        let proof = try await MerkleTree.inclusionProof(leaf: sequence, size: checkpoint.size, from: store)
+                        let bundle = ReceiptBundle(receipt: receipt, index: sequence, inclusionProof: proof, checkpoint: checkpoint.note)
+                        try await send(bundle.json, id: receipt["id"]?.stringValue ?? "", to: callback)
                         try await store.setCursor(name, to: sequence + 1)
                     }
                     next = sequence + 1
@@ -96,13 +104,14 @@ public final class ReceiptPusher: Sendable {
         }
     }
 
-    func send(_ receipt: JSONObject, to callback: Callback) async throws {
+    /// POSTs one receipt bundle; `id` (the receipt id) is the `Idempotency-Key`.
+    func send(_ bundle: JSONValue, id: String, to callback: Callback) async throws {
         var request = HTTPClientRequest(url: callback.url)
         request.method = .POST
         request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "Idempotency-Key", value: receipt["id"]?.stringValue ?? "")
+        request.headers.add(name: "Idempotency-Key", value: id)
         request.headers.add(name: "User-Agent", value: "causeway")
-        request.body = .bytes(ByteBuffer(string: JSONWriter.string(.object(receipt))))
+        request.body = .bytes(ByteBuffer(string: JSONWriter.string(bundle)))
         let response = try await client.execute(request, timeout: .seconds(10))
         _ = try? await response.body.collect(upTo: 64 << 10)
         guard (200..<300).contains(response.status.code) else {
