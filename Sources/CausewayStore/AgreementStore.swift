@@ -84,6 +84,23 @@ public protocol AgreementStore: MerkleNodeSource, Sendable {
     /// How many agreements have each status (statuses with none are absent).
     func statusCounts() async throws -> [AgreementStatus: Int]
 
+    /// The stored key event log of a KERI AID, or nil when none was accepted.
+    func keyEventLog(aid: String) async throws -> StoredKEL?
+
+    /// Every stored key event log (loaded into the gateway's cache at start).
+    func keyEventLogs() async throws -> [StoredKEL]
+
+    /// Offers a validated KEL: stored when it is the AID's first, replaces the stored one only
+    /// when it extends it (the stored SAIDs are a prefix of the offered ones); a regression is
+    /// refused, a fork refused and recorded as duplicity — in one transaction.
+    func offerKeyEventLog(_ kel: StoredKEL) async throws -> KELUpdateOutcome
+
+    /// Recorded duplicities, newest first.
+    func kelDuplicities(limit: Int) async throws -> [KELDuplicity]
+
+    /// How many duplicities were recorded.
+    func kelDuplicityCount() async throws -> Int
+
     /// Attempts finished at or after `since`, counted per time bucket of `bucketMilliseconds`,
     /// partner and target, oldest bucket first.
     func activity(since: Int64, bucketMilliseconds: Int64) async throws -> [ActivityBucket]

@@ -14,7 +14,8 @@ enum PartnerPolicyLoader {
     }
 
     static func policy(for partner: PartnerConfiguration) -> VerificationPolicy {
-        VerificationPolicy(roles: partner.roles, maxTotal: partner.maxTotal, currencies: partner.currencies, agreementTypes: partner.accepts)
+        VerificationPolicy(roles: partner.roles, maxTotal: partner.maxTotal, currencies: partner.currencies, agreementTypes: partner.accepts,
+                           keri: partner.keriPolicy.flatMap(KERIKeyStatePolicy.init(name:)) ?? .latestOnly)
     }
 
     static func policy(forPartnerAt path: String) throws(CLIError) -> VerificationPolicy {

@@ -19,6 +19,9 @@ struct VerifyCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the verification report as JSON (an array when several files are given).")
     var json = false
 
+    @Option(name: .long, help: "The key event log (CESR) of a KERI signer (repeatable): did:keri / did:webs parties are checked against it.")
+    var kel: [String] = []
+
     @Option(name: .long, help: "Largest accepted file in bytes.")
     var maxBytes: Int = JSONReader.Limits.default.maxBytes
 
@@ -31,7 +34,8 @@ struct VerifyCommand: ParsableCommand {
 
     func run() throws {
         let policy = try partner.map(PartnerPolicyLoader.policy(forPartnerAt:)) ?? .default
-        let verifier = AgreementVerifier(policy: policy)
+        let logs = try kel.map { path throws(CLIError) in try CLIInput.keyEventLog(path) }
+        let verifier = AgreementVerifier(policy: policy, keyStates: logs.isEmpty ? nil : KERIKeyStates(logs))
         var reports: [JSONValue] = []
         var anyUnreadable = false
         var anyUnverified = false
@@ -80,6 +84,7 @@ struct VerifyCommand: ParsableCommand {
             let role = signer.role.isEmpty ? "signer" : signer.role
             var line = "  \(role): \(signer.did)"
             if let delegation = signer.delegation { line += " via agent \(delegation.agent)" }
+            if let keri = signer.keri { line += " (KERI key state sn \(keri.sn), \(keri.said))" }
             print(line)
         }
         for finding in report.findings { print("  \(finding)") }

@@ -27,6 +27,30 @@ public struct ProvenanceRecord: Sendable, Hashable {
         public let proofDigest: ContentDigest?
         /// The delegation credential's digest, when an agent signed.
         public let delegation: ContentDigest?
+        /// For a KERI signer, the key state its proofs verified under.
+        public var keyState: KeyState? = nil
+
+        /// A KERI AID's establishment event: `{"aid": "E…", "s": "<hex sn>", "d": "<SAID>"}`.
+        public struct KeyState: Sendable, Hashable {
+            public let aid: String
+            public let sn: UInt64
+            public let said: String
+
+            public init(aid: String, sn: UInt64, said: String) {
+                self.aid = aid
+                self.sn = sn
+                self.said = said
+            }
+
+            var json: JSONValue { .object(JSONObject([("aid", .string(aid)), ("s", .string(String(sn, radix: 16))), ("d", .string(said))])) }
+
+            init?(json: JSONValue) {
+                guard let aid = json["aid"]?.stringValue, let sn = json["s"]?.stringValue.flatMap({ UInt64($0, radix: 16) }),
+                    let said = json["d"]?.stringValue
+                else { return nil }
+                self.init(aid: aid, sn: sn, said: said)
+            }
+        }
 
         public init(role: String, did: String, verificationMethod: String, proofDigest: ContentDigest?, delegation: ContentDigest?) {
             self.role = role
@@ -43,6 +67,7 @@ public struct ProvenanceRecord: Sendable, Hashable {
             object["verificationMethod"] = .string(verificationMethod)
             if let proofDigest { object["proofDigest"] = .string(proofDigest.description) }
             if let delegation { object["delegation"] = .string(delegation.description) }
+            if let keyState { object["keri"] = keyState.json }
             return .object(object)
         }
     }
@@ -118,9 +143,14 @@ public struct ProvenanceRecord: Sendable, Hashable {
             guard let role = signer["role"]?.stringValue, let did = signer["did"]?.stringValue,
                 let method = signer["verificationMethod"]?.stringValue
             else { throw fail("a signer") }
-            signers.append(Signer(role: role, did: did, verificationMethod: method,
-                                  proofDigest: signer["proofDigest"]?.stringValue.flatMap(ContentDigest.init),
-                                  delegation: signer["delegation"]?.stringValue.flatMap(ContentDigest.init)))
+            var read = Signer(role: role, did: did, verificationMethod: method,
+                              proofDigest: signer["proofDigest"]?.stringValue.flatMap(ContentDigest.init),
+                              delegation: signer["delegation"]?.stringValue.flatMap(ContentDigest.init))
+            if let keri = signer["keri"] {
+                guard let keyState = Signer.KeyState(json: keri) else { throw fail("a signer's keri key state") }
+                read.keyState = keyState
+            }
+            signers.append(read)
         }
         self.receiptID = receiptID
         self.generated = generated

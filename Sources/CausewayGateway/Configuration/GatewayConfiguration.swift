@@ -38,6 +38,8 @@ public struct GatewayConfiguration: Sendable {
     public var verification: VerificationLimits = .default
     /// The logs this gateway witnesses (C2SP tlog-witness; the `witness:` section). None by default.
     public var witness: WitnessSettings = .init()
+    /// KERI signers' key state and the gateway's own AID (the `keri:` section).
+    public var keri: KERISettings = .init()
 
     public init() {}
 

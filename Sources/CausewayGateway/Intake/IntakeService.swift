@@ -37,6 +37,8 @@ public struct IntakeService: Sendable {
     public let targets: [String: String]
     public let store: any AgreementStore
     let now: @Sendable () -> Int64
+    /// The KELs of KERI signers; nil knows none (every KERI party is `keri.aid_unknown`).
+    public var keyStates: KERIKeyStateKeeper?
 
     public init(configuration: Configuration, partners: PartnerRegistry, targets: [String: String], store: any AgreementStore,
                 now: @escaping @Sendable () -> Int64 = WallClock.milliseconds) {
@@ -76,8 +78,13 @@ public struct IntakeService: Sendable {
 
         // Verify under the partner's policy, against this gateway's clock at receipt.
         let receivedAt = now()
-        let report = AgreementVerifier(policy: partner.policy, limits: configuration.limits,
-                                       now: Timestamp(epochSeconds: receivedAt / 1000)).verify(agreement)
+        let verifier = AgreementVerifier(policy: partner.policy, limits: configuration.limits, now: Timestamp(epochSeconds: receivedAt / 1000),
+                                         keyStates: keyStates)
+        var report = verifier.verify(agreement)
+        // A did:webs signer's proof names an event this gateway has not seen: resolve, verify once more.
+        if !report.verified, let keyStates, await keyStates.refreshAfter(report, agreement: agreement) {
+            report = verifier.verify(agreement)
+        }
         guard report.verified else {
             let findings: [JSONValue] = report.errors.map { finding in
                 var object: JSONObject = ["code": .string(finding.code.rawValue), "message": .string(finding.message)]
@@ -108,8 +115,10 @@ public struct IntakeService: Sendable {
         let generated = Timestamp(epochSeconds: receivedAt / 1000, nanoseconds: Int32(receivedAt % 1000) * 1_000_000,
                                   millisecondPrecision: true).text
         let signers = report.signers.map { signer in
-            ProvenanceRecord.Signer(role: signer.role, did: signer.did, verificationMethod: signer.verificationMethod,
-                                    proofDigest: signer.proofDigest, delegation: signer.delegation?.digest)
+            var recorded = ProvenanceRecord.Signer(role: signer.role, did: signer.did, verificationMethod: signer.verificationMethod,
+                                                   proofDigest: signer.proofDigest, delegation: signer.delegation?.digest)
+            recorded.keyState = signer.keri.map { .init(aid: $0.aid, sn: $0.sn, said: $0.said) }
+            return recorded
         }
         let actions = result.actions.map { action -> IncomingAgreement.Action in
             let adapter = targets[action.target]!

@@ -30,7 +30,8 @@ public struct PartnerRegistry: Sendable {
                 let configuration = try PartnerConfiguration.load(folder: folder)
                 let mappings = try configuration.loadMappings()
                 let policy = VerificationPolicy(roles: configuration.roles, maxTotal: configuration.maxTotal,
-                                                currencies: configuration.currencies, agreementTypes: configuration.accepts)
+                                                currencies: configuration.currencies, agreementTypes: configuration.accepts,
+                                                keri: configuration.keriPolicy.flatMap(KERIKeyStatePolicy.init(name:)) ?? .latestOnly)
                 partners.append(Partner(configuration: configuration, mappings: mappings, policy: policy))
             } catch {
                 diagnostics += error.diagnostics
@@ -48,7 +49,7 @@ public struct PartnerRegistry: Sendable {
         let parties = Dictionary(agreement.parties.compactMap { party in party.id.map { (party.role, $0) } }, uniquingKeysWith: { a, _ in a })
         return partners.filter { partner in
             !partner.configuration.roles.isEmpty && partner.configuration.roles.allSatisfy { role, dids in
-                parties[role].map(dids.contains) ?? false
+                parties[role].map { KERIDID.party($0, matchesAnyOf: dids) } ?? false
             }
         }
     }

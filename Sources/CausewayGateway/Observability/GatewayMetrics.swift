@@ -54,6 +54,12 @@ public final class GatewayMetrics: Sendable {
               help: "HTTP connections answered 503 at the connection limit since start."),
         .init(name: "causeway_http_connections_timed_out", kind: .gauge,
               help: "HTTP connections closed since start because a request head or body did not arrive in time."),
+        .init(name: "causeway_keri_kel_updates_total", kind: .counter, help: "KERI KELs stored: first seen or extended (any source)."),
+        .init(name: "causeway_keri_kel_invalid_total", kind: .counter, help: "KERI KELs offered that did not validate."),
+        .init(name: "causeway_keri_kel_regressions_total", kind: .counter, help: "KERI KELs offered shorter than the one held (refused)."),
+        .init(name: "causeway_keri_duplicity_total", kind: .counter,
+              help: "KERI KELs offered with a different event at a known sequence number (refused, recorded in the store)."),
+        .init(name: "causeway_keri_resolutions_total", kind: .counter, help: "did:webs KELs fetched from a party's server."),
     ]
 
     let state = Mutex(State())

@@ -14,13 +14,16 @@ public final class ReceiptIssuer: Sendable {
     /// The ledger's origin, unique per deployment (e.g. `erp.acme.example/causeway`).
     let origin: String
     let now: @Sendable () -> Int64
+    /// The gateway's KERI AID, when it is one: receipts are issued by its DID and name the event.
+    let keri: ReceiptSigner.KERISigner?
 
     public init(store: any AgreementStore, identity: SigningIdentity, origin: String,
-                now: @escaping @Sendable () -> Int64 = WallClock.milliseconds) {
+                now: @escaping @Sendable () -> Int64 = WallClock.milliseconds, keri: ReceiptSigner.KERISigner? = nil) {
         self.store = store
         self.identity = identity
         self.origin = origin
         self.now = now
+        self.keri = keri
     }
 
     static func timestamp(_ milliseconds: Int64) -> String {
@@ -42,13 +45,13 @@ public final class ReceiptIssuer: Sendable {
             let provenance = try ProvenanceRecord(json: entry.provenance)
             let reference = entry.legacyReference
             let receipt = DeliveryReceipt(
-                id: entry.receiptID, issuer: identity.didKey.did, issued: Self.timestamp(issued), partner: entry.partner,
+                id: entry.receiptID, issuer: keri?.did ?? identity.didKey.did, issued: Self.timestamp(issued), partner: entry.partner,
                 provenance: provenance, adapter: entry.adapter,
                 reference: (reference?["system"]?.stringValue ?? entry.adapter, reference?["kind"]?.stringValue ?? entry.kind,
                             reference?["id"]?.stringValue ?? ""),
                 committedAt: Self.timestamp(entry.deliveredAt ?? issued),
                 ledger: .init(origin: origin, sequence: sequence, previous: previous))
-            let signed = try ReceiptSigner.sign(receipt, with: identity, created: Timestamp(epochSeconds: issued / 1000).text)
+            let signed = try ReceiptSigner.sign(receipt, with: identity, keri: keri, created: Timestamp(epochSeconds: issued / 1000).text)
             appends.append(LedgerAppend(entryID: entry.id, receiptID: entry.receiptID, digest: entry.digest, sequence: sequence,
                                         previous: previous, leaf: receipt.leaf, receipt: signed,
                                         treeLeaf: ReceiptBundle.leafHash(of: signed)))

@@ -16,7 +16,11 @@ public import Foundation
 /// accepts: [PurchaseAgreement]
 /// receipts: {callback: "https://…"}
 /// ledger: {witnesses: [{url: "https://…", key: "name+id+key"}], cosignatures_required: 1}  # PartnerLedgerPolicy
+/// keri: {policy: latest-only}  # or historical: which key states of KERI signers are accepted
 /// ```
+///
+/// A role may list `did:key` DIDs, KERI DIDs (`did:keri:AID`, `did:webs:HOST[:PATH]:AID`) or bare
+/// AIDs (`E…`, matching either KERI DID of that AID). KELs may ship in `kel/AID.cesr`.
 public struct PartnerConfiguration: Sendable {
     public let name: String
     public let displayName: String?
@@ -35,8 +39,10 @@ public struct PartnerConfiguration: Sendable {
     public let folder: URL
     /// Witnesses of the gateway's ledger for this partner (`ledger:`); none by default.
     public private(set) var ledger = PartnerLedgerPolicy()
+    /// `keri.policy`: `latest-only` (nil, the default) or `historical`.
+    public private(set) var keriPolicy: String?
 
-    static let keys: Set<String> = ["name", "display_name", "roles", "identities", "mapping", "mappings", "limits", "accepts", "receipts", "ledger"]
+    static let keys: Set<String> = ["name", "display_name", "roles", "identities", "mapping", "mappings", "limits", "accepts", "receipts", "ledger", "keri"]
 
     /// Reads `partner.yaml` in `folder`, reporting every problem as `file:line:column`.
     public static func load(folder: URL) throws(MappingLoadError) -> PartnerConfiguration {
@@ -60,8 +66,10 @@ public struct PartnerConfiguration: Sendable {
         if let rolesNode = top["roles"], let pairs = rolesNode.pairs {
             for (role, _, value) in pairs {
                 guard let dids = value.strings("the DIDs of role '\(role)'", &d) else { continue }
-                for did in dids where !did.hasPrefix("did:key:z") {
-                    d.error("partner.invalid_did", "'\(did)' is not a did:key (did:key:z6Mk…)", at: value.location)
+                for did in dids where !did.hasPrefix("did:key:z") && !PartnerConfiguration.isKERIIdentifier(did) {
+                    d.error("partner.invalid_did",
+                            "'\(did)' is not a did:key (did:key:z6Mk…), a KERI DID (did:keri:E…, did:webs:HOST:E…) or an AID (E…, 44 characters)",
+                            at: value.location)
                 }
                 if dids.isEmpty { d.error("partner.invalid_did", "role '\(role)' lists no DID", at: value.location) }
                 roles[role] = dids
@@ -101,11 +109,19 @@ public struct PartnerConfiguration: Sendable {
             callback = r["callback"]?.string("'callback'", &d)
         }
         let ledger = top["ledger"].map { PartnerLedgerPolicy.parse($0, &d) } ?? PartnerLedgerPolicy()
+        var keriPolicy: String?
+        if let keri = top["keri"], let k = keri.mapping("'keri'", allowed: ["policy"], &d), let p = k["policy"] {
+            keriPolicy = p.string("'keri.policy'", &d)
+            if let policy = keriPolicy, policy != "latest-only", policy != "historical" {
+                d.error("partner.type_error", "'keri.policy' is 'latest-only' (the default) or 'historical', not '\(policy)'", at: p.location)
+            }
+        }
         guard d.isEmpty, let name else { throw MappingLoadError(d.sorted()) }
         var configuration = PartnerConfiguration(name: name, displayName: top["display_name"]?.scalar, roles: roles, identities: identities,
                                     mappingFiles: files, maxTotal: maxTotal, currencies: currencies, accepts: accepts,
                                     receiptCallback: callback, folder: folder)
         configuration.ledger = ledger
+        configuration.keriPolicy = keriPolicy
         return configuration
     }
 
@@ -131,5 +147,15 @@ public struct PartnerConfiguration: Sendable {
         let children = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
         return children.sorted().map { directory.appendingPathComponent($0) }
             .filter { fm.fileExists(atPath: $0.appendingPathComponent("partner.yaml").path) }
+    }
+}
+
+extension PartnerConfiguration {
+    /// A KERI identifier as partner.yaml may list it: `did:keri:AID`, `did:webs:HOST[:PATH]:AID`,
+    /// or a bare AID (`E` and 43 base64url characters). (The trust core checks proofs against it.)
+    static func isKERIIdentifier(_ text: String) -> Bool {
+        let aid = text.hasPrefix("did:keri:") || text.hasPrefix("did:webs:") ? String(text.split(separator: ":").last ?? "") : text
+        return aid.utf8.count == 44 && aid.hasPrefix("E")
+            && aid.utf8.allSatisfy { $0 == 0x2D || $0 == 0x5F || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0) || (0x61...0x7A).contains($0) }
     }
 }

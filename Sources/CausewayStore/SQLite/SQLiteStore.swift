@@ -132,6 +132,8 @@ public final class SQLiteStore: AgreementStore {
             }
             try Self.insertNodes(db, leaves.flatMap { builder.append($0) })
         }
+        // v5: KERI key event logs (latest validated KEL per AID) and recorded duplicity.
+        migrator.registerMigration("v5") { db in try db.execute(sql: Self.schemaKERI) }
         try migrator.migrate(pool)
     }
 

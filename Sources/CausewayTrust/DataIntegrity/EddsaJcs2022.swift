@@ -25,14 +25,19 @@ public enum EddsaJcs2022 {
         public var proofPurpose: String
         /// Extra members placed in the proof and covered by its signature (e.g. `delegation`).
         public var extraMembers: [(String, JSONValue)]
+        /// The `verificationMethod` to name instead of the signer's did:key URL: a KERI signer's
+        /// `did:keri:AID#D…` (see ``KERISigning``). `nil` names the did:key.
+        public var verificationMethod: String?
 
         public init(created: String? = nil, id: String? = nil, previousProof: [String] = [],
-                    proofPurpose: String = "assertionMethod", extraMembers: [(String, JSONValue)] = []) {
+                    proofPurpose: String = "assertionMethod", extraMembers: [(String, JSONValue)] = [],
+                    verificationMethod: String? = nil) {
             self.created = created
             self.id = id
             self.previousProof = previousProof
             self.proofPurpose = proofPurpose
             self.extraMembers = extraMembers
+            self.verificationMethod = verificationMethod
         }
     }
 
@@ -46,7 +51,7 @@ public enum EddsaJcs2022 {
         config["cryptosuite"] = .string(cryptosuite)
         if let id = options.id { config["id"] = .string(id) }
         if let created = options.created { config["created"] = .string(created) }
-        config["verificationMethod"] = .string(signer.didKey.verificationMethod)
+        config["verificationMethod"] = .string(options.verificationMethod ?? signer.didKey.verificationMethod)
         config["proofPurpose"] = .string(options.proofPurpose)
         if !options.previousProof.isEmpty {
             config["previousProof"] = options.previousProof.count == 1
@@ -278,24 +283,40 @@ public enum EddsaJcs2022 {
             check.findings.append(Finding(.proofMalformed, "'verificationMethod' is required", path: path + "['verificationMethod']"))
             return check
         }
-        let didKey: DIDKey
+        let signerName: String
         let publicKey: Curve25519.Signing.PublicKey
-        do {
-            didKey = try DIDKey.cached(parsing: method)
-            publicKey = try didKey.publicKey()
-        } catch {
-            if error.code == .weakPublicKey {
-                check.status = .invalid
-                check.findings.append(Finding(.didKeyWeak, "'verificationMethod' cannot sign: \(error.message)",
-                                              path: path + "['verificationMethod']"))
-            } else {
-                check.status = .malformed
-                check.findings.append(Finding(.proofVerificationMethodInvalid, "'verificationMethod' is not a usable Ed25519 did:key URL: \(error.message)",
-                                              path: path + "['verificationMethod']"))
+        if KERIDID.isKERIMethod(method) {
+            // A KERI signer: `did:keri:AID#D…` (or did:webs) and the establishment event it signs under.
+            switch KERISignerReference.read(method: method, proof: proof, path: path) {
+            case .failure(let finding):
+                check.status = finding.code == .didKeyWeak ? .invalid : .malformed
+                check.findings.append(finding)
+                return check
+            case .success(let (reference, key)):
+                check.keri = reference
+                publicKey = key
+                signerName = reference.did
             }
-            return check
+        } else {
+            let didKey: DIDKey
+            do {
+                didKey = try DIDKey.cached(parsing: method)
+                publicKey = try didKey.publicKey()
+            } catch {
+                if error.code == .weakPublicKey {
+                    check.status = .invalid
+                    check.findings.append(Finding(.didKeyWeak, "'verificationMethod' cannot sign: \(error.message)",
+                                                  path: path + "['verificationMethod']"))
+                } else {
+                    check.status = .malformed
+                    check.findings.append(Finding(.proofVerificationMethodInvalid, "'verificationMethod' is not a usable Ed25519 did:key URL: \(error.message)",
+                                                  path: path + "['verificationMethod']"))
+                }
+                return check
+            }
+            check.did = didKey
+            signerName = didKey.did
         }
-        check.did = didKey
         // `created` may not lie in the future, `expires` not in the past, by the verifier's clock.
         func checkTime(_ member: String, _ code: FindingCode, isOutside: (VerificationClock, Timestamp) -> Bool,
                        _ message: (Timestamp, VerificationClock) -> String)
@@ -377,7 +398,7 @@ public enum EddsaJcs2022 {
         } else {
             check.status = .invalid
             check.findings.append(Finding(.proofSignatureInvalid,
-                                          "the signature by \(didKey.did) does not match the document and proof options — the content or the proof was changed after signing",
+                                          "the signature by \(signerName) does not match the document and proof options — the content or the proof was changed after signing",
                                           path: path + "['proofValue']"))
         }
         return check
@@ -408,6 +429,10 @@ public struct ProofCheck: Sendable {
     public var created: String?
     /// The signer's key, when the verification method parsed.
     public var did: DIDKey?
+    /// The KERI signer (AID, key and claimed establishment event), when the verification method is
+    /// a `did:keri` or `did:webs` URL; then ``did`` is nil. The key state is checked by
+    /// ``AgreementVerifier`` against the AID's key event log, not here.
+    public var keri: KERISignerReference?
     /// `sha256:` of JCS(proof), for receipts and provenance.
     public var proofDigest: ContentDigest?
     public var findings: [Finding] = []

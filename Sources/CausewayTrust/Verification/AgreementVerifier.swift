@@ -24,15 +24,21 @@ public struct AgreementVerifier: Sendable {
     /// The gateway's clock when the agreement was received; `nil` reads the system clock at each
     /// ``verify(_:)`` (what `causeway verify` wants).
     public var now: Timestamp?
+    /// Validated key event logs of KERI signers (`did:keri`, `did:webs` parties), supplied by the
+    /// caller; `nil` knows no AID, so every KERI party is `keri.aid_unknown`.
+    public var keyStates: (any KERIKeyStateSource)?
 
     /// - Parameters:
     ///   - policy: the partner's requirements.
     ///   - limits: bounds on work and the clock skew; the defaults are safe for a public intake.
     ///   - now: the time of receipt; `nil` for the system clock at verification.
-    public init(policy: VerificationPolicy = .default, limits: VerificationLimits = .default, now: Timestamp? = nil) {
+    ///   - keyStates: the KELs of KERI signers, already validated (no I/O happens here).
+    public init(policy: VerificationPolicy = .default, limits: VerificationLimits = .default, now: Timestamp? = nil,
+                keyStates: (any KERIKeyStateSource)? = nil) {
         self.policy = policy
         self.limits = limits
         self.now = now
+        self.keyStates = keyStates
     }
 
     /// The system clock, to the second.
@@ -215,10 +221,31 @@ public struct AgreementVerifier: Sendable {
                 findings.append(Finding(.partyInvalid, "the \(party.role) party needs an 'id' holding its DID", path: path + "['id']"))
                 continue
             }
-            if let allowed = allowedByRole[ExactKey(party.role)], !partyDID.isExactlyOne(of: allowed) {
+            if let allowed = allowedByRole[ExactKey(party.role)], !KERIDID.party(partyDID, matchesAnyOf: allowed) {
                 findings.append(Finding(.partyNotAuthorized,
                                         "\(partyDID) is not configured to act as \(party.role) for this partner (see 'roles' in partner.yaml)",
                                         path: path + "['id']"))
+            }
+            // A KERI party: its proofs name keys of its AID, checked against the AID's key state.
+            if let keri = KERIDID(partyDID) {
+                let own = verified.filter { ($0.keri?.did).isExactly(partyDID) }
+                guard !own.isEmpty else {
+                    findings.append(Finding(.partyUnsigned,
+                                            "the \(party.role) role (\(partyDID)) carries no valid proof by a key of that AID",
+                                            path: path))
+                    continue
+                }
+                let (used, keriFindings) = KERISignerCheck.evaluate(own, did: partyDID, aid: keri.aid, keyStates: keyStates,
+                                                                     policy: policy.keri,
+                                                                     anchoredDigest: policy.keri == .historical ? KERI.digest(agreement.canonicalBody) : nil,
+                                                                     path: path)
+                findings += keriFindings
+                if let used {
+                    signers.append(.init(role: party.role, did: partyDID, verificationMethod: partyDID + "#" + used.keys[0],
+                                         proofDigest: own.first { $0.keri?.key == used.keys[0] }?.proofDigest, delegation: nil,
+                                         keri: used))
+                }
+                continue
             }
             // Signed directly by the party's key?
             if let direct = directByDID[ExactKey(partyDID)], let did = direct.did {

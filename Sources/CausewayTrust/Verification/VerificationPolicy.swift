@@ -14,13 +14,17 @@ public struct VerificationPolicy: Sendable {
     public var currencies: [String]?
     /// Acceptable agreement types; `nil` accepts any type this gateway knows.
     public var agreementTypes: [String]?
+    /// Which key states of a KERI signer's AID are accepted: latest-only (the default) or
+    /// historical (older establishment events with the agreement's digest anchored in the KEL).
+    public var keri: KERIKeyStatePolicy
 
     public init(roles: [String: [String]]? = nil, maxTotal: Decimal? = nil, currencies: [String]? = nil,
-                agreementTypes: [String]? = nil) {
+                agreementTypes: [String]? = nil, keri: KERIKeyStatePolicy = .latestOnly) {
         self.roles = roles
         self.maxTotal = maxTotal
         self.currencies = currencies
         self.agreementTypes = agreementTypes
+        self.keri = keri
     }
 
     /// Parties must sign; no partner limits.

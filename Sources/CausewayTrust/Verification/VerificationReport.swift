@@ -16,6 +16,8 @@ public struct VerificationReport: Sendable {
         public let proofDigest: ContentDigest?
         /// The delegation credential used, when an agent signed.
         public let delegation: Delegation?
+        /// For a KERI signer, the key state its proofs verified under (AID, sn, SAID, keys).
+        public var keri: KERIKeyStateUsed? = nil
     }
 
     /// The delegation through which an agent signed.
@@ -78,6 +80,10 @@ public struct VerificationReport: Sendable {
                 d["issuer"] = .string(delegation.issuer)
                 d["digest"] = .string(delegation.digest.description)
                 entry["delegation"] = .object(d)
+            }
+            if let keri = signer.keri {
+                entry["keri"] = .object(JSONObject([("aid", .string(keri.aid)), ("s", .string(String(keri.sn, radix: 16))),
+                                                    ("d", .string(keri.said)), ("keys", .array(keri.keys.map(JSONValue.string)))]))
             }
             return .object(entry)
         })
