@@ -52,9 +52,10 @@ struct LedgerWatch: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var watcher = try LedgerWatcher(gateway: gateway, state: state, gatewayDID: gatewayDID, key: key, token: GatewayClient.environmentToken())
+        let watcher = try LedgerWatcher(gateway: gateway, state: state, gatewayDID: gatewayDID, key: key, token: GatewayClient.environmentToken())
         guard let interval else {
             let result = await watcher.check()
+            if result.exitCode == 2 { throw CLIError(result.report) }
             print(result.report)
             if result.exitCode != 0 { throw ExitCode(result.exitCode) }
             return
@@ -146,7 +147,7 @@ struct LedgerWatcher {
     }
 
     /// One check: fetch, verify the signature, prove consistency with the stored checkpoint, store.
-    mutating func check() async -> Result {
+    func check() async -> Result {
         do {
             return try await checkOrThrow()
         } catch let error as CLIError {
@@ -159,15 +160,17 @@ struct LedgerWatcher {
     func checkOrThrow() async throws -> Result {
         let old = try stored()
         let (status, text) = try await fetch("/v1/ledger/checkpoint")
-        if status == 404, let old {
+        // 409 ledger.no_checkpoint: the gateway has signed none yet.
+        let none = status == 409 && text.contains("ledger.no_checkpoint")
+        if none, let old {
             return try misbehaviour("TRUNCATED", old: old, new: nil, text: nil,
                                     why: "the gateway has no checkpoint at all, but \(old.checkpoint.size) entries were checkpointed before: its log was emptied or replaced")
         }
-        guard status == 404 || status == 200 else {
+        if none { return Result(exitCode: 0, report: "no checkpoint yet at \(gateway) (nothing stored)") }
+        guard status == 200 else {
             throw CLIError("\(gateway)/v1/ledger/checkpoint answered \(status): \(text.prefix(200))"
                 + (status == 401 || status == 403 ? " (set CAUSEWAY_TOKEN to a token the gateway accepts)" : ""))
         }
-        guard status == 200 else { return Result(exitCode: 0, report: "no checkpoint yet at \(gateway) (nothing stored)") }
 
         // The signature, under the log's key.
         let note: SignedNote

@@ -19,27 +19,10 @@ struct ReceiptCallbackTests {
 
     @Test("receipts reach the partner's callback in ledger order, through failures, once each, and not again after a restart")
     func pushed() async throws {
-        guard let python = TestPaths.python else {
-            throw MissingTestInput(path: "CAUSEWAY_PYTHON", hint: "scripts/test sets up the venv that runs the recording endpoint")
-        }
-        let work = try CommandRunner.temporaryDirectory("callback")
-        let portFile = work.appendingPathComponent("port")
-        let recorded = work.appendingPathComponent("received.jsonl")
-        let recorder = Process()
-        recorder.executableURL = URL(fileURLWithPath: python)
-        recorder.arguments = [TestPaths.repository.appendingPathComponent("Tests/CausewayCLITests/Support/callback_recorder.py").path,
-                              "--port-file", portFile.path, "--out", recorded.path, "--fail", "2"]
-        try recorder.run()
-        // SIGKILL: children of Foundation's Process may inherit a blocked SIGTERM.
-        defer { kill(recorder.processIdentifier, SIGKILL) }
-        var port = ""
-        for _ in 0..<100 where port.isEmpty {
-            port = (try? String(contentsOf: portFile, encoding: .utf8)) ?? ""
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        #expect(!port.isEmpty, "the recording endpoint did not start")
+        let recorder = try await CallbackRecorder(fail: 2)
+        defer { recorder.stop() }
 
-        let gateway = try RunningGateway(partners: try Self.partners(callback: "http://127.0.0.1:\(port)/receipts"))
+        let gateway = try RunningGateway(partners: try Self.partners(callback: recorder.url))
         defer { _ = gateway.stop() }
         try await gateway.waitUntilReady()
         let fixtures = TestPaths.repository.appendingPathComponent("Mappings/stahlteile/fixtures/agreements")
@@ -51,9 +34,7 @@ struct ReceiptCallbackTests {
             digests.append(body?["digest"]?.stringValue ?? "")
         }
 
-        func received() -> [JSONValue] {
-            ((try? String(contentsOf: recorded, encoding: .utf8)) ?? "").split(separator: "\n").compactMap { try? JSONReader().read(Array($0.utf8)) }
-        }
+        let received = recorder.received
         let arrived = try await eventually(seconds: 30) { received().filter { $0["status"]?.numberValue == 200 }.count >= 3 }
         #expect(arrived, "\(gateway.log)")
         let all = received()

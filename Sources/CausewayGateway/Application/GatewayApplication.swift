@@ -120,11 +120,13 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
         logger: logger)
     services.append(LoopService { await checkpointer.run() })
 
+    let witnessing = try LedgerWitnessing(configuration: configuration, identity: identity, partners: partners, store: store, logger: logger)
+    services += witnessing.services
     let callbacks = partners.partners.compactMap { partner in
         partner.configuration.receiptCallback.map { ReceiptPusher.Callback(partner: partner.name, url: $0) }
     }
     if !callbacks.isEmpty {
-        let pusher = ReceiptPusher(store: store, callbacks: callbacks, logger: logger)
+        let pusher = ReceiptPusher(store: store, callbacks: callbacks, logger: logger, pushableBelow: witnessing.pushableBelow)
         services.append(LoopService { await pusher.run() })
     }
 
@@ -139,9 +141,11 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
               newWork: worker.newWork, partners: partners.partners.map(\.name).sorted(),
               targets: configuration.targets.keys.sorted(), reconcile: reconcile,
               partnerNames: Dictionary(partners.partners.compactMap { p in p.configuration.displayName.map { (p.name, $0) } },
-                                       uniquingKeysWith: { a, _ in a })).register(on: router)
+                                       uniquingKeysWith: { a, _ in a }),
+              cosignatures: witnessing.book).register(on: router)
     LedgerAPI(store: store, tokens: authenticator, throttle: throttle,
               retryAfterSeconds: max(1, Int(configuration.checkpointIntervalSeconds.rounded(.up)))).register(on: router)
+    witnessing.register(on: router)
     raiseOpenFileLimit(toFit: configuration.http.maxConnections, logger: logger)
     logger.info("causeway gateway", metadata: ["gateway.did": .string(identity.didKey.did), "listen": .string("\(configuration.host):\(configuration.port)"),
                                                "store": .string(configuration.store.redacted), "partners": .stringConvertible(partners.partners.count)])

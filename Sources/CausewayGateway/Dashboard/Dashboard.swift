@@ -1,5 +1,6 @@
 import CausewayCore
 import CausewayStore
+import CausewayTrust
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -31,6 +32,8 @@ struct Dashboard: Sendable {
     /// Each partner's `display_name` from its partner.yaml, by partner name; a partner without one
     /// is shown by its name.
     var partnerNames: [String: String] = [:]
+    /// The witness cosignatures collected for this gateway's checkpoints, shown on the overview.
+    var cosignatures: CosignatureBook? = nil
     let sessions = DashboardSessions()
     let streams = StreamCounter()
 
@@ -53,6 +56,9 @@ struct Dashboard: Sendable {
         }
         router.get("/orders/:digest/receipts/:receipt") { request, context in
             try await self.page(request) { _ in try await self.receipt(context) }
+        }
+        router.get("/orders/:digest/receipts/:receipt/bundle") { request, context in
+            try await self.page(request) { _ in try await self.bundle(context) }
         }
         router.post("/orders/:digest/retry") { request, context in try await self.retry(request, context) }
         router.get("/events") { request, _ in try await self.events(request) }
@@ -219,8 +225,10 @@ struct Dashboard: Sendable {
         let starts = window.starts(now: now)
         let counts = try await store.statusCounts()
         let activity = try await store.activity(since: starts[0], bucketMilliseconds: window.bucketMilliseconds)
+        let ledger = DashboardPages.LedgerState(treeSize: try await store.treeSize(), checkpoint: try await store.latestCheckpoint(),
+                                                cosignatures: cosignatures?.all ?? [])
         return Self.html(DashboardPages.overview(session: session, window: window, starts: starts, counts: counts, activity: activity,
-                                                 partners: partners, targets: targets, names: partnerNames, now: now))
+                                                 partners: partners, targets: targets, names: partnerNames, ledger: ledger, now: now))
     }
 
     /// The list's filters from the query string; an invalid value is reported, not ignored.
@@ -282,7 +290,13 @@ struct Dashboard: Sendable {
         }
         let receipts = try await store.receipts(digest: digest)
         let retried = request.uri.queryParameters["retried"].flatMap { Int(String($0)) }
-        return Self.html(DashboardPages.order(session: session, stored: stored, receipts: receipts, retried: retried,
+        // The first checkpoint that covers each receipt (its ledger position is below the size).
+        var checkpoints: [String: StoredCheckpoint] = [:]
+        for receipt in receipts {
+            guard let id = receipt["id"]?.stringValue, let seq = receipt["ledger"]?["seq"]?.exactInt else { continue }
+            checkpoints[id] = try await store.checkpoint(atLeast: seq + 1)
+        }
+        return Self.html(DashboardPages.order(session: session, stored: stored, receipts: receipts, checkpoints: checkpoints, retried: retried,
                                               partnerName: partnerNames[stored.summary.partner], now: Self.now()))
     }
 
@@ -297,6 +311,29 @@ struct Dashboard: Sendable {
         }
         return Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store", .xContentTypeOptions: "nosniff"],
                         body: .init(byteBuffer: ByteBuffer(string: JSONWriter.string(.object(receipt), style: .pretty) + "\n")))
+    }
+
+    /// One receipt of an order as a bundle to download (the receipt, its inclusion proof and the
+    /// latest checkpoint, as `GET /v1/receipts/{id}/bundle` serves it), for `causeway receipts verify`.
+    func bundle(_ context: GatewayRequestContext) async throws -> Response {
+        let id = context.parameters.get("receipt").map { $0.removingPercentEncoding ?? $0 }
+        guard let digest = context.digestParameter, let id,
+            let receipt = try await store.receipts(digest: digest).first(where: { $0["id"]?.stringValue == id }),
+            let index = receipt["ledger"]?["seq"]?.exactInt
+        else {
+            return Self.html(DashboardPages.message(title: "No such receipt", text: "This order has no receipt with that id."), status: .notFound)
+        }
+        guard let latest = try await store.latestCheckpoint(), index < latest.size else {
+            return Self.html(DashboardPages.message(title: "Awaiting checkpoint",
+                                                    text: "No signed checkpoint covers this receipt yet; the gateway signs one within seconds. Reload to try again."),
+                             status: .conflict, headers: [.retryAfter: "2"])
+        }
+        let proof = try await MerkleTree.inclusionProof(leaf: index, size: latest.size, from: store)
+        let bundle = ReceiptBundle(receipt: receipt, index: index, inclusionProof: proof, checkpoint: latest.note)
+        let name = id.hasPrefix("urn:uuid:") ? String(id.dropFirst(9)) : "\(index)"
+        var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store", .xContentTypeOptions: "nosniff"]
+        headers[.contentDisposition] = "attachment; filename=\"receipt-\(name.filter { $0.isLetter || $0.isNumber || $0 == "-" }).bundle.json\""
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(string: JSONWriter.string(bundle.json, style: .pretty) + "\n")))
     }
 
     func retry(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
@@ -324,11 +361,13 @@ struct Dashboard: Sendable {
             guard let stored = try await store.agreement(digest: digest) else { return "none" }
             let entries = stored.entries.map { "\($0.state.rawValue)/\($0.attempts)" }.joined(separator: ",")
             let receipts = try await store.receipts(digest: digest).count
-            return "\(stored.summary.status.rawValue)|\(entries)|\(stored.attempts.count)|\(receipts)"
+            let checkpointed = try await store.latestCheckpoint()?.size ?? 0
+            return "\(stored.summary.status.rawValue)|\(entries)|\(stored.attempts.count)|\(receipts)|\(checkpointed)"
         }
         let counts = try await store.statusCounts().sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }
         let head = try await store.ledgerHead()?.sequence ?? -1
-        return counts.joined(separator: ",") + "|\(head)"
+        let checkpointed = try await store.latestCheckpoint()?.size ?? 0
+        return counts.joined(separator: ",") + "|\(head)|\(checkpointed)|\(cosignatures?.all.map { "\($0.size)" }.joined(separator: ",") ?? "")"
     }
 
     /// Server-sent events: a `change` event on connecting (the page may be a moment old) and

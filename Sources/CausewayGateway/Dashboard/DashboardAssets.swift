@@ -98,6 +98,7 @@ enum DashboardAssets {
         .hint, .empty { color: var(--muted); }
         .nowrap { white-space: nowrap; }
         .status-line { display: flex; flex-wrap: wrap; gap: .4rem 1rem; align-items: center; }
+        .awaiting { color: var(--muted); font-style: italic; }
         form.login { display: flex; flex-direction: column; gap: .5rem; max-width: 24rem; background: #fff; padding: 1rem;
           border: 1px solid var(--line); border-radius: 8px; }
         .retry button { background: var(--bad); color: #fff; border: 0; border-radius: 4px; padding: .45rem .9rem; }

@@ -1,5 +1,6 @@
 import CausewayCore
 import CausewayStore
+import CausewayTrust
 import Foundation
 
 /// The dashboard's pages as HTML text. Each takes what the store returned and renders it; no
@@ -60,8 +61,37 @@ enum DashboardPages {
 
     // MARK: Overview
 
+    /// The ledger as the overview shows it: how many receipts the tree holds, the last signed
+    /// checkpoint, and each witness's latest cosignature.
+    struct LedgerState {
+        var treeSize: Int
+        var checkpoint: StoredCheckpoint?
+        var cosignatures: [CosignatureBook.Cosigned]
+    }
+
+    static func ledger(_ ledger: LedgerState, now: Int64) -> String {
+        let checkpoint = ledger.checkpoint.map { checkpoint in
+            "<span id=\"checkpoint-size\">\(checkpoint.size)</span> entr\(checkpoint.size == 1 ? "y" : "ies"), signed \(HTML.timeTag(checkpoint.createdAt, now: now)) "
+                + "(<span id=\"checkpoint-age\">\(HTML.age(checkpoint.createdAt, now: now)) ago</span>)"
+                + (checkpoint.size < ledger.treeSize ? "; \(ledger.treeSize - checkpoint.size) newer receipt\(ledger.treeSize - checkpoint.size == 1 ? "" : "s") awaiting the next" : "")
+        } ?? "none yet (the gateway signs one within seconds of its first receipt)"
+        let rows = ledger.cosignatures.map { cosigned -> [String] in
+            let current = ledger.checkpoint.map { $0.size == cosigned.size && $0.root == cosigned.root } ?? false
+            return [HTML.ident(cosigned.witness.name), String(cosigned.size) + (current ? " (the latest)" : ""),
+                    HTML.timeTag(Int64(cosigned.timestamp) * 1000, now: now)]
+        }
+        return "<section aria-labelledby=\"ledger-h\"><h2 id=\"ledger-h\">Ledger</h2>"
+            + HTML.facts([("Tree size", "<span id=\"tree-size\">\(ledger.treeSize)</span> receipt\(ledger.treeSize == 1 ? "" : "s")"),
+                          ("Last checkpoint", checkpoint)])
+            + HTML.table(caption: "Witness cosignatures of this gateway's checkpoints (times in UTC)", headers: ["Witness", "Cosigned size", "Cosigned at"],
+                         rows: rows, empty: "No witness has cosigned a checkpoint (witnesses are listed per partner: ledger.witnesses in partner.yaml).",
+                         id: "cosignatures")
+            + "</section>"
+    }
+
     static func overview(session: Session, window: DashboardCharts.Window, starts: [Int64], counts: [AgreementStatus: Int],
-                         activity: [ActivityBucket], partners: [String], targets: [String], names: [String: String], now: Int64) -> String {
+                         activity: [ActivityBucket], partners: [String], targets: [String], names: [String: String], ledger: LedgerState,
+                         now: Int64) -> String {
         let deadLetters = counts[.deadLetter] ?? 0
         var tiles = """
             <a class="tile dead\(deadLetters > 0 ? " alert" : "")" href="/orders?status=dead_letter" id="dead-letter-tile">
@@ -121,6 +151,7 @@ enum DashboardPages {
             <section aria-label="Activity"><div class="charts">\(charts)</div></section>
             \(group("Per partner", "partners", partners, names, \.partner))
             \(group("Per target", "targets", targets, [:], \.target))
+            \(Self.ledger(ledger, now: now))
             </div>
             """)
     }
@@ -194,7 +225,17 @@ enum DashboardPages {
     /// The path of one receipt's JSON.
     static func receiptPath(_ digest: ContentDigest, _ id: String) -> String { "\(HTML.orderPath(digest))/receipts/\(HTML.query(id))" }
 
-    static func order(session: Session, stored: StoredAgreement, receipts: [JSONObject], retried: Int?, partnerName: String?, now: Int64) -> String {
+    /// The path of one receipt's bundle (receipt, inclusion proof, checkpoint) to download.
+    static func bundlePath(_ digest: ContentDigest, _ id: String) -> String { receiptPath(digest, id) + "/bundle" }
+
+    /// A receipt's proof status: the first checkpoint covering it and its bundle, or that it awaits one.
+    static func proofStatus(_ checkpoint: StoredCheckpoint?, digest: ContentDigest, id: String) -> String {
+        guard let checkpoint else { return "<span class=\"awaiting\">awaiting checkpoint</span>" }
+        return "<span title=\"the first signed checkpoint covering this receipt: the tree of its first \(checkpoint.size) entries\">in checkpoint \(checkpoint.size)</span> · <a href=\"\(HTML.escape(bundlePath(digest, id)))\" download>bundle</a>"
+    }
+
+    static func order(session: Session, stored: StoredAgreement, receipts: [JSONObject], checkpoints: [String: StoredCheckpoint] = [:],
+                      retried: Int?, partnerName: String?, now: Int64) -> String {
         let summary = stored.summary
         let document = try? JSONReader(limits: .init(maxBytes: 64 << 20, maxDepth: 128)).read(stored.document)
         let partyObjects = document?["parties"]?.objectValue ?? JSONObject()
@@ -288,7 +329,7 @@ enum DashboardPages {
             let id = receipt["id"]?.stringValue ?? "?"
             return [HTML.ident(id, link: receiptPath(summary.digest, id)), HTML.escape(receipt["action"]?["target"]?.stringValue ?? "?"),
                     label(receipt["legacyRef"]).map(reference) ?? "—", HTML.timeTag(iso: receipt["issued"]?.stringValue),
-                    receipt["ledger"]?["seq"]?.exactInt.map(String.init) ?? "?", HTML.ident(receipt["ledger"]?["leaf"]?.stringValue)]
+                    receipt["ledger"]?["seq"]?.exactInt.map(String.init) ?? "?", proofStatus(checkpoints[id], digest: summary.digest, id: id)]
         }
         let receiptIDs = receipts.map { receipt in "receipt-" + (receipt["id"]?.stringValue.flatMap { indexByReceipt[$0] }.map(String.init) ?? "x") }
 
@@ -326,7 +367,8 @@ enum DashboardPages {
             if let receipt {
                 let seq = receipt["ledger"]?["seq"]?.exactInt.map(String.init) ?? "?"
                 story.append("<li><strong>Receipt</strong> <a href=\"#receipt-\(entry.actionIndex)\">\(HTML.ident(entry.receiptID))</a>, "
-                    + "ledger position \(seq) of <code>\(HTML.escape(receipt["ledger"]?["origin"]?.stringValue ?? "?"))</code> · "
+                    + "ledger position \(seq) of <code>\(HTML.escape(receipt["ledger"]?["origin"]?.stringValue ?? "?"))</code>, "
+                    + proofStatus(checkpoints[entry.receiptID], digest: summary.digest, id: entry.receiptID) + " · "
                     + "<a href=\"\(HTML.escape(receiptPath(summary.digest, entry.receiptID)))\">signed receipt (JSON)</a></li>")
             } else {
                 story.append("<li><strong>Receipt</strong>: none yet, so not yet in the ledger (it is issued once the target commits).</li>")
@@ -351,7 +393,7 @@ enum DashboardPages {
             <section aria-labelledby="h-attempts"><h2 id="h-attempts">Attempts</h2>
               \(HTML.table(caption: "Every delivery attempt (times in UTC)", headers: ["Action", "#", "Started", "Took", "Outcome", "Error"], rows: attempts, empty: "No attempts yet.", id: "attempts"))</section>
             <section aria-labelledby="h-receipts"><h2 id="h-receipts">Receipts</h2>
-              \(HTML.table(caption: "Signed receipts in the ledger", headers: ["Receipt", "Target", "ERP reference", "Issued", "Ledger #", "Leaf"], rows: receiptRows, empty: "No receipts yet.", id: "receipts", rowIDs: receiptIDs))</section>
+              \(HTML.table(caption: "Signed receipts in the ledger", headers: ["Receipt", "Target", "ERP reference", "Issued", "Ledger #", "Proof"], rows: receiptRows, empty: "No receipts yet.", id: "receipts", rowIDs: receiptIDs))</section>
             </div>
             """)
     }

@@ -1,6 +1,5 @@
 import CausewayCore
 public import CausewayTrust
-import Crypto
 import Foundation
 import Synchronization
 
@@ -43,7 +42,7 @@ public final class CosignatureBook: Sendable {
     }
 
     static func file(folder: String, witness: NoteKey) -> String {
-        let hash = SHA256.hash(data: Array(witness.vkey.utf8)).map { String(format: "%02x", $0) }.joined()
+        let hash = ContentDigest(of: Array(witness.vkey.utf8)).hex
         return "\(folder)/collected/\(hash).checkpoint"
     }
 

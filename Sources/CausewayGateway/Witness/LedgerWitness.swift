@@ -1,6 +1,5 @@
 import CausewayCore
 public import CausewayTrust
-import Crypto
 public import Foundation
 public import Logging
 
@@ -66,7 +65,7 @@ public actor LedgerWitness {
 
     /// The lowercase hex SHA-256 of an origin: how the spec's monitoring path names a log.
     public static func originHash(_ origin: String) -> String {
-        SHA256.hash(data: Array(origin.utf8)).map { String(format: "%02x", $0) }.joined()
+        ContentDigest(of: Array(origin.utf8)).hex
     }
 
     /// The checkpoint this witness last cosigned for `origin` (log signature and cosignature), or nil.

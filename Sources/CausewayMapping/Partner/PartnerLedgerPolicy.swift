@@ -58,7 +58,7 @@ public struct PartnerLedgerPolicy: Sendable, Hashable {
                 if parsed?.host == nil || !["http", "https"].contains(parsed?.scheme?.lowercased() ?? "") {
                     d.error("partner.type_error", "witness url '\(url)' is not an http(s) URL", at: fields["url"]?.location ?? item.location)
                 }
-                if key.split(separator: "+", omittingEmptySubsequences: false).count != 3 {
+                if key.split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false).count != 3 {
                     d.error("partner.type_error", "witness key '\(key)' is not a vkey (name+keyid+base64, as `causeway ledger witness-key` prints)",
                             at: fields["key"]?.location ?? item.location)
                 }
