@@ -85,7 +85,16 @@ public final class Checkpointer: Sendable {
         let body = try Checkpoint(origin: configuration.origin, size: size, rootHash: root)
         let note = try SignedCheckpoint.sign(body, with: identity).formatted
         let stored = StoredCheckpoint(size: size, root: root, note: note, createdAt: now())
-        try await store.appendCheckpoint(stored)
+        do {
+            try await store.appendCheckpoint(stored)
+        } catch {
+            // Another instance (PostgreSQL) checkpointed a larger tree meanwhile: nothing to do.
+            if let now = try? await store.latestCheckpoint(), now.size >= size {
+                try writeFileIfStale(now)
+                return nil
+            }
+            throw error
+        }
         try writeFileIfStale(stored)
         logger.debug("checkpoint signed", metadata: ["ledger.size": .stringConvertible(size)])
         return stored
