@@ -42,7 +42,11 @@ struct VerifyBench: ParsableCommand {
         valueName: "raw:N|agreements:N"))
     var count: String?
 
+    @Flag(name: .long, help: "Compare an agreement whose seller is a KERI AID (key state cached) with the did:key one (goal ≥ 0.9).")
+    var keri = false
+
     func run() throws {
+        if keri { return try runKERIComparison() }
         let (bytes, identity) = try BenchAgreement.make()
         let agreement = try Agreement(bytes: bytes)
         let report = AgreementVerifier().verify(agreement)

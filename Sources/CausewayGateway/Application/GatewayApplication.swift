@@ -36,6 +36,14 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     } catch {
         throw StartupError(problems: ["identity: \(configuration.identity): \(error.message)"])
     }
+    // A KERI controller when the key file has a KEL beside it (`causeway keys new --keri`).
+    let ownKERI: GatewayKERIIdentity?
+    do {
+        ownKERI = try GatewayKERIIdentity.load(keyFile: configuration.identity, identity: identity, webs: configuration.keri.webs)
+    } catch {
+        throw StartupError(problems: ["identity: \(error.message)"])
+    }
+    let gatewayDID = ownKERI?.did ?? identity.didKey.did
     let partners: PartnerRegistry
     do {
         partners = try PartnerRegistry.load(directory: URL(fileURLWithPath: configuration.partners))
@@ -74,7 +82,7 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     // (a PostgresClient's pool runs once; the store's own pool is a service of the group).
     try await withStore(configuration.store, environment: environment) { _ in }
 
-    let intake = IntakeService(configuration: .init(maxBytes: configuration.maxBytes, gateway: identity.didKey.did,
+    var intake = IntakeService(configuration: .init(maxBytes: configuration.maxBytes, gateway: gatewayDID,
                                                     software: "causeway/0.1.0", limits: configuration.verification),
                                partners: partners, targets: targetKinds, store: store)
     let breakers = CircuitBreakers()
@@ -94,6 +102,12 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
                 "causeway_http_connections_refused": ["": Double(edge.refused.load(ordering: .relaxed))],
                 "causeway_http_connections_timed_out": ["": Double(edge.timedOut.load(ordering: .relaxed))]]
     })
+    let keri = try await KERIGateway.build(configuration: configuration, identity: identity, own: ownKERI, partners: partners, store: store,
+                                           metrics: metrics, logger: logger) { load in
+        try await withStore(configuration.store, environment: environment, load)
+    }
+    intake.keyStates = keri.keeper
+    services += keri.services
     let worker = DeliveryWorker(
         configuration: .init(
             // Unique per process even where containers share a host name and all run as PID 1.
@@ -103,7 +117,7 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
                              retry: RetryPolicy(maxAttempts: configuration.delivery.maxAttempts)),
         store: store, adapters: adapters, breakers: breakers,
         observe: { metrics.attempt(partner: $0.partner, target: $0.target, outcome: $0.outcome, next: $0.next, seconds: $0.seconds) })
-    let issuer = ReceiptIssuer(store: store, identity: identity, origin: configuration.ledgerOrigin)
+    let issuer = ReceiptIssuer(store: store, identity: identity, origin: configuration.ledgerOrigin, keri: ownKERI?.signer)
     // Several claim-and-deliver loops: while one waits on its targets, another claims the next batch.
     for _ in 0..<max(configuration.delivery.workers, 1) { services.append(LoopService { try await worker.run() }) }
     services.append(LoopService {
@@ -146,8 +160,9 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     LedgerAPI(store: store, tokens: authenticator, throttle: throttle,
               retryAfterSeconds: max(1, Int(configuration.checkpointIntervalSeconds.rounded(.up)))).register(on: router)
     witnessing.register(on: router)
+    keri.api.register(on: router)
     raiseOpenFileLimit(toFit: configuration.http.maxConnections, logger: logger)
-    logger.info("causeway gateway", metadata: ["gateway.did": .string(identity.didKey.did), "listen": .string("\(configuration.host):\(configuration.port)"),
+    logger.info("causeway gateway", metadata: ["gateway.did": .string(gatewayDID), "listen": .string("\(configuration.host):\(configuration.port)"),
                                                "store": .string(configuration.store.redacted), "partners": .stringConvertible(partners.partners.count)])
     return Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: [EdgeGuard(shared: edge)])),
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "causeway"),
