@@ -132,7 +132,11 @@ struct LedgerWitnessTests {
                 "\(truncated)")
         #expect(try String(contentsOf: stateFile, encoding: .utf8) == kept, "the watcher moved its state back")
         let evidence = try FileManager.default.contentsOfDirectory(atPath: state.appendingPathComponent("evidence").path)
-        #expect(evidence.count == 2, "\(evidence)")
+        #expect(evidence.count == 2, "\(evidence)")  // the stored and the gateway's checkpoint
+        // Watching on an interval stops at the first misbehaviour, with the same report.
+        let interval = try CommandRunner.causeway(["ledger", "watch", "--gateway", "http://127.0.0.1:\(gateway.port)", "--state", state.path,
+                                                   "--interval", "0.5"], environment: ["CAUSEWAY_TOKEN": gateway.viewerToken])
+        #expect(interval.status == 1 && interval.stdout.contains("TRUNCATED"), "\(interval)")
 
         // The rolled-back gateway issues other receipts in the same places: a fork.
         var size = first
