@@ -39,6 +39,9 @@ struct ReceiptsVerifyCommand: ParsableCommand {
     @Flag(name: .long, help: "Print the result as JSON.")
     var json = false
 
+    @Option(name: .customLong("gateway-kel"), help: "A KERI gateway's KEL (CESR; its GET /AID/keri.cesr): receipts are checked at the event they name.")
+    var gatewayKEL: String?
+
     @Argument(help: "The bundle file, or - for standard input.")
     var bundle: String
 
@@ -47,11 +50,11 @@ struct ReceiptsVerifyCommand: ParsableCommand {
         guard cosignatures >= 0, cosignatures <= witnessKeys.count else {
             throw ValidationError("--cosignatures must be between 0 and the number of --witness keys (\(witnessKeys.count))")
         }
-        if let gatewayDID {
+        if let gatewayDID, KERIDID(gatewayDID) == nil {
             do {
                 _ = try DIDKey(parsing: gatewayDID)
             } catch {
-                throw ValidationError("--gateway-did must be an Ed25519 did:key: \(error.message)")
+                throw ValidationError("--gateway-did must be an Ed25519 did:key or a KERI DID (with --gateway-kel): \(error.message)")
             }
         }
     }
@@ -83,7 +86,8 @@ struct ReceiptsVerifyCommand: ParsableCommand {
         } catch let error as ReceiptBundleError {
             throw CLIError("\(bundle): \(error.message)")
         }
-        let result = parsed.verify(gatewayDID: gatewayDID, witnesses: try witnesses(), requiredCosignatures: cosignatures)
+        let kel = try gatewayKEL.map { path throws(CLIError) in try CLIInput.keyEventLog(path) }
+        let result = parsed.verify(gatewayDID: gatewayDID, witnesses: try witnesses(), requiredCosignatures: cosignatures, gatewayKEL: kel)
         if json {
             let findings: [JSONValue] = result.findings.map { finding in
                 var object: JSONObject = ["code": .string(finding.code.rawValue), "severity": .string(finding.severity.rawValue),

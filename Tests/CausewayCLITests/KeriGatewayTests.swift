@@ -251,6 +251,17 @@ struct KeriGatewayTests {
         #expect(covered, "no checkpoint of both receipts")
         let verified = try CommandRunner.causeway(["ledger", "verify", "--config", gateway.configFile], in: gateway.directory)
         #expect(verified.status == 0, "\(verified)")
+        // A partner checks the older receipt's bundle offline with the gateway's KEL.
+        let firstID = before?["id"]?.stringValue ?? ""
+        var request = URLRequest(url: URL(string: "http://127.0.0.1:\(gateway.port)/v1/receipts/\(firstID)/bundle")!)
+        request.setValue("Bearer \(gateway.viewerToken)", forHTTPHeaderField: "Authorization")
+        let (bundle, _) = try await URLSession.shared.data(for: request)
+        try bundle.write(to: gateway.directory.appendingPathComponent("bundle.json"))
+        let checked = try CommandRunner.causeway(["receipts", "verify", "--gateway-did", aidDID, "--gateway-kel", "key.kel.cesr", "bundle.json"],
+                                                 in: gateway.directory)
+        #expect(checked.status == 0, "\(checked)")
+        let unchecked = try CommandRunner.causeway(["receipts", "verify", "--gateway-did", aidDID, "bundle.json"], in: gateway.directory)
+        #expect(unchecked.status == 1, "\(unchecked)")
         // Without the rotation in the KEL, the newer receipt's event is unknown.
         let kelFile = gateway.directory.appendingPathComponent("key.kel.cesr")
         let full = try KERIKeyEventLog(validating: Array(try Data(contentsOf: kelFile)))

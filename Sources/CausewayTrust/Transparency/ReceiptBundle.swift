@@ -1,4 +1,5 @@
 public import CausewayCore
+import Crypto
 
 /// A receipt with everything a party needs to check, offline, that it is in the gateway's log:
 /// the signed receipt, its leaf index, its RFC 9162 inclusion proof and the signed C2SP
@@ -123,12 +124,26 @@ public struct ReceiptBundle: Sendable, Hashable {
     ///   - gatewayDID: the gateway the party trusts. Without it the receipt's own issuer is used,
     ///     which proves consistency but not whose log it is (a warning says so).
     ///   - witnesses: witness cosigner keys; `requiredCosignatures` of them must have cosigned.
-    public func verify(gatewayDID: String?, witnesses: [NoteKey] = [], requiredCosignatures: Int = 0) -> Verification {
+    ///   - gatewayKEL: for a KERI gateway (`did:keri`/`did:webs`), its validated KEL: the receipt is
+    ///     checked at the event it names, the checkpoint against the AID's current key.
+    public func verify(gatewayDID: String?, witnesses: [NoteKey] = [], requiredCosignatures: Int = 0,
+                       gatewayKEL: KERIKeyEventLog? = nil) -> Verification {
         var findings: [Finding] = []
         let leaf = ReceiptBundle.leafHash(of: receipt)
         // The key everything is checked against.
         var gateway: DIDKey? = nil
-        if let gatewayDID {
+        if let keri = (gatewayDID ?? receipt["issuer"]?.stringValue).flatMap(KERIDID.init) {
+            if let gatewayKEL, gatewayKEL.prefix == keri.aid, gatewayKEL.latestState.keyBytes.count == 1,
+                let key = try? Curve25519.Signing.PublicKey(rawRepresentation: gatewayKEL.latestState.keyBytes[0]) {
+                gateway = DIDKey(key)
+            } else {
+                findings.append(Finding(.bundleGatewayInvalid,
+                                        "the gateway \(keri.did) is a KERI AID: give its KEL (one signing key) to check the receipt and the checkpoint"))
+            }
+            if gatewayDID == nil {
+                findings.append(Finding(.bundleGatewayNotPinned, "no gateway DID given: checked against the receipt's own issuer \(keri.did); pass --gateway-did to prove whose log this is", severity: .warning))
+            }
+        } else if let gatewayDID {
             do {
                 gateway = try DIDKey(parsing: gatewayDID)
             } catch {
@@ -139,7 +154,7 @@ public struct ReceiptBundle: Sendable, Hashable {
             findings.append(Finding(.bundleGatewayNotPinned, "no gateway DID given: checked against the receipt's own issuer \(issuer); pass --gateway-did to prove whose log this is", severity: .warning))
         }
         // (1) the receipt's signature and issuer.
-        findings += ReceiptSigner.verify(receipt, expectedIssuer: gatewayDID)
+        findings += ReceiptSigner.verify(receipt, expectedIssuer: gatewayDID, keyStates: gatewayKEL.map { KERIKeyStates([$0]) })
         // (3) position.
         let ledger = receipt["ledger"]?.objectValue
         if let seq = ledger?["seq"]?.exactInt, seq != index {
