@@ -1,4 +1,5 @@
 import CausewayGateway
+import CausewayTrust
 import Yams
 
 extension ConfigurationLoader {
@@ -39,7 +40,12 @@ extension ConfigurationLoader {
                         problems.append("\(at(log)): witness.logs: the origin \(origin.string) is listed twice")
                         continue
                     }
-                    settings.logs.append(.init(origin: origin.string, key: logKey.string))
+                    let log = GatewayConfiguration.WitnessedLog(origin: origin.string, key: logKey.string)
+                    if case .failure(let problem) = log.noteKey() {
+                        problems.append("\(at(fields["key"])): witness.logs[\(origin.string)].key: \(problem.message)")
+                        continue
+                    }
+                    settings.logs.append(log)
                 }
             default:
                 problems.append("\(at(key)): witness.\(key.string ?? "?"): unknown setting; known: logs, name, state")

@@ -290,3 +290,30 @@ extension LedgerWitnessTests {
         #expect(a.log.contains("not consistent"), "the fork was not logged as evidence")
     }
 }
+
+extension LedgerWitnessTests {
+    @Test("config check names each bad witness setting: a witness key where a log key belongs, a key that is no key, a log listed twice, an unknown setting")
+    func witnessConfigurationProblems() throws {
+        let gateway = try RunningGateway(start: false)
+        let witnessKey = try Self.vkey(gateway, log: false)
+        let logKey = try Self.vkey(gateway, log: true)
+        let file = gateway.directory.appendingPathComponent(gateway.configFile)
+        try Self.append("""
+            witness:
+              nme: x
+              logs:
+                - {origin: a.test/log, key: "\(witnessKey)"}
+                - {origin: b.test/log, key: "not-a-key"}
+                - {origin: c.test/log, key: "\(logKey)"}
+                - {origin: c.test/log, key: "\(logKey)"}
+            """, to: file)
+        let r = try CommandRunner.causeway(["config", "check", "--config", gateway.configFile], in: gateway.directory,
+                                           environment: ["TEST_OPS_TOKEN": gateway.token, "TEST_VIEWER_TOKEN": gateway.viewerToken])
+        #expect(r.status == 1, "\(r)")
+        for expected in ["witness.nme: unknown setting", "witness.logs[a.test/log].key: this vkey is a witness (cosignature, type 0x04) key",
+                         "witness.logs[b.test/log].key:", "the origin c.test/log is listed twice"] {
+            #expect(r.stderr.contains(expected), "missing '\(expected)' in \(r.stderr)")
+        }
+        #expect(!r.stderr.contains("witness.logs[c.test/log].key"), "a valid key was refused: \(r.stderr)")
+    }
+}

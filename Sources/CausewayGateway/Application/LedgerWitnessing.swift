@@ -56,6 +56,11 @@ struct LedgerWitnessing: Sendable {
             throw StartupError(problems: problems)
         }
         guard problems.isEmpty else { throw StartupError(problems: problems) }
+        if !logs.isEmpty {
+            logger.info("witnessing other logs at /witness/add-checkpoint", metadata: [
+                "witness.key": .string(witness.vkey), "witness.logs": .string(logs.keys.sorted().joined(separator: ", ")),
+            ])
+        }
         book = CosignatureBook(folder: folder, witnesses: collected.map(\.key))
         collector = collected.isEmpty ? nil : WitnessCollector(witnesses: collected, store: store, book: book, logger: logger)
         self.requirements = requirements

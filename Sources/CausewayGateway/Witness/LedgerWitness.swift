@@ -160,27 +160,37 @@ public actor LedgerWitness {
 }
 
 extension GatewayConfiguration {
-    /// The configured logs' keys: a vkey (type 0x01), or a did:key under the origin as key name.
+    /// The configured logs' keys, and a problem for each key that is unusable.
     public func witnessedLogKeys() -> (keys: [String: NoteKey], problems: [String]) {
         var keys: [String: NoteKey] = [:]
         var problems: [String] = []
         for log in witness.logs {
-            do {
-                let key: NoteKey
-                if log.key.hasPrefix("did:key:") {
-                    key = try NoteKey(name: log.origin, didKey: try DIDKey(parsing: log.key))
-                } else {
-                    key = try NoteKey(vkey: log.key)
-                    guard key.kind == .ed25519 else {
-                        problems.append("witness.logs[\(log.origin)].key: a log's key has signature type 0x01 (Ed25519); this vkey is a cosignature key")
-                        continue
-                    }
-                }
-                keys[log.origin] = key
-            } catch {
-                problems.append("witness.logs[\(log.origin)].key: \(error)")
+            switch log.noteKey() {
+            case .success(let key): keys[log.origin] = key
+            case .failure(let problem): problems.append("witness.logs[\(log.origin)].key: \(problem.message)")
             }
         }
         return (keys, problems)
+    }
+}
+
+extension GatewayConfiguration.WitnessedLog {
+    /// The log's checkpoint key: a vkey of type 0x01, or a did:key under the origin as key name.
+    public func noteKey() -> Result<NoteKey, NoteError> {
+        do throws(NoteError) {
+            if key.hasPrefix("did:key:") {
+                let did: DIDKey
+                do { did = try DIDKey(parsing: key) } catch { throw NoteError(.keyInvalid, error.message) }
+                return .success(try NoteKey(name: origin, didKey: did))
+            }
+            let parsed = try NoteKey(vkey: key)
+            guard parsed.kind == .ed25519 else {
+                throw NoteError(.keyInvalid, "this vkey is a witness (cosignature, type 0x04) key; a log signs its checkpoints with a type 0x01 key "
+                    + "(causeway ledger witness-key --log prints a gateway's)")
+            }
+            return .success(parsed)
+        } catch {
+            return .failure(error)
+        }
     }
 }
