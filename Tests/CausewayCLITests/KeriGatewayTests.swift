@@ -122,6 +122,10 @@ struct KeriGatewayTests {
         #expect(forked == 409 && forkBody?["code"]?.stringValue == "keri.kel_duplicity", "\(String(describing: forkBody))")
         let (_, metrics) = try await gateway.text("/metrics")
         #expect(metrics.contains("causeway_keri_duplicity_total 1"), "\(metrics)")
+        let session = try DashboardTests.signIn(gateway, token: gateway.viewerToken)
+        let overview = try DashboardTests.curl(gateway, "GET", "/", cookie: session.cookie).body
+        #expect(overview.contains("id=\"keri-duplicity\"") && overview.contains(seller.prefix) && overview.contains(fork.log.lastSAID),
+                "the dashboard's overview lists the duplicity")
         // A KEL of an AID no partner names is not taken; a broken one is named.
         let stranger = try KERIController.incept(keys: [Self.key(104)], nextKeys: [Self.key(105).publicKey])
         #expect(try await gateway.request("POST", "/v1/kel", body: stranger.log.cesr).0 == 404)

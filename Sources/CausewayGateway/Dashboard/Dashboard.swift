@@ -228,7 +228,8 @@ struct Dashboard: Sendable {
         let ledger = DashboardPages.LedgerState(treeSize: try await store.treeSize(), checkpoint: try await store.latestCheckpoint(),
                                                 cosignatures: cosignatures?.all ?? [])
         return Self.html(DashboardPages.overview(session: session, window: window, starts: starts, counts: counts, activity: activity,
-                                                 partners: partners, targets: targets, names: partnerNames, ledger: ledger, now: now))
+                                                 partners: partners, targets: targets, names: partnerNames, ledger: ledger, now: now,
+                                                 duplicities: try await store.kelDuplicities(limit: 20)))
     }
 
     /// The list's filters from the query string; an invalid value is reported, not ignored.

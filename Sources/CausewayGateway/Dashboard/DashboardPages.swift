@@ -91,7 +91,7 @@ enum DashboardPages {
 
     static func overview(session: Session, window: DashboardCharts.Window, starts: [Int64], counts: [AgreementStatus: Int],
                          activity: [ActivityBucket], partners: [String], targets: [String], names: [String: String], ledger: LedgerState,
-                         now: Int64) -> String {
+                         now: Int64, duplicities: [KELDuplicity] = []) -> String {
         let deadLetters = counts[.deadLetter] ?? 0
         var tiles = """
             <a class="tile dead\(deadLetters > 0 ? " alert" : "")" href="/orders?status=dead_letter" id="dead-letter-tile">
@@ -152,6 +152,7 @@ enum DashboardPages {
             \(group("Per partner", "partners", partners, names, \.partner))
             \(group("Per target", "targets", targets, [:], \.target))
             \(Self.ledger(ledger, now: now))
+            \(Self.keriDuplicity(duplicities, now: now))
             </div>
             """)
     }
