@@ -55,11 +55,18 @@ let package = Package(
         ),
         // The one API adapters see; adapters depend on it and their one driver only.
         .target(name: "AdapterKit", dependencies: ["CausewayCore"], swiftSettings: swiftSettings),
+        // PostgreSQL URLs with libpq's TLS parameters (sslmode, sslrootcert, sslcert, sslkey), shared
+        // by the PostgreSQL store and the PostgreSQL rows adapter.
+        .target(
+            name: "PostgresTLS",
+            dependencies: [.product(name: "PostgresNIO", package: "postgres-nio"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
         // The store: agreements, outbox, attempts, ledger. SQLite (embedded default) and PostgreSQL.
         .target(
             name: "CausewayStore",
             dependencies: [
-                "CausewayCore", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
+                "CausewayCore", "PostgresTLS", .product(name: "GRDB", package: "GRDB.swift"), .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -83,7 +90,7 @@ let package = Package(
         // Adapters: each depends on AdapterKit and its one driver.
         .target(
             name: "PostgresAdapter",
-            dependencies: ["AdapterKit", "CausewayCore", .product(name: "PostgresNIO", package: "postgres-nio"),
+            dependencies: ["AdapterKit", "CausewayCore", "PostgresTLS", .product(name: "PostgresNIO", package: "postgres-nio"),
                            .product(name: "Logging", package: "swift-log")],
             path: "Adapters/Postgres",
             swiftSettings: swiftSettings
@@ -125,7 +132,7 @@ let package = Package(
         .executableTarget(
             name: "causeway",
             dependencies: [
-                "CausewayCore", "CausewayTrust", "CausewayMapping", "CausewayGateway", "CausewayStore", "SQLiteAdapter",
+                "CausewayCore", "CausewayTrust", "CausewayMapping", "CausewayGateway", "CausewayStore", "SQLiteAdapter", "PostgresTLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -164,7 +171,7 @@ let package = Package(
         .testTarget(
             name: "CausewayStoreTests",
             dependencies: [
-                "CausewayStore", "CausewayCore", "CausewayTesting", .product(name: "PostgresNIO", package: "postgres-nio"),
+                "CausewayStore", "CausewayCore", "CausewayTesting", "PostgresTLS", .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

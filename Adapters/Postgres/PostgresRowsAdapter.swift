@@ -3,6 +3,7 @@ import CausewayCore
 import Foundation
 public import Logging
 public import PostgresNIO
+import PostgresTLS
 import Synchronization
 
 /// Writes a mapping's rows into PostgreSQL: the parent row, its children linked to the keys the
@@ -19,7 +20,9 @@ public final class PostgresRowsAdapter: Adapter {
         summary: "Rows in PostgreSQL tables, in one transaction with their provenance.",
         actionKinds: [.rows],
         schema: ConfigurationSchema([
-            .init("url", .url, required: true, help: "postgresql://user@host:port/database"),
+            .init("url", .url, required: true,
+                  help: "postgresql://user@host:port/database; TLS as ?sslmode=disable|require|verify-ca|verify-full&sslrootcert=file:PATH"
+                      + "&sslcert=file:PATH&sslkey=file:PATH (default verify-full, disable for a loopback host)"),
             .init("password", .secret, help: "env:NAME or file:PATH; none for trust or peer authentication"),
             .init("max_connections", .integer, default: "8", help: "connections in the pool"),
             .init("timeout", .duration, default: "10", help: "seconds to wait for a connection and the transaction"),
@@ -35,30 +38,58 @@ public final class PostgresRowsAdapter: Adapter {
     let columnTypes = Mutex<[String: [String: String]]>([:])
     /// How long one delivery or lookup may take before it is given up as unanswered.
     let timeout: Duration
+    /// The URL's endpoint and the resolved password, when built from settings (``checkConnection()``).
+    let endpoint: (url: PostgresEndpoint, password: String?)?
 
     public init(configuration: PostgresClient.Configuration, timeout: Duration = .seconds(10),
                 logger: Logger = Logger(label: "causeway.adapter.postgresql")) {
         self.logger = logger
         self.timeout = timeout
+        endpoint = nil
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
     }
 
-    /// From a target's validated settings; `password` is the resolved secret, if any.
+    init(configuration: PostgresClient.Configuration, endpoint: (url: PostgresEndpoint, password: String?), timeout: Duration, logger: Logger) {
+        self.logger = logger
+        self.timeout = timeout
+        self.endpoint = endpoint
+        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+    }
+
+    /// From a target's validated settings; `password` is the resolved secret, if any. TLS comes
+    /// from the URL's libpq parameters (Docs/adapters/postgresql.md); a bad one is named as `url: …`.
     public convenience init(settings: AdapterSettings, password: String?) throws(AdapterConfigurationError) {
-        guard let url = settings["url"], let components = URLComponents(string: url), let host = components.host, let user = components.user else {
-            throw AdapterConfigurationError(problems: ["url: expected postgresql://user@host:port/database"])
+        let endpoint: PostgresEndpoint
+        var configuration: PostgresClient.Configuration
+        do {
+            endpoint = try PostgresEndpoint(url: settings["url"] ?? "")
+            configuration = try endpoint.clientConfiguration(password: password)
+        } catch {
+            throw AdapterConfigurationError(problems: ["url: \(error.message)"])
         }
-        var configuration = PostgresClient.Configuration(
-            host: host, port: components.port ?? 5432, username: user, password: password ?? components.password,
-            database: components.path.isEmpty ? nil : String(components.path.dropFirst()), tls: .disable)
         configuration.options.maximumConnections = Int(settings["max_connections"] ?? "8") ?? 8
         let seconds = Double(settings["timeout"] ?? "10") ?? 10
         configuration.options.connectTimeout = .milliseconds(Int64(seconds * 1000))
-        self.init(configuration: configuration, timeout: .milliseconds(Int64(seconds * 1000)))
+        self.init(configuration: configuration, endpoint: (endpoint, password), timeout: .milliseconds(Int64(seconds * 1000)),
+                  logger: Logger(label: "causeway.adapter.postgresql"))
     }
 
-    /// Runs the connection pool until the surrounding task is cancelled.
-    public func run() async { await client.run() }
+    /// Runs the connection pool until the surrounding task is cancelled. A first connection that
+    /// is refused (TLS, `pg_hba.conf`, authentication) is logged with its reason.
+    public func run() async {
+        async let pool: Void = client.run()
+        do { try await checkConnection() } catch { logger.error("\(error)", metadata: ["adapter.kind": "postgresql"]) }
+        await pool
+    }
+
+    /// Opens one connection outside the pool and closes it; throws the reason it was refused
+    /// (the certificate problem, the server's refusal) naming `url`.
+    public func checkConnection() async throws(AdapterConfigurationError) {
+        guard let endpoint else { return }
+        do { try await endpoint.url.checkConnection(password: endpoint.password, logger: logger) } catch {
+            throw AdapterConfigurationError(problems: ["url: \(error.message)"])
+        }
+    }
 
     // MARK: Deliver
 

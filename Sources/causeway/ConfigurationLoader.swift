@@ -1,6 +1,7 @@
 import CausewayGateway
 import CausewayTrust
 import Foundation
+import PostgresTLS
 import Yams
 
 /// Reads `causeway.yaml` and the environment into a ``GatewayConfiguration``.
@@ -88,6 +89,8 @@ enum ConfigurationLoader {
                 if let secret = SecretRedaction.literalSecret(inURL: store) {
                     problems.append("\(at(root?["store"])): store: put no password in the URL (it holds \(secret)); set CAUSEWAY_STORE_PASSWORD (env:NAME or file:PATH)")
                 }
+                // TLS parameters (sslmode, sslrootcert, sslcert, sslkey) are checked here, so that a bad one is named before serving.
+                do { _ = try PostgresEndpoint(url: store) } catch { problems.append("\(at(root?["store"])): store: \(error.message)") }
                 var password: SecretReference?
                 if let reference = environment["CAUSEWAY_STORE_PASSWORD"] {
                     password = SecretReference(reference)
@@ -214,6 +217,10 @@ enum ConfigurationLoader {
                 guard let secret = SecretRedaction.literalSecret(inURL: value) else { continue }
                 problems.append("targets.\(name).\(setting): put no password in the URL (it holds \(secret)); remove it and set "
                     + "targets.\(name).password to env:NAME or file:PATH (Docs/configuration.md, Secrets)")
+            }
+            // A PostgreSQL target's URL carries its TLS parameters: named here like the store's.
+            if target.adapter == "postgresql", let url = target.settings["url"] {
+                do { _ = try PostgresEndpoint(url: url) } catch { problems.append("targets.\(name).url: \(error.message)") }
             }
         }
         if let node = root?["witness"] { parseWitness(node, into: &configuration.witness, at: at, problems: &problems) }

@@ -2,6 +2,7 @@ public import CausewayCore
 import Foundation
 public import Logging
 public import PostgresNIO
+import PostgresTLS
 
 /// The shared store for several gateway instances: PostgreSQL through postgres-nio.
 ///
@@ -12,29 +13,38 @@ public import PostgresNIO
 public final class PostgresStore: AgreementStore {
     let client: PostgresClient
     let logger: Logger
+    /// The URL's endpoint and the resolved password, when built from a URL: ``migrate()`` first
+    /// opens one connection with them, so that a refused one fails at once with its reason.
+    let endpoint: (url: PostgresEndpoint, password: String?)?
 
     /// Advisory lock keys (arbitrary, fixed).
     static let migrationLock: Int64 = 0x4361_7573_6577_6179  // "Causeway"
     static let ledgerLock: Int64 = 0x4C65_6467_6572_0001
 
-    public init(configuration: PostgresClient.Configuration, logger: Logger = Logger(label: "causeway.store.postgres")) {
+    public convenience init(configuration: PostgresClient.Configuration, logger: Logger = Logger(label: "causeway.store.postgres")) {
+        self.init(configuration: configuration, endpoint: nil, logger: logger)
+    }
+
+    init(configuration: PostgresClient.Configuration, endpoint: (url: PostgresEndpoint, password: String?)?, logger: Logger) {
         self.logger = logger
+        self.endpoint = endpoint
         client = PostgresClient(configuration: configuration, backgroundLogger: logger)
     }
 
-    /// A store for a `postgresql://user[:password]@host[:port]/database` URL (TLS off; loopback and
-    /// private networks). A password in the URL is for tests; deployments pass it separately.
+    /// A store for a `postgresql://user[:password]@host[:port]/database[?sslmode=…]` URL. TLS is
+    /// set with libpq's query parameters `sslmode`, `sslrootcert`, `sslcert`, `sslkey` (Docs/store.md);
+    /// the default is `verify-full`, or `disable` for a loopback host. A password in the URL is for
+    /// tests; deployments pass it separately.
     public convenience init(url: String, password: String? = nil, logger: Logger = Logger(label: "causeway.store.postgres")) throws {
-        guard let components = URLComponents(string: url), ["postgresql", "postgres"].contains(components.scheme ?? ""),
-            let host = components.host, let user = components.user
-        else {
-            throw StoreError("store: expected postgresql://user@host:port/database")
+        let endpoint: PostgresEndpoint
+        let configuration: PostgresClient.Configuration
+        do {
+            endpoint = try PostgresEndpoint(url: url)
+            configuration = try endpoint.clientConfiguration(password: password)
+        } catch {
+            throw StoreError("store: \(error.message)")
         }
-        let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-        let configuration = PostgresClient.Configuration(host: host, port: components.port ?? 5432, username: user,
-                                                         password: password ?? components.password, database: database.isEmpty ? nil : database,
-                                                         tls: .disable)
-        self.init(configuration: configuration, logger: logger)
+        self.init(configuration: configuration, endpoint: (endpoint, password), logger: logger)
     }
 
     /// Runs the connection pool until the surrounding task is cancelled.
@@ -46,6 +56,11 @@ public final class PostgresStore: AgreementStore {
     }
 
     public func migrate() async throws {
+        if let endpoint {
+            do { try await endpoint.url.checkConnection(password: endpoint.password, logger: logger) } catch {
+                throw StoreError("store: \(error.message)")
+            }
+        }
         try await client.withTransaction(logger: logger) { db in
             try await db.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
             try await db.query("CREATE TABLE IF NOT EXISTS causeway_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)",
