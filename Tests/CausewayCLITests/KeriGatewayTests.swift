@@ -192,7 +192,7 @@ struct KeriGatewayTests {
 
     @Test("the gateway is a KERI controller: receipts name their event, a rotation leaves ledger verify intact")
     func gatewayRotation() async throws {
-        let gateway = try RunningGateway(partners: nil, start: false)
+        let gateway = try RunningGateway(partners: nil, extra: "keri: {webs: \"gateway.example%3A8443:causeway\"}", start: false)
         defer { _ = gateway.stop() }
         try FileManager.default.removeItem(at: gateway.directory.appendingPathComponent("key.json"))
         let incepted = try CommandRunner.causeway(["keys", "new", "--keri", "--out", "key.json"], in: gateway.directory)
@@ -200,13 +200,14 @@ struct KeriGatewayTests {
         let aidDID = incepted.stdout.split(separator: "\n").first.map(String.init) ?? ""
         #expect(aidDID.hasPrefix("did:keri:E"))
         let aid = String(aidDID.dropFirst("did:keri:".count))
+        let websDID = "did:webs:gateway.example%3A8443:causeway:" + aid
         let next = gateway.directory.appendingPathComponent("key.next.json").path
         #expect((try FileManager.default.attributesOfItem(atPath: next)[.posixPermissions] as? Int) == 0o600)
 
         try gateway.start()
         try await gateway.waitUntilReady()
         let (_, identity) = try await gateway.request("GET", "/v1/identity")
-        #expect(identity?["did"]?.stringValue == aidDID && identity?["keyState"]?["s"]?.stringValue == "0")
+        #expect(identity?["did"]?.stringValue == websDID && identity?["aid"]?.stringValue == aid && identity?["keyState"]?["s"]?.stringValue == "0")
         let fixtures = TestPaths.repository.appendingPathComponent("Mappings/stahlteile/fixtures/agreements")
 
         func submitAndAwaitReceipt(_ name: String) async throws -> JSONValue? {
@@ -224,7 +225,7 @@ struct KeriGatewayTests {
         }
 
         let before = try await submitAndAwaitReceipt("one-line")
-        #expect(before?["issuer"]?.stringValue == aidDID, "\(gateway.log)")
+        #expect(before?["issuer"]?.stringValue == websDID, "\(gateway.log)")
         #expect(before?["proof"]?["keriEvent"]?["s"]?.stringValue == "0")
 
         // Rotate the gateway's key while it is stopped, then start it again.
@@ -234,14 +235,17 @@ struct KeriGatewayTests {
         try gateway.start()
         try await gateway.waitUntilReady()
         let (_, identityAfter) = try await gateway.request("GET", "/v1/identity")
-        #expect(identityAfter?["did"]?.stringValue == aidDID && identityAfter?["keyState"]?["s"]?.stringValue == "1")
+        #expect(identityAfter?["did"]?.stringValue == websDID && identityAfter?["keyState"]?["s"]?.stringValue == "1")
         let after = try await submitAndAwaitReceipt("multi-line")
         #expect(after?["proof"]?["keriEvent"]?["s"]?.stringValue == "1")
         #expect(after?["proof"]?["verificationMethod"]?.stringValue != before?["proof"]?["verificationMethod"]?.stringValue)
 
         // The did:webs files: the KEL with both events.
-        let (kelStatus, kelText) = try await gateway.text("/\(aid)/keri.cesr")
+        let (kelStatus, kelText) = try await gateway.text("/causeway/\(aid)/keri.cesr")
         #expect(kelStatus == 200)
+        let (_, document) = try await gateway.request("GET", "/causeway/\(aid)/did.json")
+        #expect(document?["id"]?.stringValue == websDID && document?["alsoKnownAs"]?[0]?.stringValue == aidDID)
+        #expect(document?["verificationMethod"]?[0]?["id"]?.stringValue == "#" + (identityAfter?["keyState"]?["keys"]?[0]?.stringValue ?? "?"))
         #expect(try KERIKeyEventLog(validating: Array(kelText.utf8)).lastSN == 1)
 
         // Every receipt, before and after the rotation, verifies against the KEL at its event.
@@ -261,17 +265,17 @@ struct KeriGatewayTests {
         request.setValue("Bearer \(gateway.viewerToken)", forHTTPHeaderField: "Authorization")
         let (bundle, _) = try await URLSession.shared.data(for: request)
         try bundle.write(to: gateway.directory.appendingPathComponent("bundle.json"))
-        let checked = try CommandRunner.causeway(["receipts", "verify", "--gateway-did", aidDID, "--gateway-kel", "key.kel.cesr", "bundle.json"],
+        let checked = try CommandRunner.causeway(["receipts", "verify", "--gateway-did", websDID, "--gateway-kel", "key.kel.cesr", "bundle.json"],
                                                  in: gateway.directory)
         #expect(checked.status == 0, "\(checked)")
-        let unchecked = try CommandRunner.causeway(["receipts", "verify", "--gateway-did", aidDID, "bundle.json"], in: gateway.directory)
+        let unchecked = try CommandRunner.causeway(["receipts", "verify", "--gateway-did", websDID, "bundle.json"], in: gateway.directory)
         #expect(unchecked.status == 1, "\(unchecked)")
         // Without the rotation in the KEL, the newer receipt's event is unknown.
         let kelFile = gateway.directory.appendingPathComponent("key.kel.cesr")
         let full = try KERIKeyEventLog(validating: Array(try Data(contentsOf: kelFile)))
         let log = try KERIKeyEventLog(validating: [KERIMessage(raw: full.events[0].raw, signatures: full.signatures[0])])
         let receipt = try #require(after?.objectValue)
-        #expect(ReceiptSigner.verify(receipt, expectedIssuer: aidDID, keyStates: KERIKeyStates([full])).isEmpty)
+        #expect(ReceiptSigner.verify(receipt, expectedIssuer: websDID, keyStates: KERIKeyStates([full])).isEmpty)
         #expect(ReceiptSigner.verify(receipt, expectedIssuer: aidDID, keyStates: KERIKeyStates([log])).map(\.code.rawValue)
             == ["keri.event_unknown"])
     }

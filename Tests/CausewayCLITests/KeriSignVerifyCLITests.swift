@@ -60,4 +60,18 @@ struct KeriSignVerifyCLITests {
         // --key and --keri-key together is a usage error.
         #expect(try CommandRunner.causeway(["sign", "--key", "buyer.json", "--keri-key", "seller.json", "unsigned.json"], in: work).status == 2)
     }
+
+    @Test("keri: settings are checked, each problem named with its key")
+    func settings() throws {
+        let file = try CommandRunner.temporaryDirectory("keri-config").appendingPathComponent("bad.yaml")
+        try Data("""
+            identity: k.json
+            keri: {webs: "a/b", refresh_seconds: -1, max_kel_bytes: 10, insecure_loopback: maybe, witnesses: 3}
+            """.utf8).write(to: file)
+        let r = try CommandRunner.causeway(["config", "check", "--config", file.path])
+        #expect(r.status == 1)
+        for expected in ["keri.webs:", "keri.refresh_seconds:", "keri.max_kel_bytes:", "keri.insecure_loopback:", "keri.witnesses: unknown setting"] {
+            #expect(r.stderr.contains(expected), "missing '\(expected)' in \(r.stderr)")
+        }
+    }
 }
