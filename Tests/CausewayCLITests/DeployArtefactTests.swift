@@ -427,6 +427,10 @@ struct DeployArtefactTests {
         for source in copied where !source.hasPrefix("--") {
             #expect(FileManager.default.fileExists(atPath: Self.repository.appendingPathComponent(source).path), "COPY \(source): no such file")
         }
+        // The build context leaves out the build products (gigabytes) and keeps what the build copies.
+        let ignored = Set(try Self.text("Deploy/Containerfile.dockerignore").split(separator: "\n").map(String.init).filter { !$0.hasPrefix("#") })
+        #expect(ignored.isSuperset(of: [".build", ".git", ".venv"]), "\(ignored)")
+        #expect(ignored.isDisjoint(with: copied), "\(ignored.intersection(copied))")
 
         // Run stage: a slim image, runtime libraries of the build's -dev packages, no toolchain, a non-root user.
         let runImage = try #require(run.first?.arguments)
