@@ -9,7 +9,8 @@ import Glibc
 /// `pg_hba.conf` accepts TCP connections over TLS only: user `causeway` without a password
 /// (`trust`), user `certuser` only with a client certificate the test CA signed (`cert`, which
 /// implies `clientcert=verify-full`). Files, all PEM, in ``tls``: `ca.crt` (the CA), `other-ca.crt`
-/// (an unrelated CA), `client.crt`/`client.key` (CN `certuser`), `server.crt`/`server.key`.
+/// (an unrelated CA), `client.crt`/`client.key` (CN `certuser`), `other-client.crt`/`other-client.key`
+/// (CN `certuser`, signed by the unrelated CA), `server.crt`/`server.key`.
 public final class PostgresTLSCluster: Sendable {
     public let cluster: PostgresCluster
     /// The folder of the certificates and keys.
@@ -26,6 +27,7 @@ public final class PostgresTLSCluster: Sendable {
             try makeCA("other-ca", "Some Other CA")
             try makeLeaf("server", subject: "/CN=causeway-test-server", extensions: "subjectAltName=\(serverNames)\nextendedKeyUsage=serverAuth")
             try makeLeaf("client", subject: "/CN=certuser", extensions: "extendedKeyUsage=clientAuth")
+            try makeLeaf("other-client", subject: "/CN=certuser", extensions: "extendedKeyUsage=clientAuth", ca: "other-ca")
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: file("server.key"))
             if getuid() == 0 {
                 // The server runs as `postgres` and refuses a key that others can read or that it cannot.
@@ -79,13 +81,13 @@ public final class PostgresTLSCluster: Sendable {
                                      "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign"])
     }
 
-    func makeLeaf(_ name: String, subject: String, extensions: String) throws {
+    func makeLeaf(_ name: String, subject: String, extensions: String, ca: String = "ca") throws {
         try run("/usr/bin/openssl", ["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                                      "-keyout", file("\(name).key"), "-out", file("\(name).csr"), "-subj", subject])
         let extensionFile = file("\(name).ext")
         try Data("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\n\(extensions)\n".utf8)
             .write(to: URL(fileURLWithPath: extensionFile))
-        try run("/usr/bin/openssl", ["x509", "-req", "-in", file("\(name).csr"), "-CA", file("ca.crt"), "-CAkey", file("ca.key"),
+        try run("/usr/bin/openssl", ["x509", "-req", "-in", file("\(name).csr"), "-CA", file("\(ca).crt"), "-CAkey", file("\(ca).key"),
                                      "-CAcreateserial", "-out", file("\(name).crt"), "-days", "2", "-extfile", extensionFile])
     }
 

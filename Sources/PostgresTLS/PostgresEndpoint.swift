@@ -77,12 +77,12 @@ package struct PostgresEndpoint: Sendable, Hashable {
             let connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
             try? await connection.close()
         } catch {
-            throw PostgresEndpointError("cannot connect to \(host):\(port) (sslmode=\(self.tls.mode.rawValue)): \(Self.reason(error))")
+            throw PostgresEndpointError("cannot connect to \(host):\(port) (sslmode=\(self.tls.mode.rawValue)): \(reason(error))")
         }
     }
 
     /// Why a connection failed, in words an operator can act on; never a query or its values.
-    package static func reason(_ error: any Error) -> String {
+    package func reason(_ error: any Error) -> String {
         if let psql = error as? PSQLError {
             if psql.code == .server, let message = psql.serverInfo?[.message] {
                 let state = psql.serverInfo?[.sqlState].map { " (SQLSTATE \($0))" } ?? ""
@@ -96,14 +96,21 @@ package struct PostgresEndpoint: Sendable, Hashable {
             return "\(psql.code)"
         }
         if let extra = error as? NIOSSLExtraError, extra == .failedToValidateHostname {
-            return "the server's certificate does not name the host (sslmode=verify-full checks the host name): \(extra)"
+            return "the server's certificate does not name the host \(host) (sslmode=verify-full checks the host name): "
+                + "connect by a name or address the certificate lists, or use verify-ca"
         }
         let text = String(describing: error)
         if text.contains("CERTIFICATE_VERIFY_FAILED") {
-            return "the server's certificate is not trusted: its chain does not lead to a CA in sslrootcert (certificate verify failed)"
+            let roots = tls.rootCertificate.map { "the CA in sslrootcert (\($0))" } ?? "a CA of the system's trust store (set sslrootcert=file:PATH)"
+            return "the server's certificate is not trusted: its chain does not lead to \(roots), or it is expired "
+                + "(certificate verify failed)"
         }
-        if text.contains("TLSV1_ALERT_UNKNOWN_CA") || text.contains("SSLV3_ALERT_BAD_CERTIFICATE") || text.contains("CERTIFICATE_REQUIRED") {
-            return "the server did not accept the client certificate (\(text))"
+        for (alert, meaning) in [("TLSV1_ALERT_UNKNOWN_CA", "its CA is not in the server's ssl_ca_file"),
+                                 ("SSLV3_ALERT_CERTIFICATE_EXPIRED", "it is expired"),
+                                 ("SSLV3_ALERT_BAD_CERTIFICATE", "the server calls it bad"),
+                                 ("CERTIFICATE_REQUIRED", "the server requires one")]
+            where text.contains(alert) {
+            return "the server did not accept the client certificate (sslcert): \(meaning) (TLS alert \(alert))"
         }
         return text
     }

@@ -52,7 +52,8 @@ struct PostgresTLSTests {
         let problem = try await Self.migrate(tls.url(query: "sslmode=verify-full&sslrootcert=file:\(tls.file("other-ca.crt"))"))
         let message = try #require(problem)
         #expect(message.hasPrefix("store: cannot connect to 127.0.0.1:\(tls.cluster.port) (sslmode=verify-full)"), "\(message)")
-        #expect(message.contains("the server's certificate is not trusted") && message.contains("certificate verify failed"), "\(message)")
+        #expect(message.contains("the server's certificate is not trusted: its chain does not lead to the CA in sslrootcert (\(tls.file("other-ca.crt")))")
+                && message.contains("certificate verify failed"), "\(message)")
     }
 
     @Test("require encrypts without a CA; verify-full without one checks against the system's CAs, which do not know the test CA")
@@ -64,7 +65,7 @@ struct PostgresTLSTests {
         #expect(try await Self.migrate(tls.url(database: "tls_require", query: "sslmode=require")) { sessions = try Self.sessions(tls, database: "tls_require") } == nil)
         #expect(!sessions.isEmpty && sessions.allSatisfy { $0.hasPrefix("t|") }, "\(sessions)")
         let problem = try await Self.migrate(tls.url(database: "tls_require", query: "sslmode=verify-full"))
-        #expect(problem?.contains("certificate verify failed") == true, "\(problem ?? "connected")")
+        #expect(problem?.contains("a CA of the system's trust store (set sslrootcert=file:PATH)") == true, "\(problem ?? "connected")")
     }
 
     @Test("disable against a server that accepts TLS only is refused by the server, and the message says so")
@@ -85,7 +86,7 @@ struct PostgresTLSTests {
         defer { tls.destroy() }
         let ca = "sslrootcert=file:\(tls.file("ca.crt"))"
         let message = try #require(try await Self.migrate(tls.url(query: "sslmode=verify-full&\(ca)")))
-        #expect(message.contains("the server's certificate does not name the host"), "\(message)")
+        #expect(message.contains("the server's certificate does not name the host 127.0.0.1 (sslmode=verify-full checks the host name)"), "\(message)")
         try tls.cluster.psql("CREATE DATABASE tls_ca")
         #expect(try await Self.migrate(tls.url(database: "tls_ca", query: "sslmode=verify-ca&\(ca)")) == nil)
     }
@@ -104,7 +105,11 @@ struct PostgresTLSTests {
         #expect(problem == nil)
         #expect(!sessions.isEmpty && sessions.allSatisfy { $0 == "t|/CN=certuser" }, "\(sessions)")
         let message = try #require(try await Self.migrate(tls.url(user: "certuser", database: "tls_cert", query: verify)))
-        #expect(message.contains("the server refused") && message.contains("certificate"), "\(message)")
+        #expect(message.contains("the server refused: connection requires a valid client certificate"), "\(message)")
+        // A client certificate from a CA the server does not trust is refused in the handshake.
+        let foreign = "\(verify)&sslcert=file:\(tls.file("other-client.crt"))&sslkey=file:\(tls.file("other-client.key"))"
+        let refused = try #require(try await Self.migrate(tls.url(user: "certuser", database: "tls_cert", query: foreign)))
+        #expect(refused.contains("the server did not accept the client certificate (sslcert): its CA is not in the server's ssl_ca_file"), "\(refused)")
     }
 
     @Test("a missing certificate file is named when the store is built")
