@@ -262,6 +262,7 @@ struct DeployArtefactTests {
         let entrypoint = try Self.entrypoint()
 
         var exported: Set<String> = []
+        var sampledWhenFresh: Set<String> = []   // names with a sample before any request
         for (name, text) in try Self.shippedConfigurations() {
             // The container's paths, pointed at a test folder: secrets, the key, the working folder, the partners.
             let root = try CommandRunner.temporaryDirectory("deploy-\(name)")
@@ -340,6 +341,8 @@ struct DeployArtefactTests {
                 let (status, _) = try await Self.get(base + probe)
                 #expect(status == 200, "\(name): \(probe) answered \(status)")
             }
+            let (_, fresh) = try await Self.get(base + "/metrics")
+            sampledWhenFresh.formUnion(fresh.split(separator: "\n").filter { !$0.hasPrefix("#") }.map { String($0.prefix { $0 != "{" && $0 != " " }) })
             // One refused post, so that the intake counters have samples too.
             _ = try? await Self.post(base + "/v1/agreements", body: "{}")
             let (status, metrics) = try await Self.get(base + "/metrics")
@@ -379,7 +382,12 @@ struct DeployArtefactTests {
             }
         }
         for variable in Self.lookup(dashboard, "templating", "list") as? [Any] ?? [] {
-            if let query = Self.lookup(variable, "query") as? String { dashboardExpressions.append(query) }
+            guard let query = Self.lookup(variable, "query") as? String else { continue }
+            dashboardExpressions.append(query)
+            // The job and instance selectors list the values of a series every gateway has from its start.
+            for metric in Self.referencedMetrics(query) {
+                #expect(sampledWhenFresh.contains(metric), "the dashboard's variable \(Self.lookup(variable, "name") ?? "?") reads \(metric), which a fresh gateway does not sample yet")
+            }
         }
         #expect(dashboardExpressions.count >= 10)
         for expr in dashboardExpressions {
