@@ -134,6 +134,38 @@ struct KeriGatewayTests {
         let (invalid, invalidBody) = try await gateway.request("POST", "/v1/kel", body: broken)
         #expect(invalid == 422 && invalidBody?["code"]?.stringValue == "keri.kel_invalid")
 
+        // A did:webs DID of this AID that no partner names is never resolved: an agreement cannot
+        // make the gateway fetch from a host of its choosing.
+        let python = TestPaths.python ?? "/usr/bin/python3"
+        let served = try CommandRunner.temporaryDirectory("webs-unlisted")
+        let requests = served.appendingPathComponent("requests.log")
+        _ = FileManager.default.createFile(atPath: requests.path, contents: nil)
+        let port = TestPorts.free(in: 32_001...40_000)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: python)
+        server.arguments = ["-u", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", served.path]
+        server.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        server.standardError = try FileHandle(forWritingTo: requests)
+        try server.run()
+        defer { kill(server.processIdentifier, SIGKILL) }
+        var listening = false
+        for _ in 0..<50 where !listening {
+            listening = (try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/")!)) != nil
+            if !listening { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(listening)
+        try await Task.sleep(for: .milliseconds(300))
+        let probes = try Data(contentsOf: requests).count
+        var unpushed = seller
+        try unpushed.rotate(to: [Self.key(103)], nextKeys: [Self.key(106).publicKey])
+        let unlisted = "did:webs:127.0.0.1%3A\(port):\(seller.prefix)"
+        let (refused, refusedBody) = try await gateway.request(
+            "POST", "/v1/agreements", body: agreement(seller: unlisted, state: unpushed.log.latestState, keys: unpushed.keys, number: 5))
+        #expect(refused == 422 && codes(refusedBody) == ["keri.event_unknown"], "\(String(describing: refusedBody))")
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(try Data(contentsOf: requests).count == probes,
+                "the gateway fetched from a did:webs host no partner names")
+
         // After a restart the stored KEL (not the folder's older one) is in force.
         #expect(gateway.stop() == 0)
         try gateway.start()

@@ -33,17 +33,13 @@ struct KERIAPI: Sendable {
         if let own {
             let prefix = websPath.isEmpty ? "" : "/" + websPath.joined(separator: "/")
             router.get(RouterPath(prefix + "/" + own.aid + "/keri.cesr")) { _, _ in
-                Response(status: .ok, headers: [.contentType: "application/cesr", .cacheControl: "no-cache"],
-                         body: .init(byteBuffer: ByteBuffer(bytes: self.currentOwnLog.cesr)))
+                // As the keeper holds it (it may have been extended since start), else as loaded.
+                let log = self.keeper.keyEventLog(of: own.aid) ?? own.log
+                return Response(status: .ok, headers: [.contentType: "application/cesr", .cacheControl: "no-cache"],
+                                body: .init(byteBuffer: ByteBuffer(bytes: log.cesr)))
             }
             router.get(RouterPath(prefix + "/" + own.aid + "/did.json")) { _, _ in self.json(.ok, own.didDocument) }
         }
-    }
-
-    /// The own KEL as the keeper holds it (it may have been extended since start), else as loaded.
-    var currentOwnLog: KERIKeyEventLog {
-        guard let own else { preconditionFailure("no KERI identity") }
-        return keeper.keyEventLog(of: own.aid) ?? own.log
     }
 
     var identity: JSONObject {

@@ -37,6 +37,7 @@ struct KERIGateway: Sendable {
         let named = partners.partners.flatMap { partner in partner.configuration.roles.values.flatMap { $0 } + partner.configuration.identities }
         let knownAIDs = Set(named.compactMap { text in KERIDID.isAID(text) ? text : KERIDID(text)?.aid })
         let webs = Array(Set(named.filter { KERIDID($0)?.host != nil })).sorted()
+        keeper.allowResolving(webs)
         var services: [any Service] = []
         let interval = configuration.keri.keeper.refreshIntervalSeconds
         if interval > 0, !webs.isEmpty {

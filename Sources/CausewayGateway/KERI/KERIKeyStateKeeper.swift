@@ -51,6 +51,12 @@ public final class KERIKeyStateKeeper: KERIKeyStateSource, Sendable {
     let client: HTTPClient
     let logs = Mutex<[String: KERIKeyEventLog]>([:])
     let lastResolved = Mutex<[String: Double]>([:])
+    /// The did:webs DIDs a partner names exactly: the only ones resolved on demand, so an
+    /// agreement cannot make the gateway fetch from a host of its choosing.
+    let resolvable = Mutex<Set<String>>([])
+
+    /// Sets the did:webs DIDs that may be resolved on demand (those partners name exactly).
+    public func allowResolving(_ dids: [String]) { resolvable.withLock { $0 = Set(dids) } }
 
     public init(store: any AgreementStore, configuration: Configuration = .init(), metrics: GatewayMetrics? = nil,
                 client: HTTPClient = .shared, logger: Logger = Logger(label: "causeway.keri")) {
@@ -206,13 +212,14 @@ public final class KERIKeyStateKeeper: KERIKeyStateSource, Sendable {
     }
 
     /// After a failed verification: resolves the did:webs parties whose proofs named an unknown
-    /// AID or establishment event. Returns true when a KEL changed (then verify once more).
+    /// AID or establishment event — only DIDs a partner names exactly (``allowResolving(_:)``).
+    /// Returns true when a KEL changed (then verify once more).
     public func refreshAfter(_ report: VerificationReport, agreement: Agreement) async -> Bool {
         let wanted: Set<FindingCode> = [.keriAIDUnknown, .keriEventUnknown]
         guard report.errors.contains(where: { wanted.contains($0.code) }) else { return false }
         var changed = false
         for party in agreement.parties {
-            guard let id = party.id, let did = KERIDID(id), did.host != nil else { continue }
+            guard let id = party.id, let did = KERIDID(id), did.host != nil, resolvable.withLock({ $0.contains(id) }) else { continue }
             if await resolve(did) { changed = true }
         }
         return changed
