@@ -58,6 +58,25 @@ struct KeriGatewayTests {
         return Array(JSONWriter.string(.object(signed)).utf8)
     }
 
+    /// A party's web server on loopback: Python's `http.server` serving `directory`, each request
+    /// (and each unreadable one) logged to `log`. Returns once it answers.
+    static func fileServer(_ directory: URL, log: URL) async throws -> (Process, Int) {
+        let port = TestPorts.free(in: 32_001...40_000)
+        _ = FileManager.default.createFile(atPath: log.path, contents: nil)
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: TestPaths.python ?? "/usr/bin/python3")
+        server.arguments = ["-u", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", directory.path]
+        server.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
+        server.standardError = try FileHandle(forWritingTo: log)
+        try server.run()
+        for _ in 0..<50 {
+            if (try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/")!)) != nil { return (server, port) }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        kill(server.processIdentifier, SIGKILL)
+        throw MissingTestInput(path: "python3 -m http.server", hint: "the partner's web server did not start")
+    }
+
     /// A plain-text endpoint that needs a token.
     static func text(_ gateway: RunningGateway, _ path: String, token: String) async throws -> String {
         var request = URLRequest(url: URL(string: "http://127.0.0.1:\(gateway.port)\(path)")!)
@@ -136,24 +155,10 @@ struct KeriGatewayTests {
 
         // A did:webs DID of this AID that no partner names is never resolved: an agreement cannot
         // make the gateway fetch from a host of its choosing.
-        let python = TestPaths.python ?? "/usr/bin/python3"
         let served = try CommandRunner.temporaryDirectory("webs-unlisted")
         let requests = served.appendingPathComponent("requests.log")
-        _ = FileManager.default.createFile(atPath: requests.path, contents: nil)
-        let port = TestPorts.free(in: 32_001...40_000)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: python)
-        server.arguments = ["-u", "-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", served.path]
-        server.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        server.standardError = try FileHandle(forWritingTo: requests)
-        try server.run()
+        let (server, port) = try await Self.fileServer(served, log: requests)
         defer { kill(server.processIdentifier, SIGKILL) }
-        var listening = false
-        for _ in 0..<50 where !listening {
-            listening = (try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/")!)) != nil
-            if !listening { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        #expect(listening)
         try await Task.sleep(for: .milliseconds(300))
         let probes = try Data(contentsOf: requests).count
         var unpushed = seller
@@ -179,9 +184,7 @@ struct KeriGatewayTests {
 
     @Test("did:webs: the gateway resolves the partner's published KEL, and again when a proof names a newer event")
     func didWebsResolution() async throws {
-        let python = TestPaths.python ?? "/usr/bin/python3"
         let served = try CommandRunner.temporaryDirectory("webs-root")
-        let port = TestPorts.free(in: 32_001...40_000)
         var seller = try KERIController.incept(keys: [Self.key(111)], nextKeys: [Self.key(112).publicKey])
         let publish = { (log: KERIKeyEventLog) throws in
             let folder = served.appendingPathComponent("partner/\(log.prefix)")
@@ -189,24 +192,13 @@ struct KeriGatewayTests {
             try Data(log.cesr).write(to: folder.appendingPathComponent("keri.cesr"))
         }
         try publish(seller.log)
-        let server = Process()
-        server.executableURL = URL(fileURLWithPath: python)
-        server.arguments = ["-m", "http.server", String(port), "--bind", "127.0.0.1", "--directory", served.path]
-        server.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
-        server.standardError = FileHandle(forWritingAtPath: "/dev/null")
-        try server.run()
+        let (server, port) = try await Self.fileServer(served, log: served.appendingPathComponent("requests.log"))
         defer { kill(server.processIdentifier, SIGKILL) }
 
         let did = "did:webs:127.0.0.1%3A\(port):partner:\(seller.prefix)"
         let gateway = try RunningGateway(partners: try partners(seller: did), extra: "keri: {insecure_loopback: true, refresh_seconds: 0}")
         defer { _ = gateway.stop() }
         try await gateway.waitUntilReady()
-        var ready = false
-        for _ in 0..<50 where !ready {
-            ready = (try? Data(contentsOf: URL(string: "http://127.0.0.1:\(port)/partner/\(seller.prefix)/keri.cesr")!)) != nil
-            if !ready { try await Task.sleep(for: .milliseconds(100)) }
-        }
-        #expect(ready, "the partner's web server did not start")
 
         // No KEL known yet: the first proof makes the gateway resolve the did:webs.
         let (first, firstBody) = try await gateway.request("POST", "/v1/agreements",
