@@ -144,11 +144,11 @@ public final class KERIKeyStateKeeper: KERIKeyStateSource, Sendable {
                     continue
                 case .accepted(_, let kel):
                     problems.append("partners: \(path) holds the KEL of \(kel.prefix); name the file \(kel.prefix).cesr")
-                case .refused(let outcome, _):
-                    // The store holds a longer KEL (a rotation pushed since): not a problem; a fork is.
-                    if case .forked(let sn) = outcome {
-                        problems.append("partners: \(path) forks the stored KEL at sn \(sn) (duplicity); the partner must explain")
-                    }
+                case .refused:
+                    // The store holds a longer KEL (a rotation pushed since): the folder's is simply
+                    // older. A fork is recorded as duplicity (dashboard, metric, log) by ``offer``;
+                    // the first-seen KEL stays in force and the gateway serves the other partners.
+                    continue
                 case .invalid(let error):
                     problems.append("partners: \(path) is not a valid KEL: \(error)")
                 case .notAdmitted:
