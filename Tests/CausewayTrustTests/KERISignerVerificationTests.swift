@@ -162,4 +162,16 @@ struct KERISignerVerificationTests {
                                                 keys: other.keys, created: nil)
         #expect(codes(verify(try f.sign(byOther, by: [f.buyer]), [controller.log, other.log])) == ["party.unsigned"])
     }
+
+    @Test("a document without parties signed by a KERI key is checked against the AID's key state too")
+    func withoutParties() throws {
+        let controller = try KERIController.incept(keys: [Self.key(91)], nextKeys: [Self.key(92).publicKey])
+        let did = "did:keri:" + controller.prefix
+        let document: JSONObject = ["type": "Note", "text": "hello"]
+        let signed = Agreement(try KERISigning.addProofs(to: document, did: did, state: controller.log.latestState, keys: controller.keys,
+                                                         created: "2026-11-20T09:31:00Z"))
+        let known = verify(signed, [controller.log])
+        #expect(known.verified && known.signers.first?.keri?.aid == controller.prefix, "\(known.findings)")
+        #expect(codes(verify(signed, nil)) == ["keri.aid_unknown"])
+    }
 }

@@ -103,6 +103,23 @@ public struct AgreementVerifier: Sendable {
                                          proofDigest: check.proofDigest, delegation: nil))
                 }
             }
+            // KERI proofs: each signer DID's proofs against its AID's key state.
+            var keriDIDs: [String] = []
+            for check in proofs where check.isVerified {
+                if let did = check.keri?.did, !keriDIDs.contains(where: { $0.isExactly(did) }) { keriDIDs.append(did) }
+            }
+            for did in keriDIDs {
+                let own = proofs.filter { $0.isVerified && ($0.keri?.did).isExactly(did) }
+                guard let aid = own.first?.keri?.aid else { continue }
+                let (used, keriFindings) = KERISignerCheck.evaluate(own, did: did, aid: aid, keyStates: keyStates, policy: policy.keri,
+                                                                     anchoredDigest: policy.keri == .historical ? KERI.digest(agreement.canonicalBody) : nil,
+                                                                     path: "$['proof']")
+                findings += keriFindings
+                if let used {
+                    signers.append(.init(role: "", did: did, verificationMethod: did + "#" + used.keys[0],
+                                         proofDigest: own.first { $0.keri?.key == used.keys[0] }?.proofDigest, delegation: nil, keri: used))
+                }
+            }
         }
 
         // Partner limits.
