@@ -242,6 +242,23 @@ extension LedgerWitnessTests {
         try Data(download.body.utf8).write(to: bundleFile)
         let checked = try CommandRunner.causeway(["receipts", "verify", bundleFile.path, "--gateway-did", try Self.did(b)])
         #expect(checked.status == 0, "\(checked)")
+        // B publishes A's cosignature: on its checkpoint, in the bundles it serves and in the bundles it pushed,
+        // so a partner checks the witness offline (and one requiring a cosignature B lacks is refused).
+        let (_, publishedB) = try await Self.text(b, "GET", "/v1/ledger/checkpoint", token: b.viewerToken)
+        let publishedNote = try SignedNote(parsing: publishedB)
+        #expect(try publishedNote.verify(with: [try NoteKey(vkey: logB), try NoteKey(vkey: witnessA)],
+                                         requiring: [try NoteKey(vkey: logB), try NoteKey(vkey: witnessA)]).count == 2,
+                "B's checkpoint does not carry A's cosignature:\n\(publishedB)")
+        let pushedBundle = try #require(received().first?["body"]?.objectValue)
+        let pushedFile = work.appendingPathComponent("pushed-bundle.json")
+        try Data(JSONWriter.string(.object(pushedBundle)).utf8).write(to: pushedFile)
+        let withWitness = try CommandRunner.causeway(["receipts", "verify", pushedFile.path, "--gateway-did", try Self.did(b),
+                                                     "--witness", witnessA, "--cosignatures", "1"])
+        #expect(withWitness.status == 0, "the pushed bundle lacks the witness cosignature: \(withWitness)")
+        let unknownWitness = try CommandRunner.causeway(["receipts", "verify", pushedFile.path, "--gateway-did", try Self.did(b),
+                                                        "--witness", witnessB,
+                                                        "--cosignatures", "1"])
+        #expect(unknownWitness.status == 1, "a cosignature by a witness that never signed was accepted: \(unknownWitness)")
 
         // And B cosigns A's.
         _ = try await Self.grow(a, ["multi-line"])

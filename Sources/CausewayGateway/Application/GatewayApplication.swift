@@ -140,7 +140,8 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
         partner.configuration.receiptCallback.map { ReceiptPusher.Callback(partner: partner.name, url: $0) }
     }
     if !callbacks.isEmpty {
-        let pusher = ReceiptPusher(store: store, callbacks: callbacks, logger: logger, pushableBelow: witnessing.pushableBelow)
+        let pusher = ReceiptPusher(store: store, callbacks: callbacks, logger: logger, pushableBelow: witnessing.pushableBelow,
+                                   published: { [book = witnessing.book] in book.published($0) })
         services.append(LoopService { await pusher.run() })
     }
 
@@ -158,7 +159,8 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
                                        uniquingKeysWith: { a, _ in a }),
               cosignatures: witnessing.book).register(on: router)
     LedgerAPI(store: store, tokens: authenticator, throttle: throttle,
-              retryAfterSeconds: max(1, Int(configuration.checkpointIntervalSeconds.rounded(.up)))).register(on: router)
+              retryAfterSeconds: max(1, Int(configuration.checkpointIntervalSeconds.rounded(.up))),
+              cosignatures: witnessing.book).register(on: router)
     witnessing.register(on: router)
     keri.api.register(on: router)
     raiseOpenFileLimit(toFit: configuration.http.maxConnections, logger: logger)

@@ -20,13 +20,16 @@ struct LedgerAPI: Sendable {
     let throttle: AuthThrottle
     /// Seconds until the next checkpoint is due (a 409's Retry-After).
     let retryAfterSeconds: Int
+    /// Witness cosignatures collected for our checkpoints, appended to every note served (C2SP:
+    /// a client ignores signatures by keys it does not know); nil serves the gateway's signature only.
+    var cosignatures: CosignatureBook? = nil
 
     func register(on router: Router<GatewayRequestContext>) {
         let viewers = router.group("/v1").add(middleware: BearerAuthentication(tokens: tokens, throttle: throttle, role: .viewer))
         viewers.get("ledger/checkpoint") { _, _ in
             let latest = try await self.latest()
             return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: "no-cache"],
-                            body: .init(byteBuffer: ByteBuffer(string: latest.note)))
+                            body: .init(byteBuffer: ByteBuffer(string: self.published(latest))))
         }
         viewers.get("ledger/proof/inclusion") { request, _ in try await self.inclusion(request) }
         viewers.get("ledger/proof/consistency") { request, _ in try await self.consistency(request) }
@@ -35,6 +38,11 @@ struct LedgerAPI: Sendable {
     }
 
     // MARK: Checkpoints and proofs
+
+    /// The checkpoint's note with the witness cosignatures collected for it.
+    func published(_ checkpoint: StoredCheckpoint) -> String {
+        cosignatures?.published(checkpoint.note) ?? checkpoint.note
+    }
 
     func latest() async throws -> StoredCheckpoint {
         guard let latest = try await store.latestCheckpoint() else {
@@ -78,7 +86,7 @@ struct LedgerAPI: Sendable {
             "leafHash": .string(Base64.encode(LedgerTree.leafHash(of: receipt))), "proof": .array(proof.map { .string(Base64.encode($0)) }),
             "root": .string(Base64.encode(try await MerkleTree.root(size: size, from: store))),
         ]
-        if size == latest.size { object["checkpoint"] = .string(latest.note) }
+        if size == latest.size { object["checkpoint"] = .string(published(latest)) }
         return GatewayAPI.json(.object(object))
     }
 
@@ -121,7 +129,7 @@ struct LedgerAPI: Sendable {
                                      "the receipt is leaf \(index); the latest checkpoint covers \(latest.size) leaves", seconds: retryAfterSeconds)
         }
         let proof = try await MerkleTree.inclusionProof(leaf: index, size: latest.size, from: store)
-        return GatewayAPI.json(ReceiptBundle(receipt: receipt, index: index, inclusionProof: proof, checkpoint: latest.note).json)
+        return GatewayAPI.json(ReceiptBundle(receipt: receipt, index: index, inclusionProof: proof, checkpoint: published(latest)).json)
     }
 
     // MARK: Tiles

@@ -38,11 +38,16 @@ public final class ReceiptPusher: Sendable {
     /// Per partner, the ledger position below which receipts may be pushed (those a checkpoint
     /// with enough witness cosignatures covers; ``CosignatureBook``); nil: push at once.
     let pushableBelow: @Sendable (_ partner: String) -> Int?
+    /// The checkpoint note as published: with the witness cosignatures collected for it
+    /// (``CosignatureBook/published(_:)``), so a partner can check them offline.
+    let published: @Sendable (_ note: String) -> String
 
     public init(store: any AgreementStore, callbacks: [Callback], client: HTTPClient = .shared, logger: Logger,
                 idle: Duration = .milliseconds(250), maxBackoffSeconds: Double = 60,
-                pushableBelow: @escaping @Sendable (_ partner: String) -> Int? = { _ in nil }) {
+                pushableBelow: @escaping @Sendable (_ partner: String) -> Int? = { _ in nil },
+                published: @escaping @Sendable (_ note: String) -> String = { $0 }) {
         self.pushableBelow = pushableBelow
+        self.published = published
         self.store = store
         self.callbacks = callbacks
         self.client = client
@@ -84,7 +89,7 @@ public final class ReceiptPusher: Sendable {
                     guard let checkpoint, sequence < checkpoint.size else { break }
                     if receipt["partner"]?.stringValue == callback.partner {
                         let proof = try await MerkleTree.inclusionProof(leaf: sequence, size: checkpoint.size, from: store)
-                        let bundle = ReceiptBundle(receipt: receipt, index: sequence, inclusionProof: proof, checkpoint: checkpoint.note)
+                        let bundle = ReceiptBundle(receipt: receipt, index: sequence, inclusionProof: proof, checkpoint: published(checkpoint.note))
                         try await send(bundle.json, id: receipt["id"]?.stringValue ?? "", to: callback)
                         try await store.setCursor(name, to: sequence + 1)
                     }
