@@ -80,8 +80,13 @@ public final class ReceiptPusher: Sendable {
                     continue
                 }
                 var next = from
-                // Each receipt goes out as a bundle, once a signed checkpoint covers it.
-                let checkpoint = try await store.latestCheckpoint()
+                // Each receipt goes out as a bundle, once a signed checkpoint covers it. For a partner
+                // that requires cosignatures, the bundle is proved against the cosigned checkpoint (not a
+                // newer one its witnesses have not seen yet), so its note carries the cosignatures.
+                var checkpoint = try await store.latestCheckpoint()
+                if let limit = pushableBelow(callback.partner), limit > 0, limit < (checkpoint?.size ?? 0) {
+                    checkpoint = try await store.checkpoint(atLeast: limit)
+                }
                 for receipt in entries {
                     guard let sequence = receipt["ledger"]?["seq"]?.exactInt else { continue }
                     // Held until a checkpoint covering it has the cosignatures the partner requires.
