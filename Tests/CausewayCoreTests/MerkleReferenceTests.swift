@@ -25,25 +25,12 @@ struct MerkleReferenceTests {
         var description: String { "the Python reference failed: \(result)" }
     }
 
-    /// Deterministic pseudo-random numbers: SHA-256 (through the leaf hash) of a seed and a
-    /// counter, so a failure replays from its seed.
-    struct Random: RandomNumberGenerator {
-        let seed: UInt64
-        var counter: UInt64 = 0
-        init(state: UInt64) { seed = state }
-        mutating func next() -> UInt64 {
-            counter += 1
-            let block = withUnsafeBytes(of: (seed, counter)) { Array($0) }
-            return MerkleHash.leaf(block).prefix(8).reduce(0) { $0 << 8 | UInt64($1) }
-        }
-    }
-
-    static func leaves(_ count: Int, using random: inout Random) -> [[UInt8]] {
+    static func leaves(_ count: Int, using random: inout SeededGenerator) -> [[UInt8]] {
         (0..<count).map { _ in (0..<Int.random(in: 0...40, using: &random)).map { _ in UInt8.random(in: 0...255, using: &random) } }
     }
 
     /// The pairs to check for a tree: every pair up to size 64, sampled pairs beyond.
-    static func pairs(size: Int, using random: inout Random) -> (inclusion: [(Int, Int)], consistency: [(Int, Int)]) {
+    static func pairs(size: Int, using random: inout SeededGenerator) -> (inclusion: [(Int, Int)], consistency: [(Int, Int)]) {
         var inclusion: [(Int, Int)] = []
         var consistency: [(Int, Int)] = []
         for n in 1...min(size, 64) {
@@ -65,7 +52,7 @@ struct MerkleReferenceTests {
 
     @Test("roots, inclusion and consistency proofs agree with the reference", arguments: [1, 2, 3, 5, 8, 17, 64, 65, 127, 128, 129, 600, 1023, 1024, 2000, 0])
     func agree(sizeOrRandom: Int) async throws {
-        var random = Random(state: UInt64(sizeOrRandom) &* 7919 &+ 1)
+        var random = SeededGenerator(seed: UInt64(sizeOrRandom) &* 7919 &+ 1)
         // 0 stands for a randomly sized tree of 1…2,000 leaves.
         let size = sizeOrRandom > 0 ? sizeOrRandom : Int.random(in: 1...2000, using: &random)
         let data = Self.leaves(size, using: &random)

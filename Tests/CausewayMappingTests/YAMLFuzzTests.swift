@@ -152,18 +152,6 @@ struct YAMLFuzzTests {
     }
 }
 
-/// xorshift64*: the same seed gives the same inputs.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed == 0 ? 0x9E37_79B9_7F4A_7C15 : seed }
-    mutating func next() -> UInt64 {
-        state ^= state >> 12
-        state ^= state << 25
-        state ^= state >> 27
-        return state &* 0x2545_F491_4F6C_DD1D
-    }
-}
-
 /// Mutations of a YAML file: byte-level damage, line edits, anchors, aliases and tags, nesting,
 /// huge scalars, YAML 1.1 traps, directives and encodings.
 enum YAMLMutator {

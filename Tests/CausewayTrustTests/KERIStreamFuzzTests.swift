@@ -1,20 +1,8 @@
 import CausewayCore
+import CausewayTesting
 @testable import CausewayTrust
 import Foundation
 import Testing
-
-/// A small deterministic generator (SplitMix64), so that failures replay.
-struct KERIFuzzRandom {
-    var state: UInt64
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}
 
 @Suite("KERI stream parser under mutation: never a crash, always a named error or the same KEL")
 struct KERIStreamFuzzTests {
@@ -36,7 +24,7 @@ struct KERIStreamFuzzTests {
     func byteFlips(_ path: String) throws {
         let original = try KERIFixtures.bytes(path)
         let kel = try KERIKeyEventLog(validating: original)
-        var random = KERIFuzzRandom(state: UInt64(path.utf8.count) &* 7919)
+        var random = SeededGenerator(seed: UInt64(path.utf8.count) &* 7919)
         var refused = 0
         for _ in 0..<400 {
             var mutant = original
@@ -77,7 +65,7 @@ struct KERIStreamFuzzTests {
     func insertionsAndDeletions() throws {
         let original = try KERIFixtures.bytes("C/kel.cesr")
         let kel = try KERIKeyEventLog(validating: original)
-        var random = KERIFuzzRandom(state: 42)
+        var random = SeededGenerator(seed: 42)
         for _ in 0..<300 {
             var mutant = original
             let position = random.below(mutant.count)
@@ -90,7 +78,7 @@ struct KERIStreamFuzzTests {
     func proofMutations() throws {
         let proofs = KERIFixtures.proofCases().compactMap { $0["proof_cesr"]?.stringValue }
         #expect(proofs.count == 29)
-        var random = KERIFuzzRandom(state: 7)
+        var random = SeededGenerator(seed: 7)
         for text in proofs {
             let original = Array(text.utf8)
             for _ in 0..<60 {

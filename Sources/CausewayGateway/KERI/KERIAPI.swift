@@ -55,7 +55,7 @@ struct KERIAPI: Sendable {
     }
 
     func kel(_ aid: String) throws(Problem) -> Response {
-        guard KERIDID.isAID(aid), let log = keeper.keyEventLog(of: aid) else {
+        guard KERI.isAID(aid), let log = keeper.keyEventLog(of: aid) else {
             throw Problem(404, "keri.aid_unknown", "Unknown AID", "this gateway holds no KEL for that AID")
         }
         return Response(status: .ok, headers: [.contentType: "application/cesr", .cacheControl: "no-cache"],

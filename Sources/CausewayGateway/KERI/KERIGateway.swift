@@ -35,7 +35,7 @@ struct KERIGateway: Sendable {
         guard problems.isEmpty else { throw StartupError(problems: problems) }
 
         let named = partners.partners.flatMap { partner in partner.configuration.roles.values.flatMap { $0 } + partner.configuration.identities }
-        let knownAIDs = Set(named.compactMap { text in KERIDID.isAID(text) ? text : KERIDID(text)?.aid })
+        let knownAIDs = Set(named.compactMap { text in KERI.isAID(text) ? text : KERIDID(text)?.aid })
         let webs = Array(Set(named.filter { KERIDID($0)?.host != nil })).sorted()
         keeper.allowResolving(webs)
         var services: [any Service] = []

@@ -140,7 +140,7 @@ public final class KERIKeyStateKeeper: KERIKeyStateSource, Sendable {
                     continue
                 }
                 switch try await offer(Array(data), source: "partner:" + name, using: other) {
-                case .accepted(_, let kel) where file == kel.prefix + ".cesr" || !KERIDID.isAID(String(file.dropLast(5))):
+                case .accepted(_, let kel) where file == kel.prefix + ".cesr" || !KERI.isAID(String(file.dropLast(5))):
                     continue
                 case .accepted(_, let kel):
                     problems.append("partners: \(path) holds the KEL of \(kel.prefix); name the file \(kel.prefix).cesr")

@@ -20,7 +20,7 @@ public struct KERIDID: Sendable, Hashable {
     public init?(_ text: String) {
         guard text.utf8.count <= 512 else { return nil }
         let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
-        guard parts.count >= 3, parts[0] == "did", let aid = parts.last, KERIDID.isAID(aid) else { return nil }
+        guard parts.count >= 3, parts[0] == "did", let aid = parts.last, KERI.isAID(aid) else { return nil }
         switch parts[1] {
         case "keri":
             guard parts.count == 3 else { return nil }
@@ -37,14 +37,6 @@ public struct KERIDID: Sendable, Hashable {
         self.aid = aid
     }
 
-    /// Whether `text` looks like a self-addressing AID: `E` and 43 base64url characters.
-    public static func isAID(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
-        return bytes.count == 44 && bytes[0] == UInt8(ascii: "E") && bytes.allSatisfy { byte in
-            (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2D || byte == 0x5F
-        }
-    }
-
     /// Whether a verification method URL is a KERI one (`did:keri:…` or `did:webs:…`).
     public static func isKERIMethod(_ method: String) -> Bool {
         method.hasPrefix("did:keri:") || method.hasPrefix("did:webs:")
@@ -54,7 +46,7 @@ public struct KERIDID: Sendable, Hashable {
     /// listed entry is a bare AID — a did:keri or did:webs DID of that AID.
     public static func party(_ did: String, matches listed: String) -> Bool {
         if did.isExactly(listed) { return true }
-        guard isAID(listed), let keri = KERIDID(did) else { return false }
+        guard KERI.isAID(listed), let keri = KERIDID(did) else { return false }
         return keri.aid == listed
     }
 
@@ -115,7 +107,7 @@ public struct KERISignerReference: Sendable, Hashable {
                                     "'keriEvent' has exactly 's' (the sequence number, lowercase hex without leading zeros) and 'd'",
                                     path: eventPath + "['s']"))
         }
-        guard let said = event["d"]?.stringValue, KERIDID.isAID(said) else {
+        guard let said = event["d"]?.stringValue, KERI.isAID(said) else {
             return .failure(Finding(.keriEventMissing, "'keriEvent.d' must be the event's SAID, 'E…' (44 characters)", path: eventPath + "['d']"))
         }
         return .success((KERISignerReference(did: did.did, aid: did.aid, key: matter.qb64, sn: sn, said: said), publicKey))

@@ -1,0 +1,18 @@
+/// The tests' one deterministic random number generator (SplitMix64): the same seed gives the
+/// same sequence, so a fuzz or property test that fails replays from the seed it prints.
+public struct SeededGenerator: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A number in 0..<n (n > 0), by the remainder: cheap, and uniform enough for picking mutations.
+    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
