@@ -110,6 +110,10 @@ struct LedgerWitnessTests {
         #expect(gateway.stop() == 0)
         let store = gateway.directory.appendingPathComponent("causeway.sqlite")
         let backup = gateway.directory.appendingPathComponent("backup.sqlite")
+        // A graceful stop folds the write-ahead log into the file: the file alone is the store.
+        #expect(!FileManager.default.fileExists(atPath: store.path + "-wal")
+                    || ((try? FileManager.default.attributesOfItem(atPath: store.path + "-wal")[.size] as? NSNumber)??.intValue ?? 0) == 0,
+                "the stopped gateway left a write-ahead log with commits in it")
         try FileManager.default.copyItem(at: store, to: backup)
         try gateway.start()
         try await gateway.waitUntilReady()

@@ -15,6 +15,17 @@ struct LoopService: Service {
     func run() async throws { try await cancelWhenGracefulShutdown { try await body() } }
 }
 
+/// Runs `onShutdown` when the group shuts down gracefully (after the services listed after it
+/// have stopped); failures are logged, not thrown, so the rest of the shutdown goes on.
+struct StoreShutdownService: Service {
+    let logger: Logger
+    let onShutdown: @Sendable () async throws -> Void
+    func run() async throws {
+        try? await gracefulShutdown()
+        do { try await onShutdown() } catch { logger.error("store: closing failed", metadata: ["error": "\(error)"]) }
+    }
+}
+
 /// Why the gateway cannot start; each problem names the setting.
 public struct StartupError: Error, CustomStringConvertible {
     public let problems: [String]
@@ -57,7 +68,11 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     let store: any AgreementStore
     switch configuration.store {
     case .sqlite(let path):
-        store = try SQLiteStore(path: path)
+        let sqlite = try SQLiteStore(path: path)
+        // First in the group, so stopped last: once everything else has stopped writing, the
+        // write-ahead log is folded into the file (a stopped gateway's .sqlite file is whole).
+        services.append(StoreShutdownService(logger: logger) { try await sqlite.checkpointWriteAheadLog() })
+        store = sqlite
     case .postgres(let url, let password):
         let postgres = try PostgresStore(url: url, password: try password?.resolve(environment: environment))
         services.append(LoopService { await postgres.run() })

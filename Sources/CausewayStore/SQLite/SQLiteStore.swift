@@ -30,6 +30,17 @@ public final class SQLiteStore: AgreementStore {
         pool = try DatabasePool(path: path, configuration: configuration)
     }
 
+    /// Moves everything in the write-ahead log into the database file and empties the log
+    /// (`PRAGMA wal_checkpoint(TRUNCATE)`), so that after a graceful stop the `.sqlite` file alone
+    /// is the whole store: what an operator copies, backs up or restores.
+    ///
+    /// Waits for readers and the writer in progress; returns once the file holds every commit.
+    public func checkpointWriteAheadLog() async throws {
+        try await pool.barrierWriteWithoutTransaction { db in
+            _ = try Row.fetchOne(db, sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        }
+    }
+
     public func migrate() async throws {
         var migrator = DatabaseMigrator()
         migrator.registerMigration("v1") { db in
