@@ -17,6 +17,7 @@ public import Foundation
 /// receipts: {callback: "https://…"}
 /// ledger: {witnesses: [{url: "https://…", key: "name+id+key"}], cosignatures_required: 1}  # PartnerLedgerPolicy
 /// keri: {policy: latest-only}  # or historical: which key states of KERI signers are accepted
+/// intake: {client_certificate: {sha256: [9f86…]}}  # PartnerIntakePolicy: mTLS for this partner's intake
 /// ```
 ///
 /// A role may list `did:key` DIDs, KERI DIDs (`did:keri:AID`, `did:webs:HOST[:PATH]:AID`) or bare
@@ -41,8 +42,11 @@ public struct PartnerConfiguration: Sendable {
     public private(set) var ledger = PartnerLedgerPolicy()
     /// `keri.policy`: `latest-only` (nil, the default) or `historical`.
     public private(set) var keriPolicy: String?
+    /// What the connection of this partner's agreements must show (`intake:`); nothing by default.
+    public private(set) var intake = PartnerIntakePolicy()
 
-    static let keys: Set<String> = ["name", "display_name", "roles", "identities", "mapping", "mappings", "limits", "accepts", "receipts", "ledger", "keri"]
+    static let keys: Set<String> = ["name", "display_name", "roles", "identities", "mapping", "mappings", "limits", "accepts", "receipts", "ledger", "keri",
+                                    "intake"]
 
     /// Reads `partner.yaml` in `folder`, reporting every problem as `file:line:column`.
     public static func load(folder: URL) throws(MappingLoadError) -> PartnerConfiguration {
@@ -116,12 +120,14 @@ public struct PartnerConfiguration: Sendable {
                 d.error("partner.type_error", "'keri.policy' is 'latest-only' (the default) or 'historical', not '\(policy)'", at: p.location)
             }
         }
+        let intake = top["intake"].map { PartnerIntakePolicy.parse($0, &d) } ?? PartnerIntakePolicy()
         guard d.isEmpty, let name else { throw MappingLoadError(d.sorted()) }
         var configuration = PartnerConfiguration(name: name, displayName: top["display_name"]?.scalar, roles: roles, identities: identities,
                                     mappingFiles: files, maxTotal: maxTotal, currencies: currencies, accepts: accepts,
                                     receiptCallback: callback, folder: folder)
         configuration.ledger = ledger
         configuration.keriPolicy = keriPolicy
+        configuration.intake = intake
         return configuration
     }
 
