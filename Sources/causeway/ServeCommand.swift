@@ -21,7 +21,11 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let application: any ApplicationProtocol
         do {
-            application = try await buildApplication(configuration: configuration)
+            // A live reload (SIGHUP, POST /v1/admin/reload) reads the same file and environment again.
+            let path = config
+            application = try await buildApplication(configuration: configuration) {
+                do throws(ConfigurationLoader.Problems) { return try ConfigurationLoader.load(path: path) } catch { throw StartupError(problems: error.lines) }
+            }
         } catch let error as StartupError {
             throw CLIError("the gateway cannot start:\n" + error.description)
         }

@@ -81,6 +81,9 @@ public enum AdapterRegistry {
     public struct Target: Sendable {
         public let kind: String
         public let built: AdapterRegistration.Built
+        /// Tells one set of resolved secrets from another within this process (a live reload
+        /// treats a target whose secret file changed as changed); never the secrets themselves.
+        public var secretsFingerprint: Int = 0
     }
 
     /// Builds every configured target: its kind registered, its settings valid against the
@@ -108,8 +111,11 @@ public enum AdapterRegistry {
                         problems.append("\(prefix).\(field.name): \(error.message)")
                     }
                 }
+                var hasher = Hasher()
+                for (key, value) in secrets.sorted(by: { $0.key < $1.key }) { hasher.combine(key); hasher.combine(value) }
                 do {
-                    targets[name] = Target(kind: target.adapter, built: try registration.make(name, settings, secrets, context))
+                    targets[name] = Target(kind: target.adapter, built: try registration.make(name, settings, secrets, context),
+                                           secretsFingerprint: hasher.finalize())
                 } catch {
                     problems += error.problems.map { "\(prefix).\($0)" }
                 }

@@ -9,166 +9,95 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// A long-running loop as a Service: it stops when the group shuts down gracefully.
-struct LoopService: Service {
-    let body: @Sendable () async throws -> Void
-    func run() async throws { try await cancelWhenGracefulShutdown { try await body() } }
-}
-
-/// Runs `onShutdown` when the group shuts down gracefully (after the services listed after it
-/// have stopped); failures are logged, not thrown, so the rest of the shutdown goes on.
-struct StoreShutdownService: Service {
-    let logger: Logger
-    let onShutdown: @Sendable () async throws -> Void
-    func run() async throws {
-        try? await gracefulShutdown()
-        do { try await onShutdown() } catch { logger.error("store: closing failed", metadata: ["error": "\(error)"]) }
-    }
-}
-
 /// Why the gateway cannot start; each problem names the setting.
 public struct StartupError: Error, CustomStringConvertible {
     public let problems: [String]
+    public init(problems: [String]) { self.problems = problems }
     public var description: String { problems.joined(separator: "\n") }
 }
 
-/// The composition root: every part of the gateway is built here from the configuration and
-/// started as a Service of one group (HTTP server, delivery worker, receipt issuer, connection pools).
-public func buildApplication(configuration: GatewayConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment)
+/// The composition root: lists the gateway's services and routes. Each part is built by a small
+/// named type (GatewayParts.swift, GatewayRuntime.swift, Reload.swift); every long-lived part is
+/// a named Service of one group, supervised by the ``ServiceMonitor`` (failures logged and shown
+/// in `/healthz`).
+///
+/// `reload` reads the configuration again for a live reload (SIGHUP, `POST /v1/admin/reload`);
+/// nil: the gateway answers a reload with 422 (`causeway serve` passes its loader).
+public func buildApplication(configuration: GatewayConfiguration, environment: [String: String] = ProcessInfo.processInfo.environment,
+                             reload: (@Sendable () throws -> GatewayConfiguration)? = nil)
     async throws -> some ApplicationProtocol
 {
-    var problems: [String] = []
     var logger = Logger(label: "causeway")
     logger.logLevel = .info
+    let monitor = ServiceMonitor(logger: logger)
 
-    let identity: SigningIdentity
-    do {
-        identity = try SigningIdentity(contentsOfKeyFile: configuration.identity)
-    } catch {
-        throw StartupError(problems: ["identity: \(configuration.identity): \(error.message)"])
-    }
-    // A KERI controller when the key file has a KEL beside it (`causeway keys new --keri`).
-    let ownKERI: GatewayKERIIdentity?
-    do {
-        ownKERI = try GatewayKERIIdentity.load(keyFile: configuration.identity, identity: identity, webs: configuration.keri.webs)
-    } catch {
-        throw StartupError(problems: ["identity: \(error.message)"])
-    }
-    let gatewayDID = ownKERI?.did ?? identity.didKey.did
-    let partners: PartnerRegistry
-    do {
-        partners = try PartnerRegistry.load(directory: URL(fileURLWithPath: configuration.partners))
-    } catch {
-        throw StartupError(problems: ["partners: the partner folders are not valid:"] + error.diagnostics.map(\.description))
-    }
-    if partners.partners.isEmpty { problems.append("partners: no partner folder (with partner.yaml) in \(configuration.partners)") }
+    let identity = try GatewayIdentity.load(configuration)
+    // Partners, targets and tokens: the part a live reload replaces (checked the same way then).
+    let loaded = try RuntimeConfiguration.load(configuration, environment: environment)
+    let partners = loaded.partners
+    let gatewayStore = try GatewayStore.open(configuration, environment: environment, monitor: monitor, logger: logger)
+    let store = gatewayStore.store
+    try await GatewayStore.migrate(configuration, environment: environment)
+    let runtime = GatewayRuntime(snapshot: loaded.snapshot, targets: loaded.targets, monitor: monitor, logger: logger)
 
-    // The store.
-    var services: [any Service] = []
-    let store: any AgreementStore
-    switch configuration.store {
-    case .sqlite(let path):
-        let sqlite = try SQLiteStore(path: path)
-        // First in the group, so stopped last: once everything else has stopped writing, the
-        // write-ahead log is folded into the file (a stopped gateway's .sqlite file is whole).
-        services.append(StoreShutdownService(logger: logger) { try await sqlite.checkpointWriteAheadLog() })
-        store = sqlite
-    case .postgres(let url, let password):
-        let postgres = try PostgresStore(url: url, password: try password?.resolve(environment: environment))
-        services.append(LoopService { await postgres.run() })
-        store = postgres
-    }
-
-    // Adapters, registered explicitly by kind (AdapterRegistry).
-    var adapters: [String: any Adapter] = [:]
-    var targetKinds: [String: String] = [:]
-    let (built, targetProblems) = AdapterRegistry.build(configuration, environment: environment)
-    problems += targetProblems
-    for (name, target) in built {
-        targetKinds[name] = target.kind
-        adapters[name] = target.built.adapter
-        if let run = target.built.run { services.append(LoopService { await run() }) }
-    }
-    let (tokens, tokenProblems) = resolveTokens(configuration.tokens, environment: environment)
-    problems += tokenProblems
-    guard problems.isEmpty else { throw StartupError(problems: problems) }
-
-    // Migrations run before anything is served, through a short-lived connection of their own
-    // (a PostgresClient's pool runs once; the store's own pool is a service of the group).
-    try await withStore(configuration.store, environment: environment) { _ in }
-
-    var intake = IntakeService(configuration: .init(maxBytes: configuration.maxBytes, gateway: gatewayDID,
+    var intake = IntakeService(configuration: .init(maxBytes: configuration.maxBytes, gateway: identity.did,
                                                     software: "causeway/0.1.0", limits: configuration.verification),
-                               partners: partners, targets: targetKinds, store: store)
+                               partners: partners, targets: loaded.snapshot.targetKinds, store: store)
+    intake.routing = { let snapshot = runtime.snapshot; return (snapshot.partners, snapshot.targetKinds) }
     let breakers = CircuitBreakers()
     // Reconciliation on a schedule, through the targets this gateway runs (read only).
     let reconcile = configuration.reconcileIntervalSeconds > 0
-        ? ReconcileSchedule(store: store, adapters: adapters, gateway: identity.didKey.did,
+        ? ReconcileSchedule(store: store, adapters: runtime.adapters, gateway: identity.signing.didKey.did,
                             interval: .seconds(configuration.reconcileIntervalSeconds), logger: logger)
         : nil
-    if let reconcile { services.append(LoopService { await reconcile.run() }) }
     let edge = EdgeGuard.Shared(settings: configuration.http)
-    let metrics = GatewayMetrics(gauges: { [targets = configuration.targets.keys.sorted()] in
+    let metrics = GatewayMetrics(gauges: {
         let now = WallClock.milliseconds()
         var open: [String: Double] = [:]
-        for target in targets { open[GatewayMetrics.render(["target": target])] = breakers.state(of: target, now: now) == .open ? 1 : 0 }
+        for target in runtime.snapshot.targetConfigurations.keys.sorted() {
+            open[GatewayMetrics.render(["target": target])] = breakers.state(of: target, now: now) == .open ? 1 : 0
+        }
         return ["causeway_circuit_open": open, "causeway_reconcile_findings": reconcile?.gauges ?? [:],
                 "causeway_http_connections_open": ["": Double(edge.open.load(ordering: .relaxed))],
                 "causeway_http_connections_refused": ["": Double(edge.refused.load(ordering: .relaxed))],
                 "causeway_http_connections_timed_out": ["": Double(edge.timedOut.load(ordering: .relaxed))]]
     })
-    let keri = try await KERIGateway.build(configuration: configuration, identity: identity, own: ownKERI, partners: partners, store: store,
-                                           metrics: metrics, logger: logger) { load in
+    let keri = try await KERIGateway.build(configuration: configuration, identity: identity.signing, own: identity.keri, partners: partners,
+                                           store: store, metrics: metrics, logger: logger) { load in
         try await withStore(configuration.store, environment: environment, load)
     }
     intake.keyStates = keri.keeper
-    services += keri.services
-    let worker = DeliveryWorker(
-        configuration: .init(
-            // Unique per process even where containers share a host name and all run as PID 1.
-            worker: "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)-\(String(UInt32.random(in: 0...UInt32.max), radix: 16))",
-                             leaseMilliseconds: configuration.delivery.leaseMilliseconds,
-                             partnerConcurrency: configuration.delivery.partnerConcurrency,
-                             retry: RetryPolicy(maxAttempts: configuration.delivery.maxAttempts)),
-        store: store, adapters: adapters, breakers: breakers,
-        observe: { metrics.attempt(partner: $0.partner, target: $0.target, outcome: $0.outcome, next: $0.next, seconds: $0.seconds) })
-    let issuer = ReceiptIssuer(store: store, identity: identity, origin: configuration.ledgerOrigin, keri: ownKERI?.signer)
-    // Several claim-and-deliver loops: while one waits on its targets, another claims the next batch.
-    for _ in 0..<max(configuration.delivery.workers, 1) { services.append(LoopService { try await worker.run() }) }
-    services.append(LoopService {
-        while !Task.isCancelled {
-            let issued = (try? await issuer.issuePending()) ?? 0
-            if issued > 0 { metrics.increment("causeway_receipts_issued_total", by: issued) }
-            if issued == 0 { await worker.finishedWork.wait(upTo: .milliseconds(100)) }
-        }
-    })
-    let checkpointer = Checkpointer(
-        store: store, identity: identity,
-        configuration: .init(origin: configuration.ledgerOrigin, interval: .milliseconds(Int64(configuration.checkpointIntervalSeconds * 1000)),
-                             file: configuration.checkpointFile ?? Checkpointer.defaultFile(for: configuration.store)),
-        logger: logger)
-    services.append(LoopService { await checkpointer.run() })
-
-    let witnessing = try LedgerWitnessing(configuration: configuration, identity: identity, partners: partners, store: store, logger: logger)
-    services += witnessing.services
-    let callbacks = partners.partners.compactMap { partner in
-        partner.configuration.receiptCallback.map { ReceiptPusher.Callback(partner: partner.name, url: $0) }
+    let pipeline = DeliveryPipeline(configuration: configuration, identity: identity, store: store, targets: runtime, breakers: breakers,
+                                    metrics: metrics, logger: logger)
+    let witnessing = try LedgerWitnessing(configuration: configuration, identity: identity.signing, partners: partners, store: store, logger: logger)
+    let pusher: @Sendable (PartnerRegistry) -> (@Sendable () async throws -> Void)? = { [logger] partners in
+        receiptPusherTask(partners: partners, store: store, witnessing: witnessing, logger: logger)
     }
-    if !callbacks.isEmpty {
-        let pusher = ReceiptPusher(store: store, callbacks: callbacks, logger: logger, pushableBelow: witnessing.pushableBelow,
-                                   published: { [book = witnessing.book] in book.published($0) })
-        services.append(LoopService { await pusher.run() })
-    }
+    let authenticator = TokenAuthenticator(loaded.tokens)
+    let reloader = GatewayReloader(load: reload ?? { throw StartupError(problems: ["this gateway was started without a configuration file to reload"]) },
+                                   environment: environment, started: loaded, runtime: runtime, tokens: authenticator, pusher: pusher,
+                                   logger: logger)
 
+    // The services, in start order (a graceful shutdown stops them in reverse: the store last).
+    var services: [any Service] = [gatewayStore.service]
+    services.append(runtime.service(tasks: pusher(partners).map { ["receipt-pusher": $0] } ?? [:]))  // targets' run loops, receipt pusher
+    if let reconcile { services.append(SupervisedService("reconcile", monitor: monitor) { await reconcile.run() }) }
+    services += keri.services.enumerated().map { SupervisedService("keri.keeper-\($0.offset + 1)", monitor: monitor, wrapping: $0.element) }
+    services += pipeline.services(workers: configuration.delivery.workers, metrics: metrics, monitor: monitor)
+    services += witnessing.services.map { SupervisedService("witness-collector", monitor: monitor, wrapping: $0) }
+    services.append(ReloadSignalService.install(reloader: reloader))
+
+    // The routes.
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: ProblemMiddleware(logger: logger))
-    let authenticator = TokenAuthenticator(tokens)
     let throttle = AuthThrottle(limits: .init(perAddress: configuration.http.authFailuresPerAddress, global: configuration.http.authFailuresGlobal))
-    GatewayAPI(intake: intake, store: store, tokens: authenticator, throttle: throttle, metrics: metrics, maxBytes: configuration.maxBytes,
-               edge: configuration.http, newWork: worker.newWork, targets: configuration.targets.keys.sorted(), breakers: worker.breakers,
-               reconcile: reconcile, logger: logger).register(on: router)
+    var api = GatewayAPI(intake: intake, store: store, tokens: authenticator, throttle: throttle, metrics: metrics, maxBytes: configuration.maxBytes,
+                         edge: configuration.http, newWork: pipeline.worker.newWork, targets: configuration.targets.keys.sorted(),
+                         breakers: pipeline.worker.breakers, reconcile: reconcile, logger: logger)
+    api.services = monitor
+    api.register(on: router)
     Dashboard(store: store, tokens: authenticator, throttle: throttle, streamsPerSession: configuration.http.streamsPerSession,
-              newWork: worker.newWork, partners: partners.partners.map(\.name).sorted(),
+              newWork: pipeline.worker.newWork, partners: partners.partners.map(\.name).sorted(),
               targets: configuration.targets.keys.sorted(), reconcile: reconcile,
               partnerNames: Dictionary(partners.partners.compactMap { p in p.configuration.displayName.map { (p.name, $0) } },
                                        uniquingKeysWith: { a, _ in a }),
@@ -176,10 +105,11 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     LedgerAPI(store: store, tokens: authenticator, throttle: throttle,
               retryAfterSeconds: max(1, Int(configuration.checkpointIntervalSeconds.rounded(.up))),
               cosignatures: witnessing.book).register(on: router)
+    AdminAPI(reloader: reloader, tokens: authenticator, throttle: throttle).register(on: router)
     witnessing.register(on: router)
     keri.api.register(on: router)
     raiseOpenFileLimit(toFit: configuration.http.maxConnections, logger: logger)
-    logger.info("causeway gateway", metadata: ["gateway.did": .string(gatewayDID), "listen": .string("\(configuration.host):\(configuration.port)"),
+    logger.info("causeway gateway", metadata: ["gateway.did": .string(identity.did), "listen": .string("\(configuration.host):\(configuration.port)"),
                                                "store": .string(configuration.store.redacted), "partners": .stringConvertible(partners.partners.count)])
     return Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: [EdgeGuard(shared: edge)])),
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "causeway"),

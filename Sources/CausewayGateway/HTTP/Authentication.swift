@@ -4,17 +4,38 @@ import Hummingbird
 import Synchronization
 
 /// The configured API tokens, compared in constant time. One instance serves the API's bearer
-/// tokens and the dashboard's sign-in, so both accept exactly the same secrets.
+/// tokens and the dashboard's sign-in, so both accept exactly the same secrets. Copies share
+/// one table: a live reload's ``replace(_:)`` takes effect for every copy at the next request.
 struct TokenAuthenticator: Sendable {
-    private let tokens: [(secret: String, caller: Caller)]
+    private let shared: SharedTable
+
+    /// The table behind every copy (a class, so copies share it).
+    private final class SharedTable: Sendable {
+        let tokens: Mutex<[(secret: String, caller: Caller)]>
+        init(_ tokens: [(secret: String, caller: Caller)]) { self.tokens = Mutex(tokens) }
+    }
 
     init(_ tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)]) {
-        self.tokens = tokens.map { ($0.key, Caller(name: $0.value.name, role: $0.value.role)) }
+        let list = Self.list(tokens)
+        shared = SharedTable(list)
+    }
+
+    private static func list(_ tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)])
+        -> [(secret: String, caller: Caller)]
+    {
+        tokens.map { ($0.key, Caller(name: $0.value.name, role: $0.value.role)) }
+    }
+
+    /// Replaces the accepted tokens (a live reload): the next request is checked against these.
+    func replace(_ tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)]) {
+        let list = Self.list(tokens)
+        shared.tokens.withLock { $0 = list }
     }
 
     /// The caller whose secret is `presented`; every configured secret is compared, in time that
     /// depends only on the lengths.
     func caller(presenting presented: String) -> Caller? {
+        let tokens = shared.tokens.withLock { $0 }
         var match: Caller?
         for token in tokens where DashboardSessions.constantTimeEqual(token.secret, presented) { match = token.caller }
         return match

@@ -30,6 +30,8 @@ struct GatewayAPI: Sendable {
     /// Whether the last write to the store failed (a full disk): `/readyz` then probes writes.
     let storeHealth = StoreHealth()
     let logger: Logger
+    /// The long-lived services and how each is doing, for `/healthz` (nil: not shown).
+    var services: ServiceMonitor? = nil
 
     /// The largest `limit` of a list request.
     static let maxPageSize: Int64 = 200
@@ -40,7 +42,11 @@ struct GatewayAPI: Sendable {
             // The process runs; each target's circuit says whether deliveries to it are paused.
             var circuits: JSONObject = [:]
             for target in self.targets { circuits[target] = .string(self.breakers.state(of: target, now: WallClock.milliseconds()).rawValue) }
-            return Self.json(["status": "ok", "targets": .object(circuits)])
+            guard let services = self.services else { return Self.json(["status": "ok", "targets": .object(circuits)]) }
+            // Every named service; one failing or restarting makes the status `degraded` (still 200:
+            // the process answers, and restarting it would not mend a lost store).
+            return Self.json(["status": .string(services.healthy ? "ok" : "degraded"), "targets": .object(circuits),
+                              "services": .object(services.json)])
         }
         router.get("/readyz") { _, _ in try await self.ready() }
         router.get("/metrics") { _, _ in

@@ -39,6 +39,10 @@ public struct IntakeService: Sendable {
     let now: @Sendable () -> Int64
     /// The KELs of KERI signers; nil knows none (every KERI party is `keri.aid_unknown`).
     public var keyStates: KERIKeyStateKeeper?
+    /// Where each submission reads the partners and targets it is routed by, when they can change
+    /// while the gateway runs (live reload); nil: always ``partners`` and ``targets``. Read once
+    /// per submission, so one agreement is routed, verified and mapped under one configuration.
+    public var routing: (@Sendable () -> (partners: PartnerRegistry, targets: [String: String]))?
 
     public init(configuration: Configuration, partners: PartnerRegistry, targets: [String: String], store: any AgreementStore,
                 now: @escaping @Sendable () -> Int64 = WallClock.milliseconds) {
@@ -67,7 +71,8 @@ public struct IntakeService: Sendable {
             }
         }
 
-        // Route.
+        // Route, under the configuration current now (a reload after this does not change this agreement's plan).
+        let (partners, targets) = routing?() ?? (self.partners, self.targets)
         let candidates = partners.candidates(for: agreement)
         guard let partner = candidates.first, candidates.count == 1 else {
             return .refused(.unknownPartner, candidates.isEmpty
@@ -121,7 +126,7 @@ public struct IntakeService: Sendable {
             return recorded
         }
         let actions = result.actions.map { action -> IncomingAgreement.Action in
-            let adapter = targets[action.target]!
+            let adapter = targets[action.target] ?? ""  // checked above
             let receiptID = "urn:uuid:" + UUID().uuidString.lowercased()
             let provenance = ProvenanceRecord(
                 receiptID: receiptID, generated: generated, action: action, adapter: adapter, agreementID: agreement.id ?? "",

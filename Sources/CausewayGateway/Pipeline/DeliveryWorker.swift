@@ -3,6 +3,23 @@ import CausewayCore
 public import CausewayStore
 import Foundation
 
+/// Where the worker finds a target's adapter. A delivery borrows the adapter for as long as it
+/// runs, so that a live reload replacing the target shuts the old adapter down only after the
+/// deliveries holding it have finished (``GatewayRuntime``).
+public protocol DeliveryTargets: Sendable {
+    /// Runs `body` with the adapter of `target` (nil: no such target), held for `body`'s duration.
+    func withAdapter<T: Sendable>(for target: String, _ body: ((any Adapter)?) async throws -> T) async throws -> T
+}
+
+/// A fixed set of adapters by target name (tests, one-shot commands).
+public struct FixedDeliveryTargets: DeliveryTargets {
+    public let adapters: [String: any Adapter]
+    public init(_ adapters: [String: any Adapter]) { self.adapters = adapters }
+    public func withAdapter<T: Sendable>(for target: String, _ body: ((any Adapter)?) async throws -> T) async throws -> T {
+        try await body(adapters[target])
+    }
+}
+
 /// Claims outbox entries and delivers them through their targets' adapters.
 ///
 /// Several workers (in one or several gateway instances) share the outbox: the store hands each
@@ -35,8 +52,8 @@ public final class DeliveryWorker: Sendable {
 
     let configuration: Configuration
     let store: any AgreementStore
-    /// Adapters by target name.
-    let adapters: [String: any Adapter]
+    /// Adapters by target name, read per delivery (a reload may replace them).
+    let targets: any DeliveryTargets
     public let breakers: CircuitBreakers
     let now: @Sendable () -> Int64
     let jitter: @Sendable () -> Double
@@ -47,14 +64,23 @@ public final class DeliveryWorker: Sendable {
     /// Rung after a round that finished deliveries: the receipt issuer stops pausing.
     public let finishedWork = Doorbell()
 
-    public init(configuration: Configuration, store: any AgreementStore, adapters: [String: any Adapter], breakers: CircuitBreakers = .init(),
+    public convenience init(configuration: Configuration, store: any AgreementStore, adapters: [String: any Adapter],
+                            breakers: CircuitBreakers = .init(), now: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
+                            jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
+                            observe: (@Sendable (Observation) -> Void)? = nil) {
+        self.init(configuration: configuration, store: store, targets: FixedDeliveryTargets(adapters), breakers: breakers, now: now,
+                  jitter: jitter, observe: observe)
+    }
+
+    /// A worker whose adapters are looked up per delivery in `targets` (live reload).
+    public init(configuration: Configuration, store: any AgreementStore, targets: any DeliveryTargets, breakers: CircuitBreakers = .init(),
                 now: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
                 jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
                 observe: (@Sendable (Observation) -> Void)? = nil) {
         self.observe = observe
         self.configuration = configuration
         self.store = store
-        self.adapters = adapters
+        self.targets = targets
         self.breakers = breakers
         self.now = now
         self.jitter = jitter
@@ -62,12 +88,14 @@ public final class DeliveryWorker: Sendable {
 
     /// Delivers until the task is cancelled. Claimed entries not started when cancelled are released.
     /// A store that cannot be reached (a database restart) pauses the worker; it never ends it:
-    /// unfinished claims expire into lookups.
-    public func run() async throws {
+    /// unfinished claims expire into lookups. `report` hears each failed round's error, and nil
+    /// after each good round (the gateway shows it in `/healthz`).
+    public func run(report: (@Sendable (_ failure: (any Error)?) -> Void)? = nil) async throws {
         var pause = configuration.idleMilliseconds
         while !Task.isCancelled {
             do {
                 let done = try await runOnce()
+                report?(nil)
                 pause = configuration.idleMilliseconds
                 if done == 0 {
                     await newWork.wait(upTo: .milliseconds(pause))
@@ -75,6 +103,7 @@ public final class DeliveryWorker: Sendable {
                     finishedWork.ring()
                 }
             } catch {
+                if !Task.isCancelled { report?(error) }
                 pause = min(pause * 2, 5_000)
                 try? await Task.sleep(for: .milliseconds(pause))
             }
@@ -165,7 +194,13 @@ public final class DeliveryWorker: Sendable {
     /// Delivers one claimed entry and records the attempt.
     func process(_ entry: OutboxEntry) async throws {
         let startedAt = now()
-        guard let adapter = adapters[entry.target] else {
+        // The adapter is looked up now and held until the attempt is recorded: a reload meanwhile
+        // leaves this delivery on the adapter it started with.
+        try await targets.withAdapter(for: entry.target) { adapter in try await self.process(entry, adapter: adapter) }
+    }
+
+    func process(_ entry: OutboxEntry, adapter: (any Adapter)?) async throws {
+        guard let adapter else {
             try await finish(entry, startedAt: startedAt, outcome: "rejected", detail: "no target named '\(entry.target)' is configured",
                              next: .deadLetter(reason: "no target named '\(entry.target)' is configured"))
             return

@@ -1,0 +1,263 @@
+import CausewayCore
+import CausewayTesting
+import Foundation
+import Testing
+
+/// Live reload (Docs/operations.md, "Live reload") and the named services of `/healthz`, with a
+/// real `causeway serve`: partner folders, targets and tokens change on SIGHUP and on
+/// `POST /v1/admin/reload`; a bad configuration is refused whole with every problem named; work
+/// in flight is delivered exactly once across reloads.
+@Suite("causeway serve: live reload and supervised services", .serialized)
+struct ReloadTests {
+    static let fixtures = TestPaths.repository.appendingPathComponent("Mappings/stahlteile/fixtures/agreements")
+
+    static func fixture(_ name: String) throws -> [UInt8] {
+        Array(try Data(contentsOf: fixtures.appendingPathComponent(name)))
+    }
+
+    /// A partners folder holding only nordic-fasteners (stahlteile's agreements are unknown there).
+    static func nordicOnly() throws -> URL {
+        let folder = try CommandRunner.temporaryDirectory("partners").appendingPathComponent("partners")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: TestPaths.repository.appendingPathComponent("Mappings/nordic-fasteners"),
+                                         to: folder.appendingPathComponent("nordic-fasteners"))
+        return folder
+    }
+
+    /// Rewrites the gateway's configuration file.
+    static func edit(_ gateway: RunningGateway, _ change: (String) -> String) throws {
+        let file = gateway.directory.appendingPathComponent(gateway.configFile)
+        let text = try String(contentsOf: file, encoding: .utf8)
+        let changed = change(text)
+        #expect(changed != text, "the edit changed nothing")
+        try Data(changed.utf8).write(to: file)
+    }
+
+    /// Sends SIGHUP and waits until the log shows one more reload (applied or refused).
+    static func hangup(_ gateway: RunningGateway) async throws {
+        let before = reloads(gateway.log)
+        kill(gateway.process.processIdentifier, SIGHUP)
+        for _ in 0..<200 where reloads(gateway.log) == before { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(reloads(gateway.log) > before, "no reload was logged after SIGHUP:\n\(gateway.log)")
+        #expect(gateway.process.isRunning)
+    }
+
+    static func reloads(_ log: String) -> Int {
+        log.components(separatedBy: "configuration reloaded").count + log.components(separatedBy: "configuration reload refused").count - 2
+    }
+
+    static func sqlite(_ file: URL, _ sql: String) throws -> String {
+        let result = try CommandRunner.run("/usr/bin/sqlite3", ["-cmd", ".timeout 5000", file.path, sql])
+        guard result.status == 0 else { throw MissingTestInput(path: "sqlite3", hint: result.description) }
+        return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    static func makeTarget(_ file: URL) throws {
+        let schema = try String(contentsOf: TestPaths.repository.appendingPathComponent("Deploy/examples/erp-staging.sqlite.sql"), encoding: .utf8)
+        let created = try CommandRunner.run("/usr/bin/sqlite3", [file.path], stdin: schema)
+        guard created.status == 0 else { throw MissingTestInput(path: "sqlite3", hint: created.stderr) }
+    }
+
+    /// Waits until `digest` is delivered; returns its status.
+    static func delivered(_ gateway: RunningGateway, _ digest: String) async throws -> String? {
+        var status: String?
+        for _ in 0..<150 {
+            let (_, body) = try await gateway.request("GET", "/v1/agreements/\(digest)", token: gateway.viewerToken)
+            status = body?["status"]?.stringValue
+            if status == "delivered" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return status
+    }
+
+    @Test("a partner folder added, then SIGHUP: its agreements are accepted (422 unknown partner before) and delivered")
+    func addPartnerOnHangup() async throws {
+        let gateway = try RunningGateway(partners: try Self.nordicOnly())
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        let agreement = try Self.fixture("multi-line.json")
+        var (status, body) = try await gateway.request("POST", "/v1/agreements", body: agreement, token: gateway.viewerToken)
+        #expect(status == 422)
+        #expect(body?["code"]?.stringValue == "intake.unknown_partner")
+
+        try FileManager.default.copyItem(at: TestPaths.repository.appendingPathComponent("Mappings/stahlteile"),
+                                         to: gateway.directory.appendingPathComponent("partners/stahlteile"))
+        try await Self.hangup(gateway)
+        #expect(gateway.log.contains("configuration reloaded"), "\(gateway.log)")
+        (status, body) = try await gateway.request("POST", "/v1/agreements", body: agreement)
+        #expect(status == 202, "\(String(describing: body))")
+        #expect(body?["partner"]?.stringValue == "stahlteile")
+        let digest = try #require(body?["digest"]?.stringValue)
+        #expect(try await Self.delivered(gateway, digest) == "delivered", "\(gateway.log)")
+        #expect(try Self.sqlite(gateway.directory.appendingPathComponent("erp.sqlite"), "SELECT count(*) FROM erp_purchase_order") == "1")
+    }
+
+    @Test("a token's secret changed, then SIGHUP: the old secret is refused (401), the new one accepted")
+    func tokenRotation() async throws {
+        let gateway = try RunningGateway()
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        var (status, _) = try await gateway.request("GET", "/v1/agreements", token: gateway.viewerToken)
+        #expect(status == 200)
+
+        let rotated = "rotated-viewer-token-0123456789abcdef0123456789"
+        let secretFile = gateway.directory.appendingPathComponent("viewer.token")
+        try Data(rotated.utf8).write(to: secretFile)
+        try Self.edit(gateway) { $0.replacingOccurrences(of: "secret: env:TEST_VIEWER_TOKEN", with: "secret: file:\(secretFile.path)") }
+        try await Self.hangup(gateway)
+        (status, _) = try await gateway.request("GET", "/v1/agreements", token: gateway.viewerToken)
+        #expect(status == 401)
+        (status, _) = try await gateway.request("GET", "/v1/agreements", token: rotated)
+        #expect(status == 200)
+        // The operator token was not touched and still works.
+        (status, _) = try await gateway.request("GET", "/v1/agreements", token: gateway.token)
+        #expect(status == 200)
+        #expect(!gateway.log.contains(rotated), "a secret was logged")
+    }
+
+    @Test("a broken mapping: the reload is refused naming the file and the field (422 and in the log), the old partner still works")
+    func brokenMappingRefused() async throws {
+        let gateway = try RunningGateway()
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        let mapping = gateway.directory.appendingPathComponent("partners/stahlteile/purchase-order.yaml")
+        let text = try String(contentsOf: mapping, encoding: .utf8)
+        try Data(text.replacingOccurrences(of: "      key: [agreement_digest]", with: "      kye: [agreement_digest]").utf8).write(to: mapping)
+        // A token is also added in the same change: nothing of a refused reload applies.
+        try Self.edit(gateway) { $0.replacingOccurrences(of: "tokens:\n", with: "tokens:\n  - {name: extra, role: viewer, secret: env:TEST_OPS_TOKEN_MISSING}\n") }
+
+        let (status, body) = try await gateway.request("POST", "/v1/admin/reload", token: gateway.token)
+        #expect(status == 422)
+        #expect(body?["code"]?.stringValue == "reload.invalid")
+        let problems = body?["problems"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(problems.contains { $0.contains("purchase-order.yaml") && $0.contains("kye") }, "\(problems)")
+        #expect(problems.contains { $0.contains("tokens.extra.secret") }, "every problem is named: \(problems)")
+        try await Self.hangup(gateway)
+        #expect(gateway.log.contains("configuration reload refused"))
+        #expect(gateway.log.contains("kye"))
+
+        let (accepted, result) = try await gateway.request("POST", "/v1/agreements", body: try Self.fixture("multi-line.json"))
+        #expect(accepted == 202, "\(String(describing: result))")
+        let digest = try #require(result?["digest"]?.stringValue)
+        #expect(try await Self.delivered(gateway, digest) == "delivered", "\(gateway.log)")
+    }
+
+    @Test("POST /v1/admin/reload: no token 401, viewer 403, operator 200 with what changed; a changed target takes new work, a changed listen address needs a restart")
+    func adminReload() async throws {
+        let gateway = try RunningGateway()
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        var (status, body) = try await gateway.request("POST", "/v1/admin/reload")
+        #expect(status == 401)
+        (status, body) = try await gateway.request("POST", "/v1/admin/reload", token: gateway.viewerToken)
+        #expect(status == 403)
+
+        // Before: the first agreement goes to erp.sqlite.
+        (status, body) = try await gateway.request("POST", "/v1/agreements", body: try Self.fixture("multi-line.json"))
+        let first = try #require(body?["digest"]?.stringValue)
+        #expect(try await Self.delivered(gateway, first) == "delivered")
+
+        let second = gateway.directory.appendingPathComponent("erp2.sqlite")
+        try Self.makeTarget(second)
+        try Self.edit(gateway) { text in
+            text.replacingOccurrences(of: "path: erp.sqlite}", with: "path: erp2.sqlite}")
+                .replacingOccurrences(of: "listen: 127.0.0.1:\(gateway.port)", with: "listen: 127.0.0.1:\(gateway.port + 1)")
+        }
+        (status, body) = try await gateway.request("POST", "/v1/admin/reload", token: gateway.token)
+        #expect(status == 200, "\(String(describing: body))")
+        #expect(body?["targets"]?["changed"] == ["erp-staging"])
+        #expect(body?["partners"]?["changed"] == [])
+        #expect(body?["restartRequired"] == ["listen"])
+        #expect(gateway.log.contains("apply only after a restart"))
+
+        // After: new work goes to erp2.sqlite, and the gateway still listens where it did.
+        (status, body) = try await gateway.request("POST", "/v1/agreements", body: try Self.fixture("one-line.json"))
+        #expect(status == 202)
+        let next = try #require(body?["digest"]?.stringValue)
+        #expect(try await Self.delivered(gateway, next) == "delivered", "\(gateway.log)")
+        let old = gateway.directory.appendingPathComponent("erp.sqlite")
+        #expect(try Self.sqlite(old, "SELECT agreement_digest FROM erp_purchase_order") == first)
+        #expect(try Self.sqlite(second, "SELECT agreement_digest FROM erp_purchase_order") == next)
+    }
+
+    @Test("reload under load: agreements stream in while the target is swapped six times (SIGHUP and API); each is delivered exactly once")
+    func reloadUnderLoad() async throws {
+        let work = try GeneratedAgreements(count: 240, seed: 23)
+        let gateway = try RunningGateway(partners: work.partners)
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+
+        async let submitted = submitUntilAccepted(work.documents, to: [gateway], concurrency: 6)
+        // Each reload changes the target's settings (the same file by another path), so its
+        // adapter is rebuilt and the old one retired while deliveries run.
+        var generations: [Int] = []
+        for round in 0..<6 {
+            try await Task.sleep(for: .milliseconds(150))
+            let (from, to) = round % 2 == 0 ? ("path: erp.sqlite}", "path: ./erp.sqlite}") : ("path: ./erp.sqlite}", "path: erp.sqlite}")
+            try Self.edit(gateway) { $0.replacingOccurrences(of: from, with: to) }
+            if round % 2 == 0 {
+                let (status, body) = try await gateway.request("POST", "/v1/admin/reload", token: gateway.token)
+                #expect(status == 200, "\(String(describing: body))")
+                #expect(body?["targets"]?["changed"] == ["erp-staging"])
+                if let generation = body?["generation"]?.numberValue { generations.append(Int(generation)) }
+            } else {
+                try await Self.hangup(gateway)
+            }
+        }
+        let accepted = try await submitted
+        #expect(accepted.count == work.documents.count)
+        #expect(generations == [2, 4, 6])
+
+        let target = gateway.directory.appendingPathComponent("erp.sqlite")
+        var counts = ""
+        for _ in 0..<600 {
+            counts = try Self.sqlite(target, "SELECT count(*) || ' ' || count(DISTINCT agreement_digest) FROM erp_purchase_order")
+            if counts == "\(accepted.count) \(accepted.count)" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(counts == "\(accepted.count) \(accepted.count)", "\(gateway.log.suffix(4000))")
+        let written = Set(try Self.sqlite(target, "SELECT agreement_digest FROM erp_purchase_order").split(separator: "\n").map(String.init))
+        #expect(written == accepted)
+        #expect(try Self.sqlite(target, "SELECT count(*) FROM erp_purchase_order_line") == String(work.lineCount))
+        let store = gateway.directory.appendingPathComponent("causeway.sqlite")
+        #expect(try Self.sqlite(store, "SELECT count(*) FROM outbox WHERE state <> 'delivered'") == "0")
+        #expect(gateway.log.contains("target retired by a reload"))
+    }
+
+    @Test("a long-lived service failing: the store loses the outbox table, the workers are shown failing by name in /healthz and logged; they recover")
+    func failingServiceInHealthz() async throws {
+        let gateway = try RunningGateway()
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        var (status, body) = try await gateway.request("GET", "/healthz")
+        #expect(status == 200)
+        #expect(body?["status"]?.stringValue == "ok")
+        let names = Set(body?["services"]?.objectValue?.keys.map { $0 } ?? [])
+        #expect(names.isSuperset(of: ["delivery-worker-1", "receipt-issuer", "checkpointer", "reconcile"]), "\(names)")
+
+        let store = gateway.directory.appendingPathComponent("causeway.sqlite")
+        _ = try Self.sqlite(store, "ALTER TABLE outbox RENAME TO outbox_away")
+        var worker: JSONValue?
+        for _ in 0..<100 {
+            (status, body) = try await gateway.request("GET", "/healthz")
+            worker = body?["services"]?["delivery-worker-1"]
+            if worker?["state"]?.stringValue == "failing" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(status == 200)
+        #expect(body?["status"]?.stringValue == "degraded")
+        #expect(worker?["state"]?.stringValue == "failing")
+        #expect(worker?["lastError"]?.stringValue?.contains("outbox") == true, "\(String(describing: worker))")
+        #expect(gateway.log.contains("service failing"))
+        #expect(gateway.log.contains("delivery-worker-1"))
+
+        _ = try Self.sqlite(store, "ALTER TABLE outbox_away RENAME TO outbox")
+        for _ in 0..<100 {
+            (status, body) = try await gateway.request("GET", "/healthz")
+            if body?["status"]?.stringValue == "ok" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(body?["status"]?.stringValue == "ok", "\(String(describing: body))")
+        #expect(body?["services"]?["delivery-worker-1"]?["state"]?.stringValue == "running")
+    }
+}
