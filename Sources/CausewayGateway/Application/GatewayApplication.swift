@@ -86,6 +86,12 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     services += pipeline.services(workers: configuration.delivery.workers, metrics: metrics, monitor: monitor)
     services += witnessing.services.map { SupervisedService("witness-collector", monitor: monitor, wrapping: $0) }
     services.append(ReloadSignalService.install(reloader: reloader))
+    // The targets' connection checks for /readyz, and the scheduled prune (TargetReadiness.swift, RetentionService.swift).
+    let readiness = TargetReadiness(adapters: { runtime.adapters }, settings: configuration.readiness, logger: logger)
+    services.append(SupervisedService("target-readiness", monitor: monitor) { await readiness.run() })
+    if let retention = RetentionService(configuration: configuration, store: store, logger: logger) {
+        services.append(SupervisedService("retention", monitor: monitor, wrapping: retention))
+    }
 
     // The routes.
     let router = Router(context: GatewayRequestContext.self)
@@ -95,6 +101,7 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
                          edge: configuration.http, newWork: pipeline.worker.newWork, targets: configuration.targets.keys.sorted(),
                          breakers: pipeline.worker.breakers, reconcile: reconcile, logger: logger)
     api.services = monitor
+    api.targetReadiness = readiness
     api.register(on: router)
     Dashboard(store: store, tokens: authenticator, throttle: throttle, streamsPerSession: configuration.http.streamsPerSession,
               newWork: pipeline.worker.newWork, partners: partners.partners.map(\.name).sorted(),

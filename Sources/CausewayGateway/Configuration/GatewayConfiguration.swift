@@ -40,6 +40,10 @@ public struct GatewayConfiguration: Sendable {
     public var witness: WitnessSettings = .init()
     /// KERI signers' key state and the gateway's own AID (the `keri:` section).
     public var keri: KERISettings = .init()
+    /// Retention of finished agreements (the `retention:` section; GatewayConfiguration+Retention.swift). Nil: off.
+    public var retention: RetentionSettings?
+    /// What `/readyz` checks besides the store (the `readiness:` section; GatewayConfiguration+Readiness.swift).
+    public var readiness: ReadinessSettings = .init()
 
     public init() {}
 

@@ -298,7 +298,8 @@ struct Dashboard: Sendable {
             checkpoints[id] = try await store.checkpoint(atLeast: seq + 1)
         }
         return Self.html(DashboardPages.order(session: session, stored: stored, receipts: receipts, checkpoints: checkpoints, retried: retried,
-                                              partnerName: partnerNames[stored.summary.partner], now: Self.now()))
+                                              partnerName: partnerNames[stored.summary.partner], now: Self.now(),
+                                              archive: try await (store as? any RetentionStore)?.archiveRecord(digest: digest)))
     }
 
     /// One signed receipt of an order, as the JSON the ledger holds (to read, save or check with

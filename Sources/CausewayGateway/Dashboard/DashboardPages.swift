@@ -236,8 +236,13 @@ enum DashboardPages {
     }
 
     static func order(session: Session, stored: StoredAgreement, receipts: [JSONObject], checkpoints: [String: StoredCheckpoint] = [:],
-                      retried: Int?, partnerName: String?, now: Int64) -> String {
+                      retried: Int?, partnerName: String?, now: Int64, archive: ArchiveRecord? = nil) -> String {
         let summary = stored.summary
+        // A pruned agreement (retention): its document and attempts are in an archive file.
+        let archived = archive.map {
+            "<p class=\"archived\" id=\"archived\">Archived \(HTML.timeTag($0.archivedAt, now: now)) to <code>\(HTML.escape($0.file))</code>: "
+                + "the document and its \($0.attempts) attempt\($0.attempts == 1 ? "" : "s") were moved out of the store; the receipts remain.</p>"
+        } ?? ""
         let document = try? JSONReader(limits: .init(maxBytes: 64 << 20, maxDepth: 128)).read(stored.document)
         let partyObjects = document?["parties"]?.objectValue ?? JSONObject()
         let partnerShown = partnerName.map { "\(HTML.escape($0)) (\(HTML.escape(summary.partner)))" } ?? HTML.escape(summary.partner)
@@ -388,7 +393,7 @@ enum DashboardPages {
               \(summary.deliveryDate.map { "<span>delivery \(HTML.escape($0))</span>" } ?? "")</p>
             \(retry)
             <section aria-labelledby="h-provenance"><h2 id="h-provenance">What happened</h2>\(provenance.isEmpty ? "<p class=\"empty\">No actions.</p>" : provenance)</section>
-            <section aria-labelledby="h-agreement"><h2 id="h-agreement">Agreement</h2>\(agreement)</section>
+            <section aria-labelledby="h-agreement"><h2 id="h-agreement">Agreement</h2>\(archived)\(agreement)</section>
             <section aria-labelledby="h-verification"><h2 id="h-verification">Verification</h2>\(verificationHTML)</section>
             <section aria-labelledby="h-mapping"><h2 id="h-mapping">Mapping and actions</h2>\(mapping)</section>
             <section aria-labelledby="h-attempts"><h2 id="h-attempts">Attempts</h2>

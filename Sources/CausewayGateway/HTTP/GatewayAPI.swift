@@ -30,6 +30,8 @@ struct GatewayAPI: Sendable {
     /// Whether the last write to the store failed (a full disk): `/readyz` then probes writes.
     let storeHealth = StoreHealth()
     let logger: Logger
+    /// The targets' cached connection checks, for `/readyz` (nil: targets not covered; TargetReadiness.swift).
+    var targetReadiness: TargetReadiness? = nil
     /// The long-lived services and how each is doing, for `/healthz` (nil: not shown).
     var services: ServiceMonitor? = nil
 
@@ -91,13 +93,13 @@ struct GatewayAPI: Sendable {
             } else {
                 _ = try await store.ledgerHead()
             }
-            return Self.json(["status": "ready"])
         } catch {
             logger.error("the store is not ready", metadata: ["error": "\(error)"])
             throw Problem.retryLater(503, "store.unavailable", "The store cannot be written",
                                      storeHealth.writeFailed ? "the last write to the store failed (is its disk full?)" : "the store cannot be reached",
                                      seconds: 5)
         }
+        return try targetReadiness.map { try $0.readyz() } ?? Self.json(["status": "ready"])
     }
 
     // MARK: Intake

@@ -149,6 +149,8 @@ public final class SQLiteStore: AgreementStore {
         }
         // v5: KERI key event logs (latest validated KEL per AID) and recorded duplicity.
         migrator.registerMigration("v5") { db in try db.execute(sql: Self.schemaKERI) }
+        // v8: retention, which agreements' bodies and attempts went to which archive file (SQLiteStore+Retention).
+        migrator.registerMigration("v8") { db in try db.execute(sql: Self.schemaRetention) }
         try migrator.migrate(pool)
     }
 
