@@ -175,6 +175,9 @@ enum ConfigurationLoader {
         if let node = root?["http"] {
             parseEdgeSettings(node, into: &configuration.http, at: at, problems: &problems)
         }
+        // http.tls (ConfigurationLoader+TLS.swift): the listener's certificate, key and client CA, files checked.
+        let tlsNode: Node? = if case .mapping(let http)? = root?["http"] { http["tls"] } else { nil }
+        parseListenerTLS(tlsNode, environment: environment, into: &configuration.listenerTLS, at: at, problems: &problems)
         // targets
         if let node = root?["targets"] {
             if case .mapping(let targets) = node {
@@ -286,7 +289,7 @@ extension ConfigurationLoader {
             problems.append("\(at(node)): http: must map settings to values, such as max_connections: 512")
             return
         }
-        parsePositiveWholeNumbers(http, section: "http", keys: edgeKeys, into: &settings, at: at, problems: &problems)
+        parsePositiveWholeNumbers(http, section: "http", keys: edgeKeys, skipping: ["tls"], into: &settings, at: at, problems: &problems)
     }
 
     static func parseVerificationLimits(_ intake: Node.Mapping, into limits: inout VerificationLimits, at: (Node?) -> String,

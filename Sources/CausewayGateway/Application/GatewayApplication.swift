@@ -35,6 +35,9 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     // Partners, targets and tokens: the part a live reload replaces (checked the same way then).
     let loaded = try RuntimeConfiguration.load(configuration, environment: environment)
     let partners = loaded.partners
+    // TLS on the listener (http.tls; ListenerTLS.swift), and partners' client-certificate requirements.
+    let (listenerTLS, tlsProblems) = ListenerTLS.prepare(configuration: configuration, partners: partners, logger: logger)
+    guard tlsProblems.isEmpty else { throw StartupError(problems: tlsProblems) }
     let gatewayStore = try GatewayStore.open(configuration, environment: environment, monitor: monitor, logger: logger)
     let store = gatewayStore.store
     try await GatewayStore.migrate(configuration, environment: environment)
@@ -112,13 +115,15 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     LedgerAPI(store: store, tokens: authenticator, throttle: throttle,
               retryAfterSeconds: max(1, Int(configuration.checkpointIntervalSeconds.rounded(.up))),
               cosignatures: witnessing.book).register(on: router)
-    AdminAPI(reloader: reloader, tokens: authenticator, throttle: throttle).register(on: router)
+    AdminAPI(reloader: reloader, tokens: authenticator, throttle: throttle,
+             reloadCertificates: listenerTLS.map { tls in { @Sendable in _ = try tls.reload() } }).register(on: router)
     witnessing.register(on: router)
     keri.api.register(on: router)
     raiseOpenFileLimit(toFit: configuration.http.maxConnections, logger: logger)
     logger.info("causeway gateway", metadata: ["gateway.did": .string(identity.did), "listen": .string("\(configuration.host):\(configuration.port)"),
                                                "store": .string(configuration.store.redacted), "partners": .stringConvertible(partners.partners.count)])
-    return Application(router: router, server: .http1(configuration: .init(additionalChannelHandlers: [EdgeGuard(shared: edge)])),
+    if let listenerTLS { services.append(listenerTLS.reloadOnHangup()) }
+    return Application(router: router, server: ListenerTLS.server(listenerTLS, http: .init(additionalChannelHandlers: [EdgeGuard(shared: edge)])),
                        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "causeway"),
                        services: services, logger: logger)
 }

@@ -33,6 +33,8 @@ public struct GatewayConfiguration: Sendable {
     public var reconcileIntervalSeconds: Int = 3600
     /// The HTTP edge: timeouts, connection and concurrency limits, sign-in throttling (`http:`).
     public var http: EdgeSettings = .init()
+    /// TLS on the listener (`http.tls:`; GatewayConfiguration+TLS.swift). Nil: plain HTTP.
+    public var listenerTLS: ListenerTLSSettings?
     /// Bounds on the work verifying one agreement may cause, and the tolerated clock skew
     /// (`intake:` keys beside `max_bytes`; Docs/security.md).
     public var verification: VerificationLimits = .default

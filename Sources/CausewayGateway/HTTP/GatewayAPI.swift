@@ -144,7 +144,7 @@ struct GatewayAPI: Sendable {
         defer { inFlight.leave() }
         let outcome: IntakeOutcome
         do {
-            outcome = try await intake.submit(body)
+            outcome = try await intake.submit(body, clientCertificate: { await context.presentedClientCertificate() })
         } catch {
             // A full disk or a lost store: nothing was stored, nothing acknowledged.
             storeHealth.failed()

@@ -13,10 +13,14 @@ struct GatewayRequestContext: RequestContext, RemoteAddressRequestContext {
     let remoteAddress: SocketAddress?
     /// Set by ``BearerAuthentication`` (API) or by the dashboard's session check.
     var caller: Caller?
+    /// The connection, asked for its TLS client certificate when a partner requires one
+    /// (``presentedClientCertificate()``, ListenerTLS.swift).
+    let channel: (any Channel)?
 
     init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
+        channel = source.channel
     }
 
     /// The body limit Hummingbird applies where a handler does not set its own.

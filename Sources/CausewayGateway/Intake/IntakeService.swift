@@ -54,7 +54,11 @@ public struct IntakeService: Sendable {
     }
 
     /// Takes one agreement's bytes. Never throws for bad input: every refusal is a result.
-    public func submit(_ bytes: [UInt8]) async throws -> IntakeOutcome {
+    /// `clientCertificate` is asked, only for a partner with `intake.client_certificate`, what
+    /// certificate the connection presented (ListenerTLS.swift); by default none.
+    public func submit(_ bytes: [UInt8], clientCertificate: @Sendable () async -> PresentedClientCertificate? = { nil }) async throws
+        -> IntakeOutcome
+    {
         // Parse.
         guard bytes.count <= configuration.maxBytes else {
             return .refused(.tooLarge, "the agreement is \(bytes.count) bytes; the limit is \(configuration.maxBytes)")
@@ -100,6 +104,11 @@ public struct IntakeService: Sendable {
             if report.omittedFindings > 0 { detail["findingsOmitted"] = .number(Double(report.omittedFindings)) }
             return .refused(.notVerified, "the agreement is not verified for partner \(partner.name)", digest: agreement.digest,
                             detail: detail)
+        }
+
+        // The partner's connection requirement (partner.yaml intake.client_certificate): refused before anything is stored.
+        if let (refusal, message) = await partner.clientCertificateRefusal(clientCertificate) {
+            return .refused(refusal, message, digest: agreement.digest, detail: ["partner": .string(partner.name)])
         }
 
         // Map with the partner's pinned mapping.
