@@ -17,7 +17,7 @@ struct Causeway: AsyncParsableCommand {
             PathCommand.self, MappingsCommand.self, ConfigCommand.self, ServeCommand.self, SubmitCommand.self, StatusCommand.self,
             LedgerCommand.self, DemoCommand.self, BenchCommand.self,
             ReconcileCommand.self, ReceiptsCommand.self,
-            KeriCommand.self, StoreCommand.self,
+            KeriCommand.self, AuditCommand.self, StoreCommand.self,
         ]
     )
 }

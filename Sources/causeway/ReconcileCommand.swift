@@ -51,6 +51,7 @@ struct ReconcileCommand: AsyncParsableCommand {
                     let reconciler = Reconciler(store: store, adapters: targets.adapters, gateway: gateway, partyReceipts: parties)
                     let report = try await reconciler.run()
                     let repairs = repair ? try await reconciler.repair(report, now: Int64(Date().timeIntervalSince1970 * 1000)) : nil
+                    if let repairs { await AuditCommand.recordRepair(repairs, store: store) }
                     return (report, repairs)
                 }
             }

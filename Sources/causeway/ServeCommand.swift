@@ -19,6 +19,8 @@ struct ServeCommand: AsyncParsableCommand {
         } catch {
             throw CLIError("the configuration is not usable:\n" + error.description)
         }
+        // Structured logs (logging: in causeway.yaml); the configuration's secrets are never written.
+        StructuredLogging.bootstrap(configuration.logging, secrets: StructuredLogging.secrets(of: configuration, environment: ProcessInfo.processInfo.environment))
         let application: any ApplicationProtocol
         do {
             // A live reload (SIGHUP, POST /v1/admin/reload) reads the same file and environment again.

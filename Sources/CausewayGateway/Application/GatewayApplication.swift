@@ -98,6 +98,7 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
 
     // The routes.
     let router = Router(context: GatewayRequestContext.self)
+    router.add(middleware: RequestLogMiddleware(logger: Logger(label: "causeway.http")))
     router.add(middleware: ProblemMiddleware(logger: logger))
     let throttle = AuthThrottle(limits: .init(perAddress: configuration.http.authFailuresPerAddress, global: configuration.http.authFailuresGlobal))
     var api = GatewayAPI(intake: intake, store: store, tokens: authenticator, throttle: throttle, metrics: metrics, maxBytes: configuration.maxBytes,

@@ -45,7 +45,8 @@ struct Dashboard: Sendable {
     func register(on router: Router<GatewayRequestContext>) {
         router.get("/login") { request, _ in self.loginPage(request, error: nil) }
         router.post("/login") { request, context in try await self.login(request, context) }
-        router.post("/logout") { request, _ in try await self.logout(request) }
+        router.post("/logout") { request, context in try await self.logout(request, context) }
+        registerAudit(on: router)
         router.get("/") { request, _ in try await self.page(request) { try await self.overview(request, $0) } }
         router.get("/orders") { request, _ in try await self.page(request) { try await self.orders(request, $0) } }
         router.get("/reconcile") { request, _ in
@@ -194,18 +195,26 @@ struct Dashboard: Sendable {
         let fields = try await Self.form(request)
         let presented = fields["token"]?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         guard !presented.isEmpty, let match = tokens.caller(presenting: presented) else {
-            if !presented.isEmpty { throttle.failed(context.clientAddress) }
+            if !presented.isEmpty {
+                throttle.failed(context.clientAddress)
+                // Who tried is unknown: the presented text is never recorded.
+                await AuditRecorder(store: store).record(action: AuditEntry.Action.signIn, actor: "unknown", channel: "dashboard",
+                                                         remote: context.clientAddress, outcome: .failure, detail: "the token is not valid")
+            }
             return Self.html(DashboardPages.login(next: Self.safeNext(fields["next"] ?? "/"),
                                                   error: presented.isEmpty ? "Enter an API token." : "That token is not valid."),
                              status: .unauthorized)
         }
         if let old = Self.sessionID(request) { sessions.end(id: old) }
         let (id, _) = sessions.create(name: match.name, role: match.role, now: Self.now())
+        await AuditRecorder(store: store).record(action: AuditEntry.Action.signIn, actor: match.name, channel: "dashboard",
+                                                 remote: context.clientAddress, session: AuditRecorder.sessionTag(id), outcome: .success,
+                                                 detail: "role \(match.role.rawValue)")
         let cookie = "\(Self.cookieName)=\(id); Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=\(sessions.idleMilliseconds / 1000)"
         return Self.redirect(Self.safeNext(fields["next"] ?? "/"), headers: [.setCookie: cookie])
     }
 
-    func logout(_ request: Request) async throws -> Response {
+    func logout(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
         guard let (id, session) = session(request) else { return Self.redirect("/login") }
         guard Self.sameOrigin(request) else { return Self.forbidden("Sign-out must be sent from this gateway's own page.") }
         let fields = try await Self.form(request)
@@ -213,6 +222,8 @@ struct Dashboard: Sendable {
             return Self.forbidden("The form's security token is missing or stale; reload the page and try again.")
         }
         sessions.end(id: id)
+        await AuditRecorder(store: store).record(action: AuditEntry.Action.signOut, actor: session.name, channel: "dashboard",
+                                                 remote: context.clientAddress, session: AuditRecorder.sessionTag(id), outcome: .success)
         return Self.redirect("/login", headers: [.setCookie: "\(Self.cookieName)=; Path=/; HttpOnly; Secure; SameSite=Strict; Max-Age=0"])
     }
 
@@ -339,17 +350,25 @@ struct Dashboard: Sendable {
     }
 
     func retry(_ request: Request, _ context: GatewayRequestContext) async throws -> Response {
-        guard let (_, session) = session(request) else { return Self.redirect("/login") }
+        guard let (sessionID, session) = session(request) else { return Self.redirect("/login") }
         guard Self.sameOrigin(request) else { return Self.forbidden("The retry must be sent from this gateway's own page.") }
         let fields = try await Self.form(request)
         guard DashboardSessions.constantTimeEqual(fields["csrf"] ?? "", session.csrf) else {
             return Self.forbidden("The form's security token is missing or stale; reload the page and try again.")
         }
-        guard session.role == .operator else { return Self.forbidden("Retrying an order needs the operator role; you are signed in as a viewer.") }
+        let audit = AuditRecorder(store: store)
+        guard session.role == .operator else {
+            await audit.record(action: AuditEntry.Action.retry, actor: session.name, channel: "dashboard", target: context.digestParameter?.description,
+                               remote: context.clientAddress, session: AuditRecorder.sessionTag(sessionID), outcome: .denied, detail: "viewer role")
+            return Self.forbidden("Retrying an order needs the operator role; you are signed in as a viewer.")
+        }
         guard let digest = context.digestParameter, try await store.agreement(digest: digest) != nil else {
             return Self.html(DashboardPages.message(title: "No such order", text: "There is no agreement with that digest."), status: .notFound)
         }
         let requeued = try await store.retry(digest: digest, now: Self.now())
+        await audit.record(action: AuditEntry.Action.retry, actor: session.name, channel: "dashboard", target: digest.description,
+                           remote: context.clientAddress, session: AuditRecorder.sessionTag(sessionID), outcome: .success,
+                           detail: "\(requeued) action\(requeued == 1 ? "" : "s") re-queued")
         if requeued > 0 { newWork.ring() }
         return Self.redirect("\(HTML.orderPath(digest))?retried=\(requeued)")
     }

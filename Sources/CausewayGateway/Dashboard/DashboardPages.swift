@@ -16,7 +16,7 @@ enum DashboardPages {
                 "<a href=\"\(path)\"\(active == name ? " aria-current=\"page\"" : "")>\(HTML.escape(name))</a>"
             }
             nav = """
-                <nav aria-label="Main">\(link("/", "Overview"))\(link("/orders", "Orders"))\(link("/reconcile", "Reconciliation"))</nav>
+                <nav aria-label="Main">\(link("/", "Overview"))\(link("/orders", "Orders"))\(link("/reconcile", "Reconciliation"))\(session.role == .operator ? link("/audit", "Audit") : "")</nav>
                 <div class="who"><span id="signed-in">Signed in as \(HTML.escape(session.name)) (\(session.role.rawValue))</span>
                 <form method="post" action="/logout"><input type="hidden" name="csrf" value="\(session.csrf)">
                 <button type="submit" class="link">Sign out</button></form>

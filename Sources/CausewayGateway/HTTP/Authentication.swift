@@ -119,6 +119,7 @@ struct BearerAuthentication: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
         context.caller = try authenticate(request, context: context)
+        RequestLogNotes.note(caller: context.caller?.name)
         return try await next(request, context)
     }
 

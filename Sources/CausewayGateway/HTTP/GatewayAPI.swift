@@ -68,6 +68,7 @@ struct GatewayAPI: Sendable {
         }
         let operators = router.group("/v1").add(middleware: BearerAuthentication(tokens: tokens, throttle: throttle, role: .operator))
         operators.post("agreements/:digest/retry") { _, context in try await self.retry(context) }
+        AuditAPI(store: store, tokens: tokens, throttle: throttle).register(on: router)
     }
 
     // MARK: Responses
@@ -156,14 +157,17 @@ struct GatewayAPI: Sendable {
         storeHealth.wrote()
         switch outcome {
         case .accepted(let digest, let partner, let status):
+            RequestLogNotes.note(partner: partner, digest: digest.description)
             metrics.increment("causeway_agreements_accepted_total", ["partner": partner])
             newWork.ring()
             return Self.json(["digest": .string(digest.description), "status": .string(status.rawValue), "partner": .string(partner)],
                              status: .accepted)
         case .known(let digest, let status):
+            RequestLogNotes.note(digest: digest.description)
             metrics.increment("causeway_agreements_known_total")
             return Self.json(["digest": .string(digest.description), "status": .string(status.rawValue)], status: .ok)
         case .refused(let refusal, let message, let digest, let detail):
+            RequestLogNotes.note(digest: digest?.description)
             metrics.increment("causeway_agreements_refused_total", ["code": refusal.code])
             // Operators see everything in the log; the sender sees the whole story only with a token.
             logger.notice("agreement refused", metadata: [
@@ -298,6 +302,9 @@ struct GatewayAPI: Sendable {
         let digest = try digest(context)
         guard try await store.agreement(digest: digest) != nil else { throw Problem(404, "agreement.not_found", "No such agreement", nil) }
         let requeued = try await store.retry(digest: digest, now: WallClock.milliseconds())
+        await AuditRecorder(store: store).record(action: AuditEntry.Action.retry, actor: context.caller?.name ?? "unknown", channel: "api",
+                                                 target: digest.description, remote: context.clientAddress, outcome: .success,
+                                                 detail: "\(requeued) action\(requeued == 1 ? "" : "s") re-queued")
         return Self.json(["digest": .string(digest.description), "requeued": .number(Double(requeued))], status: .accepted)
     }
 

@@ -162,6 +162,7 @@ public final class DeliveryWorker: Sendable {
             observe(Observation(partner: entry.partner, target: entry.target, outcome: outcome, next: kind,
                                 seconds: Double(now() - startedAt) / 1000))
         }
+        logAttempt(entry, outcome: outcome, detail: detail, next: next)
         _ = try await store.finish(AttemptRecord(entryID: entry.id, worker: configuration.worker, startedAt: startedAt, finishedAt: now(),
                                                  outcome: outcome, detail: detail, next: next))
     }

@@ -29,6 +29,73 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 
+# What a person would notice at a glance, measured: how tall the page is, whether it scrolls
+# sideways, table cells squeezed to a sliver (room for text narrower than 32 px, or more than 8
+# lines in a column narrower than 8 em), elements reaching past the right edge outside a
+# deliberately scrolling box, and table boxes that need scrolling.
+MEASURE_SCRIPT = """
+        const narrow = arguments[0];
+        const root = document.documentElement;
+        const view = root.clientWidth;
+        function scrolls(e) {
+          for (let p = e.parentElement; p; p = p.parentElement) {
+            const o = getComputedStyle(p).overflowX;
+            if (o === 'auto' || o === 'scroll' || o === 'hidden') { return true; }
+          }
+          return false;
+        }
+        const shown = e => !e.checkVisibility || e.checkVisibility();  // not inside a closed <details>
+        // A cell is squeezed when the room for its text is narrower than `narrow` px, or when its text
+        // runs to more than 8 lines in a column narrower than 8 em (a ribbon of a few letters per line).
+        function squeezedCell(c) {
+          const text = c.innerText.trim();
+          if (!shown(c) || text.length <= 2) { return null; }
+          const style = getComputedStyle(c), box = c.getBoundingClientRect();
+          const room = box.width - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+          const range = document.createRange();
+          range.selectNodeContents(c);
+          const lineHeight = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.2;
+          const lines = range.getBoundingClientRect().height / lineHeight;
+          if (room < narrow || (lines > 8 && room < 8 * parseFloat(style.fontSize))) {
+            return (c.closest('table') && c.closest('table').id || '?') + ': ' + text.slice(0, 40)
+                   + ' (' + Math.round(room) + ' px wide, ' + Math.round(lines) + ' lines)';
+          }
+          return null;
+        }
+        const squeezed = Array.from(document.querySelectorAll('td, th')).map(squeezedCell).filter(x => x);
+        const outside = Array.from(document.body.querySelectorAll('*'))
+          .filter(e => { const r = e.getBoundingClientRect(); return shown(e) && r.width > 0 && r.right > view + 1 && !scrolls(e); })
+          .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && e.className.baseVal === undefined ? '.' + e.className : '')
+                    + ' right ' + Math.round(e.getBoundingClientRect().right))
+          .slice(0, 10);
+        const scrolled = Array.from(document.querySelectorAll('.scroll'))
+          .filter(b => shown(b) && b.scrollWidth > b.clientWidth + 1)
+          .map(b => (b.querySelector('table') && b.querySelector('table').id || '?') + ' ' + b.scrollWidth + ' > ' + b.clientWidth);
+        return {height: Math.max(root.scrollHeight, document.body.scrollHeight), scrollWidth: root.scrollWidth,
+                clientWidth: view, squeezed: squeezed.slice(0, 10), outside: outside, scrolled: scrolled};"""
+
+WIDTHS = {"desktop": 1280, "phone": 390}
+
+
+def capture_widths(driver, shots, name, layouts):
+    """Lays the page out at each of WIDTHS, measures it into layouts["NAME-WIDTH"], and saves the whole
+    page as shots/NAME-WIDTH.png."""
+    for label, width in WIDTHS.items():
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                               {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": label == "phone"})
+        time.sleep(0.3)
+        layout = driver.execute_script(MEASURE_SCRIPT, 32)
+        layout["width"] = width
+        layouts[f"{name}-{label}"] = layout
+        shot_data = driver.execute_cdp_cmd("Page.captureScreenshot", {
+            "format": "png", "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": layout["height"], "scale": 1}})
+        with open(os.path.join(shots, f"{name}-{label}.png"), "wb") as out:
+            out.write(base64.b64decode(shot_data["data"]))
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+    time.sleep(0.2)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--base", required=True, help="http://127.0.0.1:PORT")
@@ -81,70 +148,10 @@ def main():
     def shot(name):
         driver.save_screenshot(os.path.join(args.shots, f"{name}.png"))
 
-    # What a person would notice at a glance, measured: how tall the page is, whether it scrolls
-    # sideways, table cells squeezed to a sliver (room for text narrower than 32 px, or more than 8
-    # lines in a column narrower than 8 em), elements reaching past the right edge outside a
-    # deliberately scrolling box, and table boxes that need scrolling.
-    measure_script = """
-        const narrow = arguments[0];
-        const root = document.documentElement;
-        const view = root.clientWidth;
-        function scrolls(e) {
-          for (let p = e.parentElement; p; p = p.parentElement) {
-            const o = getComputedStyle(p).overflowX;
-            if (o === 'auto' || o === 'scroll' || o === 'hidden') { return true; }
-          }
-          return false;
-        }
-        const shown = e => !e.checkVisibility || e.checkVisibility();  // not inside a closed <details>
-        // A cell is squeezed when the room for its text is narrower than `narrow` px, or when its text
-        // runs to more than 8 lines in a column narrower than 8 em (a ribbon of a few letters per line).
-        function squeezedCell(c) {
-          const text = c.innerText.trim();
-          if (!shown(c) || text.length <= 2) { return null; }
-          const style = getComputedStyle(c), box = c.getBoundingClientRect();
-          const room = box.width - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
-          const range = document.createRange();
-          range.selectNodeContents(c);
-          const lineHeight = parseFloat(style.lineHeight) || parseFloat(style.fontSize) * 1.2;
-          const lines = range.getBoundingClientRect().height / lineHeight;
-          if (room < narrow || (lines > 8 && room < 8 * parseFloat(style.fontSize))) {
-            return (c.closest('table') && c.closest('table').id || '?') + ': ' + text.slice(0, 40)
-                   + ' (' + Math.round(room) + ' px wide, ' + Math.round(lines) + ' lines)';
-          }
-          return null;
-        }
-        const squeezed = Array.from(document.querySelectorAll('td, th')).map(squeezedCell).filter(x => x);
-        const outside = Array.from(document.body.querySelectorAll('*'))
-          .filter(e => { const r = e.getBoundingClientRect(); return shown(e) && r.width > 0 && r.right > view + 1 && !scrolls(e); })
-          .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && e.className.baseVal === undefined ? '.' + e.className : '')
-                    + ' right ' + Math.round(e.getBoundingClientRect().right))
-          .slice(0, 10);
-        const scrolled = Array.from(document.querySelectorAll('.scroll'))
-          .filter(b => shown(b) && b.scrollWidth > b.clientWidth + 1)
-          .map(b => (b.querySelector('table') && b.querySelector('table').id || '?') + ' ' + b.scrollWidth + ' > ' + b.clientWidth);
-        return {height: Math.max(root.scrollHeight, document.body.scrollHeight), scrollWidth: root.scrollWidth,
-                clientWidth: view, squeezed: squeezed.slice(0, 10), outside: outside, scrolled: scrolled};"""
-
-    widths = {"desktop": 1280, "phone": 390}
     seen["layout"] = {}
 
     def capture(name):
-        # Each width: lay the page out at that width, measure it, then take the whole page.
-        for label, width in widths.items():
-            driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
-                                   {"width": width, "height": 800, "deviceScaleFactor": 1, "mobile": label == "phone"})
-            time.sleep(0.3)
-            layout = driver.execute_script(measure_script, 32)
-            layout["width"] = width
-            seen["layout"][f"{name}-{label}"] = layout
-            shot_data = driver.execute_cdp_cmd("Page.captureScreenshot", {
-                "format": "png", "captureBeyondViewport": True,
-                "clip": {"x": 0, "y": 0, "width": width, "height": layout["height"], "scale": 1}})
-            with open(os.path.join(args.shots, f"{name}-{label}.png"), "wb") as out:
-                out.write(base64.b64decode(shot_data["data"]))
-        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
-        time.sleep(0.2)
+        capture_widths(driver, args.shots, name, seen["layout"])
 
     def sign_in(token):
         field = wait.until(lambda d: d.find_element(By.ID, "token"))
