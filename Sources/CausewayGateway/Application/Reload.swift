@@ -17,6 +17,9 @@ struct RuntimeConfiguration: Sendable {
     let partners: PartnerRegistry
     let targets: [String: AdapterRegistry.Target]
     let tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)]
+    /// Per partner: what tells its loaded folder from another (its partner.yaml as read, and its
+    /// mappings' digests, which cover their crosswalks and schemas).
+    let partnerPrints: [String: String]
 
     /// Loads and checks; throws every problem at once, each naming its file or key.
     static func load(_ configuration: GatewayConfiguration, environment: [String: String]) throws(StartupError) -> RuntimeConfiguration {
@@ -36,7 +39,12 @@ struct RuntimeConfiguration: Sendable {
             Self.dispose(targets.values.map(\.built))
             throw StartupError(problems: problems)
         }
-        return RuntimeConfiguration(configuration: configuration, partners: partners, targets: targets, tokens: tokens)
+        var prints: [String: String] = [:]
+        for partner in partners.partners {
+            let yaml = FileManager.default.contents(atPath: partner.configuration.folder.appendingPathComponent("partner.yaml").path) ?? Data()
+            prints[partner.name] = ContentDigest(of: Array(yaml)).description + "|" + partner.mappings.map(\.digest.description).joined(separator: ",")
+        }
+        return RuntimeConfiguration(configuration: configuration, partners: partners, targets: targets, tokens: tokens, partnerPrints: prints)
     }
 
     /// Shuts down adapters that were built but will not be used (their run loop, started
@@ -124,6 +132,7 @@ actor GatewayReloader {
     /// Per target: a fingerprint of its resolved secrets, so that a rotated secret file counts as a change.
     private var secretPrints: [String: Int]
     private var tokenPrints: [String: Int]
+    private var partnerPrints: [String: String]
     /// Told of every reload (the audit log).
     private var observers: [@Sendable (_ request: ReloadRequest, _ outcome: ReloadOutcome) async -> Void] = []
 
@@ -139,6 +148,7 @@ actor GatewayReloader {
         running = started.configuration
         secretPrints = started.targets.mapValues(\.secretsFingerprint)
         tokenPrints = Self.tokenPrints(started.tokens)
+        partnerPrints = started.partnerPrints
     }
 
     /// Adds an observer of reloads (who asked, how, from where; the outcome).
@@ -202,7 +212,7 @@ actor GatewayReloader {
         summary.generation = generation
         let oldPartners = Dictionary(old.partners.partners.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let newPartners = Dictionary(checked.partners.partners.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        summary.partners = .init(old: oldPartners, new: newPartners) { Self.fingerprint($0) == Self.fingerprint($1) }
+        summary.partners = .init(old: partnerPrints, new: checked.partnerPrints) { $0 == $1 }
         let newSecretPrints = checked.targets.mapValues(\.secretsFingerprint)
         summary.targets = .init(old: running.targets, new: configuration.targets) { $0 == $1 }
         for name in configuration.targets.keys where running.targets[name] == configuration.targets[name]
@@ -234,6 +244,7 @@ actor GatewayReloader {
         tokens.replace(checked.tokens)
         secretPrints = newSecretPrints
         tokenPrints = newTokenPrints
+        partnerPrints = checked.partnerPrints
         return .applied(summary)
     }
 
@@ -266,11 +277,6 @@ actor GatewayReloader {
     static func restartBound(_ partner: PartnerRegistry.Partner) -> RestartBound {
         let named = partner.configuration.roles.values.flatMap { $0 } + partner.configuration.identities
         return RestartBound(ledger: partner.configuration.ledger, keri: Set(named.filter { !$0.hasPrefix("did:key:") }))
-    }
-
-    /// What tells one partner's loaded folder from another: its partner.yaml as read and its mappings' digests.
-    static func fingerprint(_ partner: PartnerRegistry.Partner) -> String {
-        "\(partner.configuration)|" + partner.mappings.map(\.digest.description).joined(separator: ",")
     }
 
     /// The settings that differ and apply only after a restart, by their `causeway.yaml` key.
