@@ -16,7 +16,7 @@ enum ConfigurationLoader {
         var description: String { lines.joined(separator: "\n") }
     }
 
-    static let topKeys: Set<String> = ["listen", "store", "identity", "partners", "targets", "tokens", "ledger", "intake", "delivery", "reconcile", "http", "allow_fixture_keys", "witness", "keri", "logging", "retention", "readiness"]
+    static let topKeys: Set<String> = ["listen", "store", "identity", "partners", "targets", "tokens", "ledger", "intake", "delivery", "reconcile", "http", "allow_fixture_keys", "witness", "keri", "tracing", "logging", "retention", "readiness"]
 
     /// The folder `causeway demo` works in by default, where its configuration is written.
     static let demoConfiguration = "causeway-demo/causeway.yaml"
@@ -228,6 +228,7 @@ enum ConfigurationLoader {
         }
         if let node = root?["witness"] { parseWitness(node, into: &configuration.witness, at: at, problems: &problems) }
         if let node = root?["keri"] { parseKERI(node, into: &configuration.keri, at: at, problems: &problems) }
+        if let node = root?["tracing"] { configuration.tracing = parseTracing(node, at: at, problems: &problems) }
         parseLogging(root?["logging"], environment: environment, into: &configuration.logging, at: at, problems: &problems)
         if let node = root?["retention"] { configuration.retention = parseRetention(node, at: at, problems: &problems) }
         if let node = root?["readiness"] { parseReadiness(node, into: &configuration.readiness, at: at, problems: &problems) }

@@ -21,6 +21,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         // Structured logs (logging: in causeway.yaml); the configuration's secrets are never written.
         StructuredLogging.bootstrap(configuration.logging, secrets: StructuredLogging.secrets(of: configuration, environment: ProcessInfo.processInfo.environment))
+        // swift-metrics into the registry /metrics renders (Hummingbird's request metrics), once per process.
+        GatewayMetrics.bootstrapSwiftMetrics()
         let application: any ApplicationProtocol
         do {
             // A live reload (SIGHUP, POST /v1/admin/reload) reads the same file and environment again.

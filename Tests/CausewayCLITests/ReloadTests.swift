@@ -178,6 +178,13 @@ struct ReloadTests {
         let old = gateway.directory.appendingPathComponent("erp.sqlite")
         #expect(try Self.sqlite(old, "SELECT agreement_digest FROM erp_purchase_order") == first)
         #expect(try Self.sqlite(second, "SELECT agreement_digest FROM erp_purchase_order") == next)
+
+        // The audit log names who reloaded, through what and how it ended; SIGHUP and refusals too.
+        try Self.edit(gateway) { $0.replacingOccurrences(of: "path: erp2.sqlite}", with: "path: erp2.sqlite, bogus_setting: 1}") }
+        try await Self.hangup(gateway)
+        let store = gateway.directory.appendingPathComponent("causeway.sqlite")
+        let audit = try Self.sqlite(store, "SELECT actor || ' ' || channel || ' ' || outcome FROM audit_log WHERE action = 'config.reload' ORDER BY seq")
+        #expect(audit == "ops api success\nSIGHUP signal failure", "\(audit)")
     }
 
     @Test("reload under load: agreements stream in while the target is swapped six times (SIGHUP and API); each is delivered exactly once")

@@ -41,6 +41,7 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     let gatewayStore = try GatewayStore.open(configuration, environment: environment, monitor: monitor, logger: logger)
     let store = gatewayStore.store
     try await GatewayStore.migrate(configuration, environment: environment)
+    let tracing = try GatewayTracing.make(settings: configuration.tracing, store: store, logger: logger)  // Observability/Tracing.swift
     let runtime = GatewayRuntime(snapshot: loaded.snapshot, targets: loaded.targets, monitor: monitor, logger: logger)
 
     var intake = IntakeService(configuration: .init(maxBytes: configuration.maxBytes, gateway: identity.did,
@@ -70,8 +71,9 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
         try await withStore(configuration.store, environment: environment, load)
     }
     intake.keyStates = keri.keeper
-    let pipeline = DeliveryPipeline(configuration: configuration, identity: identity, store: store, targets: runtime, breakers: breakers,
+    let pipeline = DeliveryPipeline(configuration: configuration, identity: identity, store: store, targets: tracing.traced(runtime), breakers: breakers,
                                     metrics: metrics, logger: logger)
+    pipeline.issuer.observer.set { await tracing.receiptsIssued($0, startedAt: $1) }
     let witnessing = try LedgerWitnessing(configuration: configuration, identity: identity.signing, partners: partners, store: store, logger: logger)
     let pusher: @Sendable (PartnerRegistry) -> (@Sendable () async throws -> Void)? = { [logger] partners in
         receiptPusherTask(partners: partners, store: store, witnessing: witnessing, logger: logger)
@@ -80,9 +82,11 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     let reloader = GatewayReloader(load: reload ?? { throw StartupError(problems: ["this gateway was started without a configuration file to reload"]) },
                                    environment: environment, started: loaded, runtime: runtime, tokens: authenticator, pusher: pusher,
                                    logger: logger)
+    await reloader.recordInAuditLog(AuditRecorder(store: store))  // config.reload in the audit log
 
     // The services, in start order (a graceful shutdown stops them in reverse: the store last).
     var services: [any Service] = [gatewayStore.service]
+    services += tracing.services  // the span exporter: stopped after everything that makes spans
     services.append(runtime.service(tasks: pusher(partners).map { ["receipt-pusher": $0] } ?? [:]))  // targets' run loops, receipt pusher
     if let reconcile { services.append(SupervisedService("reconcile", monitor: monitor) { await reconcile.run() }) }
     services += keri.services.enumerated().map { SupervisedService("keri.keeper-\($0.offset + 1)", monitor: monitor, wrapping: $0.element) }
@@ -99,6 +103,8 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     // The routes.
     let router = Router(context: GatewayRequestContext.self)
     router.add(middleware: RequestLogMiddleware(logger: Logger(label: "causeway.http")))
+    router.add(middleware: MetricsMiddleware())  // hb_requests & co. through swift-metrics (GatewayMetrics)
+    router.add(middleware: tracing.intakeMiddleware())
     router.add(middleware: ProblemMiddleware(logger: logger))
     let throttle = AuthThrottle(limits: .init(perAddress: configuration.http.authFailuresPerAddress, global: configuration.http.authFailuresGlobal))
     var api = GatewayAPI(intake: intake, store: store, tokens: authenticator, throttle: throttle, metrics: metrics, maxBytes: configuration.maxBytes,

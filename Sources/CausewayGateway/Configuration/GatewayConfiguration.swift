@@ -42,6 +42,8 @@ public struct GatewayConfiguration: Sendable {
     public var witness: WitnessSettings = .init()
     /// KERI signers' key state and the gateway's own AID (the `keri:` section).
     public var keri: KERISettings = .init()
+    /// OpenTelemetry tracing (`tracing:`; GatewayConfiguration+Observability.swift). Nil: off.
+    public var tracing: TracingSettings?
     /// The log's format and level (the `logging:` section; Docs/operations.md, "Logs").
     public var logging: LoggingSettings = .init()
     /// Retention of finished agreements (the `retention:` section; GatewayConfiguration+Retention.swift). Nil: off.

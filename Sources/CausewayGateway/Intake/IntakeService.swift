@@ -141,7 +141,7 @@ public struct IntakeService: Sendable {
                 receiptID: receiptID, generated: generated, action: action, adapter: adapter, agreementID: agreement.id ?? "",
                 agreementType: agreement.type ?? "", agreementDigest: agreement.digest, signers: signers,
                 plan: .init(partner: partner.name, mapping: mapping.id, version: mapping.version, digest: mapping.digest, actionIndex: action.index),
-                gateway: configuration.gateway, software: configuration.software)
+                gateway: configuration.gateway, software: configuration.software, traceID: IntakeTrace.traceID)
             return IncomingAgreement.Action(index: action.index, name: action.name, target: action.target, kind: action.kind.rawValue,
                                             adapter: adapter, action: action.json, provenance: provenance.json, receiptID: receiptID)
         }
@@ -150,6 +150,8 @@ public struct IntakeService: Sendable {
             verification: report.json, mappingID: mapping.id, mappingVersion: mapping.version, mappingDigest: mapping.digest,
             total: agreement.document["total"]?.stringValue, currency: agreement.document["currency"]?.stringValue, receivedAt: receivedAt,
             actions: actions)
+        // Traced: the intake span's context, kept before the agreement so a worker that claims it at once finds it.
+        try await GatewayTracing.recordIntake(digest: agreement.digest, store: store)
         switch try await store.accept(incoming) {
         case .accepted: return .accepted(digest: agreement.digest, partner: partner.name, status: actions.isEmpty ? .delivered : .accepted)
         case .known(let status): return .known(digest: agreement.digest, status: status)

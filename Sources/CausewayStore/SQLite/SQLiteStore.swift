@@ -151,6 +151,8 @@ public final class SQLiteStore: AgreementStore {
         migrator.registerMigration("v5") { db in try db.execute(sql: Self.schemaKERI) }
         // v8: retention, which agreements' bodies and attempts went to which archive file (SQLiteStore+Retention).
         migrator.registerMigration("v8") { db in try db.execute(sql: Self.schemaRetention) }
+        // v7: the W3C trace context of each agreement's intake span (SQLiteStore+Tracing).
+        migrator.registerMigration("v7") { db in try db.execute(sql: Self.schemaTracing) }
         // v6: the audit log of operator actions, append-only (SQLiteStore+Audit).
         migrator.registerMigration("v6") { db in try db.execute(sql: Self.schemaAudit) }
         try migrator.migrate(pool)
