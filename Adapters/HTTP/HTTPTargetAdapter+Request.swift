@@ -28,6 +28,7 @@ extension HTTPTargetAdapter {
     /// Headers the adapter sets itself; an action may not set them.
     static let reservedHeaders: Set<String> = [
         "idempotency-key", "authorization", "content-type", "content-length", "host", "transfer-encoding", "connection", "soapaction",
+        "traceparent", "tracestate",
     ]
 
     static let methods: Set<String> = ["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -130,6 +131,13 @@ extension HTTPTargetAdapter {
         headers.add(name: "Causeway-Receipt-ID", value: Self.headerSafe(delivery.provenance.receiptID))
         headers.add(name: "Causeway-Provenance-Digest", value: delivery.provenance.digest.description)
         headers.add(name: "Causeway-Provenance", value: Self.base64URL(delivery.provenance.canonicalBytes))
+        // W3C trace context: the target's own spans join the delivery's trace.
+        if let traceparent = delivery.traceparent, Self.isSafeHeaderValue(traceparent) {
+            headers.add(name: "traceparent", value: traceparent)
+            if let tracestate = delivery.tracestate, !tracestate.isEmpty, Self.isSafeHeaderValue(tracestate) {
+                headers.add(name: "tracestate", value: tracestate)
+            }
+        }
         switch configuration.authentication {
         case .none: break
         case .bearer(let token): headers.add(name: "Authorization", value: "Bearer " + token)

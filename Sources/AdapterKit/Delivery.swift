@@ -20,6 +20,11 @@ public struct Delivery: Sendable {
     public let signedAgreement: [UInt8]
     /// 1 for the first try.
     public let attempt: Int
+    /// The W3C `traceparent` of this delivery's span, when the gateway traces (Docs/operations.md,
+    /// Traces). Adapters that call out over HTTP send it, so the target's spans join the trace.
+    public var traceparent: String? = nil
+    /// The W3C `tracestate` that goes with ``traceparent``, if any.
+    public var tracestate: String? = nil
 
     public init(agreementDigest: ContentDigest, agreementID: String, action: LegacyAction, provenance: ProvenanceRecord,
                 signedAgreement: [UInt8], attempt: Int = 1) {

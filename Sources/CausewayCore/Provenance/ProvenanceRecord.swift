@@ -16,6 +16,10 @@
 ///  "agent": {"gateway": "did:key:…", "software": "causeway/0.1.0"},
 ///  "idempotencyKey": "sha256:…/0"}
 /// ```
+///
+/// When intake was traced, the record also has `"traceId": "<32 lowercase hex>"`, the W3C trace id
+/// of the trace that runs from intake to the receipt. Records without it are unchanged, byte for
+/// byte, so their digests (and the receipts over them) still verify.
 public struct ProvenanceRecord: Sendable, Hashable {
     /// A signer of the agreement as verification established it.
     public struct Signer: Sendable, Hashable {
@@ -104,9 +108,17 @@ public struct ProvenanceRecord: Sendable, Hashable {
     public let plan: Plan
     public let gateway: String
     public let software: String
+    /// The W3C trace id (32 lowercase hex digits) of intake's trace, when intake was traced.
+    public let traceID: String?
+
+    /// Whether `text` is a W3C trace id: 32 lowercase hex digits, not all zero.
+    public static func isTraceID(_ text: String) -> Bool {
+        text.utf8.count == 32 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+            && text.utf8.contains { $0 != 0x30 }
+    }
 
     public init(receiptID: String, generated: String, action: LegacyAction, adapter: String, agreementID: String, agreementType: String,
-                agreementDigest: ContentDigest, signers: [Signer], plan: Plan, gateway: String, software: String) {
+                agreementDigest: ContentDigest, signers: [Signer], plan: Plan, gateway: String, software: String, traceID: String? = nil) {
         self.receiptID = receiptID
         self.generated = generated
         self.target = action.target
@@ -120,6 +132,7 @@ public struct ProvenanceRecord: Sendable, Hashable {
         self.plan = plan
         self.gateway = gateway
         self.software = software
+        self.traceID = traceID.flatMap { Self.isTraceID($0) ? $0 : nil }
     }
 
     /// Reads a record back from its JSON form (as the outbox stores it).
@@ -166,13 +179,25 @@ public struct ProvenanceRecord: Sendable, Hashable {
                          actionIndex: actionIndex)
         self.gateway = gateway
         self.software = software
+        if let traceID = json["traceId"] {
+            guard let text = traceID.stringValue, Self.isTraceID(text) else { throw fail("traceId (32 lowercase hex digits)") }
+            self.traceID = text
+        } else {
+            self.traceID = nil
+        }
     }
 
     /// `sha256:…/N`.
     public var idempotencyKey: String { "\(agreementDigest)/\(plan.actionIndex)" }
 
-    /// The record as JSON.
+    /// The record as JSON (`traceId` only when there is one).
     public var json: JSONValue {
+        guard let traceID, case .object(var object) = untracedJSON else { return untracedJSON }
+        object["traceId"] = .string(traceID)
+        return .object(object)
+    }
+
+    var untracedJSON: JSONValue {
         [
             "type": "CausewayProvenance", "v": 1,
             "receiptId": .string(receiptID),

@@ -1,10 +1,20 @@
+public import Prometheus
+import Metrics
 import Synchronization
 
-/// The gateway's Prometheus metrics, rendered in the text exposition format (version 0.0.4).
+/// The gateway's Prometheus metrics, kept in a swift-prometheus ``PrometheusCollectorRegistry``
+/// and rendered in the text exposition format (version 0.0.4) at `GET /metrics`.
+///
+/// The registry belongs to the application (one per gateway, so that several gateways in one
+/// process — the tests — count apart). `causeway serve` also hands it to swift-metrics
+/// (``bootstrapSwiftMetrics(into:)``), so framework metrics such as Hummingbird's `hb_requests`
+/// appear beside the gateway's own families.
 ///
 /// Counters and histograms carry labels (partner, target, outcome, refusal code); label values
 /// come from configuration and stable codes only, never from payloads, so their number stays
-/// bounded. Gauges are read when scraped.
+/// bounded. Gauges are read when scraped (swift-prometheus has no callback gauges, so they are
+/// rendered here, in the same format). Every family is announced with HELP and TYPE lines, even
+/// before its first sample.
 public final class GatewayMetrics: Sendable {
     /// Latency buckets in seconds: 1 ms … 30 s.
     static let buckets: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
@@ -14,24 +24,6 @@ public final class GatewayMetrics: Sendable {
         let name: String
         let kind: Kind
         let help: String
-    }
-
-    struct Histogram: Sendable {
-        var counts = [Int](repeating: 0, count: GatewayMetrics.buckets.count)
-        var sum = 0.0
-        var count = 0
-
-        mutating func observe(_ value: Double) {
-            for (index, bound) in GatewayMetrics.buckets.enumerated() where value <= bound { counts[index] += 1 }
-            sum += value
-            count += 1
-        }
-    }
-
-    struct State: Sendable {
-        /// Family name → rendered label set → value.
-        var counters: [String: [String: Int]] = [:]
-        var histograms: [String: [String: Histogram]] = [:]
     }
 
     static let families: [Family] = [
@@ -62,24 +54,57 @@ public final class GatewayMetrics: Sendable {
         .init(name: "causeway_keri_resolutions_total", kind: .counter, help: "did:webs KELs fetched from a party's server."),
     ]
 
-    let state = Mutex(State())
-    /// Gauges read at scrape time: family → (labels → value).
+    static let help: [String: String] = Dictionary(uniqueKeysWithValues: families.map { ($0.name, $0.help) })
+
+    /// Where the counters and histograms live; `/metrics` renders all of it.
+    public let registry: PrometheusCollectorRegistry
+    /// Families that have had a sample (the others are announced by HELP and TYPE alone).
+    let sampled = Mutex<Set<String>>([])
+    /// Gauges read at scrape time: family → (rendered labels → value).
     let gauges: @Sendable () -> [String: [String: Double]]
 
-    public init(gauges: @escaping @Sendable () -> [String: [String: Double]] = { [:] }) {
+    /// The registry swift-metrics records into, once ``bootstrapSwiftMetrics(into:)`` has run.
+    static let swiftMetricsRegistry = Mutex<PrometheusCollectorRegistry?>(nil)
+
+    /// - Parameters:
+    ///   - registry: the registry to count in. Nil: the one swift-metrics was bootstrapped with
+    ///     (``bootstrapSwiftMetrics(into:)``, as `causeway serve` does), so that framework metrics
+    ///     share the exposition; without that bootstrap (tests, embedders), a registry of its own.
+    ///   - gauges: the gauge families' values, read at each scrape, keyed by ``render(_:)`` labels.
+    public init(registry: PrometheusCollectorRegistry? = nil, gauges: @escaping @Sendable () -> [String: [String: Double]] = { [:] }) {
+        self.registry = registry ?? Self.swiftMetricsRegistry.withLock { $0 } ?? PrometheusCollectorRegistry()
         self.gauges = gauges
+    }
+
+    /// Makes swift-metrics (`MetricsSystem`, process-wide, at most once per process) record into
+    /// `registry`, and makes it the registry of the gateways built afterwards in this process.
+    /// `causeway serve` calls it once before it builds its application; tests that build several
+    /// gateways in one process do not, and each gateway then counts in a registry of its own.
+    public static func bootstrapSwiftMetrics(into registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        swiftMetricsRegistry.withLock { $0 = registry }
     }
 
     // MARK: Recording
 
     public func increment(_ family: String, _ labels: KeyValuePairs<String, String> = [:], by amount: Int = 1) {
-        let key = Self.render(labels)
-        state.withLock { $0.counters[family, default: [:]][key, default: 0] += amount }
+        registry.makeCounter(descriptor: descriptor(family), labels: labels.map { ($0.key, $0.value) }).increment(by: Int64(amount))
+        note(family)
     }
 
     public func observe(_ family: String, _ labels: KeyValuePairs<String, String> = [:], seconds: Double) {
-        let key = Self.render(labels)
-        state.withLock { $0.histograms[family, default: [:]][key, default: Histogram()].observe(seconds) }
+        registry.makeValueHistogram(descriptor: descriptor(family), labels: labels.map { ($0.key, $0.value) }, buckets: Self.buckets)
+            .record(seconds)
+        note(family)
+    }
+
+    func descriptor(_ family: String) -> MetricNameDescriptor {
+        // An unlisted family still counts; it just has no HELP line.
+        MetricNameDescriptor(metricName: family, unitName: "", helpText: Self.help[family] ?? "")
+    }
+
+    func note(_ family: String) {
+        sampled.withLock { _ = $0.insert(family) }
     }
 
     /// What one delivery attempt ended in.
@@ -99,39 +124,31 @@ public final class GatewayMetrics: Sendable {
 
     // MARK: Exposition
 
-    /// The text exposition of every family, with HELP and TYPE lines.
+    /// The text exposition: the registry's families (the gateway's and, under `serve`, the
+    /// frameworks'), then HELP and TYPE of the gateway's families without samples yet, then the
+    /// gauges read now.
     public func exposition() -> String {
-        let snapshot = state.withLock { $0 }
+        var out = registry.emitToString()
+        let seen = sampled.withLock { $0 }
         let gaugeValues = gauges()
-        var out = ""
         for family in Self.families {
-            out += "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) \(family.kind.rawValue)\n"
             switch family.kind {
-            case .counter:
-                for (labels, value) in (snapshot.counters[family.name] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                    out += "\(family.name)\(labels.isEmpty ? "" : "{\(labels)}") \(value)\n"
-                }
+            case .counter, .histogram:
+                guard !seen.contains(family.name) else { continue }
+                out += "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) \(family.kind.rawValue)\n"
             case .gauge:
+                out += "# HELP \(family.name) \(family.help)\n# TYPE \(family.name) gauge\n"
                 for (labels, value) in (gaugeValues[family.name] ?? [:]).sorted(by: { $0.key < $1.key }) {
                     out += "\(family.name)\(labels.isEmpty ? "" : "{\(labels)}") \(Self.number(value))\n"
-                }
-            case .histogram:
-                for (labels, histogram) in (snapshot.histograms[family.name] ?? [:]).sorted(by: { $0.key < $1.key }) {
-                    let prefix = labels.isEmpty ? "" : labels + ","
-                    for (index, bound) in Self.buckets.enumerated() {
-                        out += "\(family.name)_bucket{\(prefix)le=\"\(Self.number(bound))\"} \(histogram.counts[index])\n"
-                    }
-                    out += "\(family.name)_bucket{\(prefix)le=\"+Inf\"} \(histogram.count)\n"
-                    out += "\(family.name)_sum\(labels.isEmpty ? "" : "{\(labels)}") \(Self.number(histogram.sum))\n"
-                    out += "\(family.name)_count\(labels.isEmpty ? "" : "{\(labels)}") \(histogram.count)\n"
                 }
             }
         }
         return out
     }
 
-    /// `a="x",b="y"` with the exposition format's escapes (backslash, quote, newline).
-    static func render(_ labels: KeyValuePairs<String, String>) -> String {
+    /// `a="x",b="y"` with the exposition format's escapes (backslash, quote, newline): the key
+    /// of a gauge value.
+    public static func render(_ labels: KeyValuePairs<String, String>) -> String {
         labels.map { key, value in
             var escaped = ""
             for character in value {

@@ -16,6 +16,8 @@ public final class ReceiptIssuer: Sendable {
     let now: @Sendable () -> Int64
     /// The gateway's KERI AID, when it is one: receipts are issued by its DID and name the event.
     let keri: ReceiptSigner.KERISigner?
+    /// Hears each batch once it is stored (tracing's receipt spans).
+    public let observer = ReceiptObserver()
 
     public init(store: any AgreementStore, identity: SigningIdentity, origin: String,
                 now: @escaping @Sendable () -> Int64 = WallClock.milliseconds, keri: ReceiptSigner.KERISigner? = nil) {
@@ -59,6 +61,7 @@ public final class ReceiptIssuer: Sendable {
             sequence += 1
         }
         try await store.appendReceipts(appends)
+        await observer.heard(appends, startedAt: issued)
         return appends.count
     }
 }

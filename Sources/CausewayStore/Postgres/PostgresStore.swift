@@ -68,7 +68,7 @@ public final class PostgresStore: AgreementStore {
             let applied = try await db.query("SELECT version FROM causeway_migrations", logger: logger).collect()
                 .map { try $0.decode(Int.self) }
             for (version, statements) in [(1, Self.schemaV1), (2, Self.schemaV2), (3, Self.schemaV3), (4, Self.schemaV4),
-                                          (5, Self.schemaKERI), (8, Self.schemaRetention), (6, Self.schemaAudit)]
+                                          (5, Self.schemaKERI), (8, Self.schemaRetention), (6, Self.schemaAudit), (7, Self.schemaTracing)]
             where !applied.contains(version) {
                 for statement in statements { try await db.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
                 if version == 4 { try await Self.buildTree(db, logger: logger) }
