@@ -110,7 +110,7 @@ struct AuditLogTests {
         #expect(deadLine["dead_letter.reason"]?.stringValue?.contains("gave up after 2 attempts") == true, "\(deadLine)")
     }
 
-    @Test("the audit log: sign-in (good and bad), sign-out, retry by API and (refused) by a viewer, in GET /v1/audit and causeway audit export with who, what and where; viewers get 403",
+    @Test("the audit log: sign-in (good and bad), sign-out, retry by API and (refused) by a viewer, a reconcile repair from the CLI, in GET /v1/audit and causeway audit export with who, what and where; viewers get 403",
           arguments: ["sqlite", "postgres"])
     func auditLog(store: String) async throws {
         let gateway = try DashboardTests.gateway(store: store)
@@ -182,6 +182,18 @@ struct AuditLogTests {
         #expect(audited.count == 6, "\(gateway.log)")
         #expect(!gateway.log.contains(badToken) && !export.stdout.contains(badToken))
         #expect(!gateway.log.contains(gateway.token) && !gateway.log.contains(cookie))
+
+        // A reconcile repair from the command line, against the same store: recorded as cli:$USER from this host.
+        let repair = try CommandRunner.causeway(["reconcile", "--config", gateway.configFile, "--repair"], in: gateway.directory,
+                                                environment: ["TEST_OPS_TOKEN": gateway.token, "TEST_VIEWER_TOKEN": gateway.viewerToken,
+                                                              "USER": "auditor"])
+        #expect(repair.status == 0 || repair.status == 1, "\(repair.description)")
+        let (_, repairs) = try await gateway.request("GET", "/v1/audit?action=reconcile.repair", token: gateway.token)
+        let repaired = repairs?["entries"]?.arrayValue ?? []
+        #expect(!repaired.isEmpty && repaired.allSatisfy {
+            $0["actor"]?.stringValue == "cli:auditor" && $0["channel"]?.stringValue == "cli"
+                && $0["remote"]?.stringValue == ProcessInfo.processInfo.hostName
+        }, "\(repaired)\n\(repair.description)")
     }
 
     @Test("in Chromium: the Audit page for an operator (filter, export link) at desktop and phone width; a viewer has no link and gets 403")
