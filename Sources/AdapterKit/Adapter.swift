@@ -20,7 +20,7 @@ public protocol Adapter: Sendable {
     func lookup(_ delivery: Delivery) async -> LookupResult
 
     /// Connects to the target as a delivery would (logs in, opens a connection, reaches the base
-    /// URL, writes a probe file, starts the program) without performing any action, and throws
+    /// URL, checks the folder is writable, starts the program) without performing any action, and throws
     /// the reason it cannot, each problem naming the setting and the fix (`url: …`, `password: …`).
     /// Used by `causeway config check --connect` and by `/readyz` (cached, at most every 10 s).
     /// The default does nothing: an adapter without a connection to check is always reachable.
