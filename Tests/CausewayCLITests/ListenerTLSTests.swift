@@ -163,6 +163,8 @@ struct ListenerTLSTests {
         let replaced = try await eventually(seconds: 20) { try TestCertificateAuthority.servedFingerprint(port: gateway.port) == second }
         #expect(replaced, "\(gateway.log)")
         #expect(gateway.log.contains("listener TLS reloaded"), "\(gateway.log)")
+        // The same SIGHUP reloads the partners too (Reload.swift listens for it as well).
+        #expect(try await eventually(seconds: 20) { gateway.log.contains("configuration reloaded") }, "\(gateway.log)")
 
         // An expired replacement: refused with the reason in the log, the second certificate keeps serving.
         try install("expired")
@@ -222,10 +224,21 @@ struct ListenerTLSTests {
 
         let good = try check("http:\n  tls: {certificate: file:\(ca.path("server.crt")), key: file:\(ca.path("server.key"))}\n")
         #expect(good.status == 0, "\(good)")
+        let served = try TestCertificateAuthority.fingerprint(ofCertificate: ca.path("server.crt"))
+        #expect(good.stdout.contains("tls         certificate file:\(ca.path("server.crt")), key file:\(ca.path("server.key")); certificate sha256 \(served)"),
+                "\(good)")
 
-        // A partner requiring a client certificate on a listener that cannot ask for one stops start-up.
+        // A partner's intake.client_certificate with a value that is no fingerprint is named at its line.
         let partnerFile = gateway.directory.appendingPathComponent("partners/stahlteile/partner.yaml")
         let partner = try String(contentsOf: partnerFile, encoding: .utf8)
+        try Data((partner + "\nintake: {client_certificate: {sha256: [abc123]}}\n").utf8).write(to: partnerFile)
+        try Data((base + "\nhttp:\n  tls: {certificate: file:\(ca.path("server.crt")), key: file:\(ca.path("server.key")), client_ca: file:\(ca.certificate)}\n").utf8)
+            .write(to: gateway.directory.appendingPathComponent(gateway.configFile))
+        try gateway.start()
+        #expect(try await eventually(seconds: 30) { !gateway.process.isRunning })
+        #expect(gateway.log.contains("'abc123' in 'intake.client_certificate.sha256' is not a SHA-256 fingerprint"), "\(gateway.log)")
+
+        // A partner requiring a client certificate on a listener that cannot ask for one stops start-up.
         try Data((partner + "\nintake: {client_certificate: {dns_names: [erp.stahlteile.example]}}\n").utf8).write(to: partnerFile)
         try Data((base + "\nhttp:\n  tls: {certificate: file:\(ca.path("server.crt")), key: file:\(ca.path("server.key"))}\n").utf8)
             .write(to: gateway.directory.appendingPathComponent(gateway.configFile))

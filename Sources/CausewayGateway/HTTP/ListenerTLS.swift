@@ -347,3 +347,13 @@ extension ListenerTLS {
         tls?.server(http) ?? .http1(configuration: http)
     }
 }
+
+extension ListenerTLS {
+    /// What `causeway config check` prints for `http.tls`: the files, the certificate's
+    /// fingerprint and expiry, the client certificate mode (never anything of the key but its path).
+    public static func describe(_ settings: GatewayConfiguration.ListenerTLSSettings, now: Date = Date()) throws(ListenerTLSError) -> String {
+        let material = try load(settings, now: now)
+        return "certificate file:\(settings.certificate), key file:\(settings.key)"
+            + (settings.clientCA.map { ", client_ca file:\($0)" } ?? "") + "; \(material.summary)"
+    }
+}
