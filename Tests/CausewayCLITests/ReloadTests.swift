@@ -187,6 +187,63 @@ struct ReloadTests {
         #expect(audit == "ops api success\nSIGHUP signal failure", "\(audit)")
     }
 
+    @Test("work in flight keeps the mapping it was accepted under: an agreement waiting in the outbox is delivered with the old mapping after a reload changed it, a new one with the new")
+    func inFlightKeepsItsMapping() async throws {
+        let gateway = try RunningGateway(delivery: "  max_attempts: 1")
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        let target = gateway.directory.appendingPathComponent("erp.sqlite")
+        // The ERP's table is away: the first agreement's delivery fails and waits as a dead letter.
+        _ = try Self.sqlite(target, "ALTER TABLE erp_purchase_order RENAME TO erp_purchase_order_away")
+        var (status, body) = try await gateway.request("POST", "/v1/agreements", body: try Self.fixture("multi-line.json"))
+        #expect(status == 202)
+        let first = try #require(body?["digest"]?.stringValue)
+        var state: String?
+        for _ in 0..<100 {
+            (_, body) = try await gateway.request("GET", "/v1/agreements/\(first)", token: gateway.viewerToken)
+            state = body?["actions"]?[0]?["state"]?.stringValue
+            if state == "dead_letter" { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(state == "dead_letter", "\(String(describing: body))")
+
+        // The mapping changes (another supplier code, version 1.0.1) and is reloaded.
+        let mapping = gateway.directory.appendingPathComponent("partners/stahlteile/purchase-order.yaml")
+        let text = try String(contentsOf: mapping, encoding: .utf8)
+        #expect(text.contains("version: \"1.0.0\"") && text.contains("{const: \"V-1001\"}"))
+        try Data(text.replacingOccurrences(of: "version: \"1.0.0\"", with: "version: \"1.0.1\"")
+            .replacingOccurrences(of: "{const: \"V-1001\"}", with: "{const: \"V-2002\"}").utf8).write(to: mapping)
+        (status, body) = try await gateway.request("POST", "/v1/admin/reload", token: gateway.token)
+        #expect(status == 200)
+        #expect(body?["partners"]?["changed"] == ["stahlteile"])
+
+        (status, body) = try await gateway.request("POST", "/v1/agreements", body: try Self.fixture("one-line.json"))
+        #expect(status == 202)
+        let second = try #require(body?["digest"]?.stringValue)
+        (_, body) = try await gateway.request("GET", "/v1/agreements/\(second)", token: gateway.viewerToken)
+        #expect(body?["mapping"]?["version"]?.stringValue == "1.0.1")
+        (_, body) = try await gateway.request("GET", "/v1/agreements/\(first)", token: gateway.viewerToken)
+        #expect(body?["mapping"]?["version"]?.stringValue == "1.0.0")
+
+        // The ERP is back; the first agreement is retried and written as it was mapped when accepted.
+        _ = try Self.sqlite(target, "ALTER TABLE erp_purchase_order_away RENAME TO erp_purchase_order")
+        (status, _) = try await gateway.request("POST", "/v1/agreements/\(first)/retry", token: gateway.token)
+        #expect(status == 202)
+        #expect(try await Self.delivered(gateway, first) == "delivered", "\(gateway.log.suffix(3000))")
+        for _ in 0..<100 {
+            (_, body) = try await gateway.request("GET", "/v1/agreements/\(second)", token: gateway.viewerToken)
+            if body?["status"]?.stringValue == "delivered" { break }
+            // The second may have been dead-lettered while the table was away.
+            if body?["actions"]?[0]?["state"]?.stringValue == "dead_letter" {
+                _ = try await gateway.request("POST", "/v1/agreements/\(second)/retry", token: gateway.token)
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(body?["status"]?.stringValue == "delivered")
+        #expect(try Self.sqlite(target, "SELECT supplier_code FROM erp_purchase_order WHERE agreement_digest = '\(first)'") == "V-1001")
+        #expect(try Self.sqlite(target, "SELECT supplier_code FROM erp_purchase_order WHERE agreement_digest = '\(second)'") == "V-2002")
+    }
+
     @Test("reload under load: agreements stream in while the target is swapped six times (SIGHUP and API); each is delivered exactly once")
     func reloadUnderLoad() async throws {
         let work = try GeneratedAgreements(count: 240, seed: 23)
