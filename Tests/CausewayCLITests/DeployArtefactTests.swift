@@ -393,7 +393,8 @@ struct DeployArtefactTests {
         for expr in dashboardExpressions {
             for metric in Self.referencedMetrics(expr) { #expect(exported.contains(metric), "the dashboard uses \(metric), which /metrics does not export") }
         }
-        let families = Set(exported.map { Self.family($0) })
+        // The gateway's own families; the frameworks' (hb_requests, http_server_*) may be shown but need not be.
+        let families = Set(exported.filter { $0.hasPrefix("causeway_") }.map { Self.family($0) })
         let shown = Set(dashboardExpressions.flatMap { Self.referencedMetrics($0) }.map { Self.family($0) })
         #expect(families.subtracting(shown).isEmpty, "families not on the dashboard: \(families.subtracting(shown).sorted())")
     }
