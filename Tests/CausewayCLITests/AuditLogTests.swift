@@ -67,6 +67,31 @@ struct AuditLogTests {
         }
     }
 
+    @Test("logging: logfmt at notice writes logfmt lines and leaves out info (the request log); config check shows the setting and names a bad value")
+    func loggingSettings() async throws {
+        let gateway = try DashboardTests.gateway(extra: "logging:\n  format: logfmt\n  level: notice")
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        #expect(try DashboardTests.curl(gateway, "POST", "/login", form: ["token": "not-a-configured-token-0123456789abcdefXYZ"]).status == 401)
+        let lines = gateway.log.split(separator: "\n")
+        #expect(lines.contains { $0.hasPrefix("ts=") && $0.contains(" level=notice msg=audit label=causeway.audit ") }, "\(gateway.log)")
+        #expect(lines.allSatisfy { $0.hasPrefix("ts=") && !$0.contains("level=info") }, "\(gateway.log)")
+        #expect(!lines.contains { $0.contains("msg=request") })
+
+        let environment = ["TEST_OPS_TOKEN": gateway.token, "TEST_VIEWER_TOKEN": gateway.viewerToken]
+        let shown = try CommandRunner.causeway(["config", "check", "--config", gateway.configFile], in: gateway.directory, environment: environment)
+        #expect(shown.stdout.contains("logging     logfmt, level notice"), "\(shown.description)")
+        let bad = gateway.directory.appendingPathComponent("bad-logging.yaml")
+        let text = try String(contentsOf: gateway.directory.appendingPathComponent(gateway.configFile), encoding: .utf8)
+            .replacingOccurrences(of: "format: logfmt", with: "format: xml").replacingOccurrences(of: "level: notice", with: "level: loud")
+        try Data(text.utf8).write(to: bad)
+        let refused = try CommandRunner.causeway(["config", "check", "--config", bad.path], in: gateway.directory, environment: environment)
+        #expect(refused.status == 1, "\(refused.description)")
+        #expect(refused.stderr.contains("logging.format: 'xml' is not a format; use json or logfmt"), "\(refused.description)")
+        #expect(refused.stderr.contains("logging.level: 'loud' is not a level; use one of trace, debug, info, notice, warning, error, critical"),
+                "\(refused.description)")
+    }
+
     @Test("the delivery log: a failing target's failure with its retry time, then the dead letter, each with partner, target, digest and attempt")
     func deliveryLog() async throws {
         let gateway = try RunningGateway(delivery: "  max_attempts: 2")
