@@ -136,8 +136,9 @@ struct TracingTests {
         return detail
     }
 
-    @Test("a traceparent at intake makes one trace: intake, delivery and receipt spans reach the OTLP receiver, the HTTP target gets the trace, the provenance names it")
-    func oneTraceFromIntakeToReceipt() async throws {
+    @Test("a traceparent at intake makes one trace: intake, delivery and receipt spans reach the OTLP receiver, the HTTP target gets the trace, the provenance names it",
+          arguments: ["sqlite", "postgresql"])
+    func oneTraceFromIntakeToReceipt(store: String) async throws {
         let work = try CommandRunner.temporaryDirectory("tracing")
         let (collector, collectorPort, collected) = try await Self.recordingServer(
             in: work.appendingPathComponent("otlp"),
@@ -147,6 +148,7 @@ struct TracingTests {
         defer { kill(target.processIdentifier, SIGKILL) }
 
         let gateway = try RunningGateway(
+            store: store == "postgresql" ? try ReliabilityTests.database("causeway_trace") : nil,
             targets: """
                   erp-staging: {adapter: sqlite, path: erp.sqlite}
                   portal: {adapter: http, base_url: "http://127.0.0.1:\(targetPort)", honours_idempotency_key: true}
