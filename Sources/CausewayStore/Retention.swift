@@ -49,10 +49,14 @@ public struct PruneBatch: Sendable {
     public var digests: [ContentDigest]
     /// Attempt rows removed (or that would be).
     public var attempts: Int
+    /// How many old, finished agreements the batch's first selection found (at most the limit):
+    /// more than it archived when another instance took some meanwhile. Fewer than the limit: no more.
+    public var candidates: Int
 
-    public init(digests: [ContentDigest], attempts: Int) {
+    public init(digests: [ContentDigest], attempts: Int, candidates: Int? = nil) {
         self.digests = digests
         self.attempts = attempts
+        self.candidates = candidates ?? digests.count
     }
 }
 

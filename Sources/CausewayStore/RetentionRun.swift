@@ -49,7 +49,8 @@ public enum RetentionRun {
                                                    archive: { lines in try writer.append(lines) })
             summary.digests += batch.digests
             summary.attempts += batch.attempts
-            if batch.digests.count < batchSize { break }
+            // A batch another instance raced for archives fewer than it found: look again.
+            if batch.candidates < batchSize { break }
         }
         summary.file = writer.created ? writer.path : nil
         return summary

@@ -154,4 +154,56 @@ struct StoreRetentionTests {
         #expect(result.stderr.contains("retention.extra: unknown setting"), "\(result)")
         #expect(result.stderr.contains("retention.archive: required"), "\(result)")
     }
+
+    @Test("two prunes at once on one PostgreSQL store archive each of 600 old agreements exactly once, without deadlock")
+    func concurrentPrunes() async throws {
+        let store = try ReliabilityTests.database("causeway_prune_race")
+        let directory = try CommandRunner.temporaryDirectory("prune-race")
+        _ = try CommandRunner.causeway(["keys", "new", "--out", "key.json"], in: directory)
+        try FileManager.default.createDirectory(at: directory.appendingPathComponent("archive"), withIntermediateDirectories: true)
+        try Data("""
+            store: \(store)
+            identity: key.json
+            partners: \(TestPaths.repository.appendingPathComponent("Mappings").path)
+            allow_fixture_keys: true
+            retention: {days: 30, archive: archive, every_seconds: 0}
+            """.utf8).write(to: directory.appendingPathComponent("causeway.yaml"))
+        // Migrate, then write 600 finished agreements received 100 days ago, each with a delivered,
+        // receipted action and one attempt (rows written directly: only their state matters here).
+        let migrated = try CommandRunner.causeway(["store", "prune", "--config", "causeway.yaml", "--dry-run"], in: directory)
+        #expect(migrated.stdout.contains("would archive 0 agreements"), "\(migrated)")
+        let old = Int64(Date().timeIntervalSince1970 * 1000) - 100 * Self.day
+        _ = try ReliabilityTests.psql(store, """
+            INSERT INTO agreements (digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
+              mapping_digest, received_at)
+            SELECT 'sha256:' || encode(sha256(i::text::bytea), 'hex'), 'PO-' || i, 'stahlteile', 'PurchaseAgreement', 'delivered',
+              convert_to('{"n":' || i || '}', 'UTF8'), '{}', 'm', '1', 'sha256:' || repeat('0', 64), \(old)
+            FROM generate_series(1, 600) AS i;
+            INSERT INTO outbox (digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, state, attempts,
+              next_attempt_at, delivered_at, receipt_seq)
+            SELECT 'sha256:' || encode(sha256(i::text::bytea), 'hex'), 0, 'a', 'erp', 'rows', 'sqlite', '{}', '{}', 'r-' || i, 'delivered', 1,
+              \(old), \(old), i FROM generate_series(1, 600) AS i;
+            INSERT INTO attempts (outbox_id, number, worker, started_at, finished_at, outcome)
+            SELECT id, 1, 'w', \(old), \(old), 'delivered' FROM outbox;
+            """)
+        async let first = Task.detached { try CommandRunner.causeway(["store", "prune", "--config", "causeway.yaml"], in: directory) }.value
+        async let second = Task.detached { try CommandRunner.causeway(["store", "prune", "--config", "causeway.yaml"], in: directory) }.value
+        let (a, b) = try await (first, second)
+        #expect(a.status == 0, "\(a)")
+        #expect(b.status == 0, "\(b)")
+        // Each run reports what it archived; together exactly the 600.
+        let counts = [a, b].map { Int($0.stdout.firstMatch(of: /archived (\d+) agreements/)?.1 ?? "0") ?? 0 }
+        #expect(counts.reduce(0, +) == 600, "\(a.stdout) \(b.stdout)")
+        var seen: [String] = []
+        for file in try FileManager.default.contentsOfDirectory(at: directory.appendingPathComponent("archive"), includingPropertiesForKeys: nil) {
+            for line in try String(contentsOf: file, encoding: .utf8).split(separator: "\n") {
+                seen.append(try JSONReader().read(String(line))["digest"]?.stringValue ?? "?")
+            }
+        }
+        #expect(seen.count == 600)
+        #expect(Set(seen).count == 600)
+        #expect(try ReliabilityTests.psql(store, "SELECT count(*) FROM archived_agreements") == "600")
+        #expect(try ReliabilityTests.psql(store, "SELECT count(*) FROM attempts") == "0")
+        #expect(try ReliabilityTests.psql(store, "SELECT count(*) FROM agreements WHERE length(document) > 0") == "0")
+    }
 }

@@ -38,6 +38,7 @@ extension PostgresStore: RetentionStore {
                     """, logger: logger).collect().map { try $0.decode(String.self) }
             }
             var digests = try await candidates(only: nil)
+            let found = digests.count
             if request.dryRun || digests.isEmpty {
                 let attempts = try await db.query("""
                     SELECT COUNT(*) FROM attempts t JOIN outbox o ON o.id = t.outbox_id WHERE o.digest = ANY(\(digests)::text[])
@@ -89,7 +90,7 @@ extension PostgresStore: RetentionStore {
                 attemptsRemoved += attempts.count
                 lines.append(try ArchiveLine.object(agreement, entries: entries, attempts: attempts, archivedAt: request.now))
             }
-            guard !lines.isEmpty else { return PruneBatch(digests: [], attempts: 0) }
+            guard !lines.isEmpty else { return PruneBatch(digests: [], attempts: 0, candidates: found) }
             // Written and on disk before anything is removed; a failure rolls the removal back.
             try archive(lines)
             for (digest, line) in zip(digests, lines) {
@@ -101,7 +102,7 @@ extension PostgresStore: RetentionStore {
                     VALUES (\(digest), \(request.now), \(request.archiveName), \(count))
                     """, logger: logger)
             }
-            return PruneBatch(digests: try digests.map(StoreJSON.digest), attempts: attemptsRemoved)
+            return PruneBatch(digests: try digests.map(StoreJSON.digest), attempts: attemptsRemoved, candidates: found)
         }
     }
 
