@@ -48,7 +48,6 @@ struct ConfigCommand: AsyncParsableCommand {
             print("ledger      \(configuration.ledgerOrigin)")
             print("max bytes   \(configuration.maxBytes)")
             print("logging     \(configuration.logging.format?.rawValue ?? "json off a terminal, logfmt on one"), level \(configuration.logging.level.rawValue)")
-            print("logging     \(configuration.logging.format?.rawValue ?? "json off a terminal, logfmt on one"), level \(configuration.logging.level.rawValue)")
             if let tls = configuration.listenerTLS, let summary = try? ListenerTLS.describe(tls) { print("tls         \(summary)") }
             if let retention = configuration.retention {
                 print("retention   \(retention.days) days, archive \(retention.archive), every \(retention.everySeconds) s")
