@@ -160,15 +160,18 @@ struct ReloadTests {
         let second = gateway.directory.appendingPathComponent("erp2.sqlite")
         try Self.makeTarget(second)
         try Self.edit(gateway) { text in
-            text.replacingOccurrences(of: "path: erp.sqlite}", with: "path: erp2.sqlite}")
+            text.replacingOccurrences(of: "path: erp.sqlite}", with: "path: erp2.sqlite}\n  erp-extra: {adapter: sqlite, path: erp2.sqlite}")
                 .replacingOccurrences(of: "listen: 127.0.0.1:\(gateway.port)", with: "listen: 127.0.0.1:\(gateway.port + 1)")
         }
         (status, body) = try await gateway.request("POST", "/v1/admin/reload", token: gateway.token)
         #expect(status == 200, "\(String(describing: body))")
         #expect(body?["targets"]?["changed"] == ["erp-staging"])
+        #expect(body?["targets"]?["added"] == ["erp-extra"])
         #expect(body?["partners"]?["changed"] == [])
         #expect(body?["restartRequired"] == ["listen"])
         #expect(gateway.log.contains("apply only after a restart"))
+        (_, body) = try await gateway.request("GET", "/healthz")
+        #expect(body?["targets"]?["erp-extra"]?.stringValue == "closed", "\(String(describing: body))")
 
         // After: new work goes to erp2.sqlite, and the gateway still listens where it did.
         (status, body) = try await gateway.request("POST", "/v1/agreements", body: try Self.fixture("one-line.json"))

@@ -111,6 +111,7 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
                          edge: configuration.http, newWork: pipeline.worker.newWork, targets: configuration.targets.keys.sorted(),
                          breakers: pipeline.worker.breakers, reconcile: reconcile, logger: logger)
     api.services = monitor
+    api.currentTargets = { runtime.snapshot.targetConfigurations.keys.sorted() }
     api.targetReadiness = readiness
     api.register(on: router)
     Dashboard(store: store, tokens: authenticator, throttle: throttle, streamsPerSession: configuration.http.streamsPerSession,

@@ -34,6 +34,8 @@ struct GatewayAPI: Sendable {
     var targetReadiness: TargetReadiness? = nil
     /// The long-lived services and how each is doing, for `/healthz` (nil: not shown).
     var services: ServiceMonitor? = nil
+    /// The targets configured now (a live reload changes them); nil: ``targets``.
+    var currentTargets: (@Sendable () -> [String])? = nil
 
     /// The largest `limit` of a list request.
     static let maxPageSize: Int64 = 200
@@ -43,7 +45,7 @@ struct GatewayAPI: Sendable {
         router.get("/healthz") { _, _ in
             // The process runs; each target's circuit says whether deliveries to it are paused.
             var circuits: JSONObject = [:]
-            for target in self.targets { circuits[target] = .string(self.breakers.state(of: target, now: WallClock.milliseconds()).rawValue) }
+            for target in self.currentTargets?() ?? self.targets { circuits[target] = .string(self.breakers.state(of: target, now: WallClock.milliseconds()).rawValue) }
             guard let services = self.services else { return Self.json(["status": "ok", "targets": .object(circuits)]) }
             // Every named service; one failing or restarting makes the status `degraded` (still 200:
             // the process answers, and restarting it would not mend a lost store).
