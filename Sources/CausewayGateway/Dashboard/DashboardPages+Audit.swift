@@ -111,12 +111,7 @@ extension DashboardPages {
             return [HTML.timeTag(entry.at, now: now), who, HTML.escape(auditActionLabel(entry.action)), target, auditOutcome(entry.outcome),
                     entry.remote.map { "<code>\(HTML.escape($0))</code>" } ?? "—", HTML.escape(entry.detail ?? "")]
         }
-        var keep = form
-        keep["before"] = nil
-        let base = keep.sorted { $0.key < $1.key }.map { "\($0.key)=\(HTML.query($0.value))" }.joined(separator: "&")
-        var paging = ""
-        if form["before"] != nil { paging += "<a href=\"/audit\(base.isEmpty ? "" : "?" + base)\" id=\"audit-newest\">Newest</a> " }
-        if let next { paging += "<a href=\"/audit?\(base.isEmpty ? "" : base + "&")before=\(next)\" id=\"audit-older\" rel=\"next\">Older →</a>" }
+        var (paging, base) = pagingLinks(path: "/audit", form: form, next: next, ids: ("audit-newest", "audit-older"))
         paging += "<a href=\"/audit.jsonl\(base.isEmpty ? "" : "?" + base)\" id=\"audit-export\" download>Download as JSON lines</a>"
         let table = HTML.table(caption: "Operator actions, newest first (times in UTC)",
                                headers: ["When", "Who", "Action", "Target", "Outcome", "From", "Detail"],

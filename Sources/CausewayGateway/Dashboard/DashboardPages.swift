@@ -205,12 +205,7 @@ enum DashboardPages {
                 HTML.timeTag(summary.receivedAt, now: now),
             ]
         }
-        var keep = form
-        keep["before"] = nil
-        let base = keep.sorted { $0.key < $1.key }.map { "\($0.key)=\(HTML.query($0.value))" }.joined(separator: "&")
-        var paging = ""
-        if form["before"] != nil { paging += "<a href=\"/orders\(base.isEmpty ? "" : "?" + base)\" id=\"page-newest\">Newest</a> " }
-        if let next { paging += "<a href=\"/orders?\(base.isEmpty ? "" : base + "&")before=\(next)\" id=\"page-older\" rel=\"next\">Older →</a>" }
+        let paging = pagingLinks(path: "/orders", form: form, next: next, ids: ("page-newest", "page-older")).links
         let table = HTML.table(caption: "Orders, newest first (times in UTC)",
                                headers: ["Agreement", "Partner", "Total", "Status", "Target", "ERP reference", "Delivery", "Received"],
                                rows: rows, empty: "No orders match.", id: "orders")
@@ -219,6 +214,20 @@ enum DashboardPages {
             <div id="live">\(table)</div>
             <nav class="paging" aria-label="Pages">\(paging)</nav>
             """)
+    }
+
+    /// The links of a paged list: *Newest* when on a later page, *Older →* when there is one (with the
+    /// filters kept); `query` is the filters without the cursor, for other links of the page.
+    static func pagingLinks(path: String, form: [String: String], next: Int64?, ids: (newest: String, older: String))
+        -> (links: String, query: String)
+    {
+        var keep = form
+        keep["before"] = nil
+        let base = keep.sorted { $0.key < $1.key }.map { "\($0.key)=\(HTML.query($0.value))" }.joined(separator: "&")
+        var paging = ""
+        if form["before"] != nil { paging += "<a href=\"\(path)\(base.isEmpty ? "" : "?" + base)\" id=\"\(ids.newest)\">Newest</a> " }
+        if let next { paging += "<a href=\"\(path)?\(base.isEmpty ? "" : base + "&")before=\(next)\" id=\"\(ids.older)\" rel=\"next\">Older →</a>" }
+        return (paging, base)
     }
 
     // MARK: Order detail

@@ -15,13 +15,11 @@ import traceback
 
 os.environ.setdefault("SE_AVOID_STATS", "true")  # nothing outside this machine can be reached
 
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from dashboard_browser import capture_widths  # noqa: E402  (the same measuring and full-page shots)
+from dashboard_browser import capture_widths, start_chromium  # noqa: E402  (the same browser, measuring and full-page shots)
 
 
 def main():
@@ -33,11 +31,7 @@ def main():
     args = parser.parse_args()
     os.makedirs(args.shots, exist_ok=True)
     seen = {}
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,800"):
-        options.add_argument(flag)
-    options.binary_location = "/usr/bin/chromium"
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = start_chromium()
     wait = WebDriverWait(driver, 20)
     base = args.base
 

@@ -77,6 +77,15 @@ MEASURE_SCRIPT = """
 WIDTHS = {"desktop": 1280, "phone": 390}
 
 
+def start_chromium():
+    """Headless Chromium through the Debian chromedriver, at a desktop's window size."""
+    options = webdriver.ChromeOptions()
+    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,800"):
+        options.add_argument(flag)
+    options.binary_location = "/usr/bin/chromium"
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
 def capture_widths(driver, shots, name, layouts):
     """Lays the page out at each of WIDTHS, measures it into layouts["NAME-WIDTH"], and saves the whole
     page as shots/NAME-WIDTH.png."""
@@ -110,11 +119,7 @@ def main():
     os.makedirs(args.shots, exist_ok=True)
 
     seen = {}
-    options = webdriver.ChromeOptions()
-    for flag in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--window-size=1280,800"):
-        options.add_argument(flag)
-    options.binary_location = "/usr/bin/chromium"
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+    driver = start_chromium()
     wait = WebDriverWait(driver, 20)
     base = args.base
 
