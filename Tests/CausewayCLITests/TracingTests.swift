@@ -230,6 +230,28 @@ struct TracingTests {
         #expect(spans.filter { $0.traceID == otherTrace && $0.name == "causeway.receipt" }.count == 2)
     }
 
+    @Test("a collector that does not answer costs spans, not deliveries: the agreement is delivered and receipted, the gateway stops cleanly")
+    func collectorDown() async throws {
+        let closed = TestPorts.free(in: 32_001...40_000)  // nothing listens there
+        let gateway = try RunningGateway(extra: """
+            tracing:
+              otlp_endpoint: http://127.0.0.1:\(closed)
+            """)
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        let document = Array(try Data(contentsOf: TestPaths.repository.appendingPathComponent("Mappings/stahlteile/fixtures/agreements/one-line.json")))
+        let digest = try Agreement(bytes: document).digest.description
+        let traceID = Self.randomHex(bytes: 16)
+        #expect(try await Self.submit(gateway, document, headers: ["traceparent": "00-\(traceID)-\(Self.randomHex(bytes: 8))-01"]).0 == 202)
+        let detail = try await Self.waitDelivered(gateway, digest: digest, receipts: 1)
+        #expect(detail?["status"]?.stringValue == "delivered", "\(String(describing: detail))\n\(gateway.log.suffix(3000))")
+        let stored = try CommandRunner.run("/usr/bin/sqlite3", [gateway.directory.appendingPathComponent("erp.sqlite").path,
+                                                               "SELECT provenance FROM erp_purchase_order WHERE agreement_digest = '\(digest)'"])
+        let record = try ProvenanceRecord(json: try JSONReader().read(Array(stored.stdout.trimmingCharacters(in: .whitespacesAndNewlines).utf8)))
+        #expect(record.traceID == traceID)
+        #expect(gateway.stop() == 0, "\(gateway.log.suffix(3000))")
+    }
+
     @Test("tracing settings: problems name the key and the fix", arguments: [
         ("tracing: {service_name: x}", "tracing.otlp_endpoint: required"),
         ("tracing: {otlp_endpoint: ftp://collector:4318}", "tracing.otlp_endpoint: must be an http:// or https:// URL"),
