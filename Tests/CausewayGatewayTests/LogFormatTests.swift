@@ -105,6 +105,22 @@ struct LogFormatTests {
         }
     }
 
+    @Test("secrets learnt later (a reload's new token) are scrubbed by handlers made before")
+    func learntSecrets() throws {
+        let lines = Lines()
+        let book = SecretBook()
+        let logger = Logger(label: "causeway.test") { label in
+            StructuredLogHandler(label: label, format: .json, level: .info, redaction: LogRedaction(secrets: [], learnt: book), write: lines.append)
+        }
+        let rotated = "rotated-token-after-reload-0123456789abcdef"
+        logger.info("before \(rotated)")
+        book.add([rotated, "tiny"])
+        logger.info("after \(rotated)", metadata: ["nested": ["value": .string("x\(rotated)y")]])
+        #expect(lines.all.first?.contains(rotated) == true, "not a secret yet")
+        let after = try #require(lines.all.last)
+        #expect(!after.contains(rotated) && after.contains("after [redacted]") && after.contains("x[redacted]y"), "\(after)")
+    }
+
     @Test("the configured level decides: a logger cannot lower it; long values are cut")
     func levelAndBounds() throws {
         let lines = Lines()

@@ -242,6 +242,8 @@ actor GatewayReloader {
         running = applied
         runtime.replace(snapshot: checked.snapshot(generation: generation), kept: kept, built: built, tasks: tasks)
         tokens.replace(checked.tokens)
+        // The new tokens and target secrets are never written to the log either (Observability/StructuredLogHandler.swift).
+        StructuredLogging.register(secrets: StructuredLogging.secrets(of: configuration, environment: environment))
         secretPrints = newSecretPrints
         tokenPrints = newTokenPrints
         partnerPrints = checked.partnerPrints

@@ -139,11 +139,14 @@ public struct StructuredLogHandler: LogHandler {
 /// What a log line may not show: values of sensitive keys and the registered secret values.
 public struct LogRedaction: Sendable {
     /// Secret values to replace wherever they appear (each at least 8 bytes: shorter ones would
-    /// match ordinary text and say nothing worth hiding).
+    /// match ordinary text and say nothing worth hiding), longest first.
     let secrets: [String]
+    /// Secrets learnt later (a live reload's new tokens), shared by every handler of the process.
+    let learnt: SecretBook?
 
-    public init(secrets: [String]) {
-        self.secrets = Array(Set(secrets.filter { $0.utf8.count >= 8 })).sorted { $0.utf8.count > $1.utf8.count }
+    public init(secrets: [String], learnt: SecretBook? = nil) {
+        self.secrets = SecretBook.usable(secrets)
+        self.learnt = learnt
     }
 
     public static let mask = "[redacted]"
@@ -151,7 +154,9 @@ public struct LogRedaction: Sendable {
     /// The text with every registered secret replaced, cut to ``StructuredLogHandler/maxValueBytes``.
     public func scrub(_ text: String) -> String {
         var text = text
-        for secret in secrets where text.contains(secret) { text = text.replacingOccurrences(of: secret, with: Self.mask) }
+        for secret in secrets + (learnt?.secrets ?? []) where text.contains(secret) {
+            text = text.replacingOccurrences(of: secret, with: Self.mask)
+        }
         guard text.utf8.count > StructuredLogHandler.maxValueBytes else { return text }
         var cut = Substring(text).utf8.prefix(StructuredLogHandler.maxValueBytes)
         // Back off to a character boundary.
@@ -172,6 +177,29 @@ public struct LogRedaction: Sendable {
             for (inner, value) in dictionary.prefix(256) { out[inner] = clean(value, key: inner) }
             return .dictionary(out)
         }
+    }
+}
+
+/// Secret values added while the process runs (``StructuredLogging/register(secrets:)``): the
+/// tokens and target secrets of a live reload. Only ever grows (a retired token is still a secret).
+public final class SecretBook: Sendable {
+    private let values = Mutex<[String]>([])
+
+    public init() {}
+
+    var secrets: [String] { values.withLock { $0 } }
+
+    /// Adds secrets (at most 10,000 are kept: a reload cannot make each log line unboundedly slow).
+    public func add(_ secrets: [String]) {
+        values.withLock { values in
+            values = Self.usable(values + secrets)
+            if values.count > 10_000 { values = Array(values.prefix(10_000)) }
+        }
+    }
+
+    /// Distinct secrets of at least 8 bytes, longest first (so a secret inside a longer one is not cut first).
+    static func usable(_ secrets: [String]) -> [String] {
+        Array(Set(secrets.filter { $0.utf8.count >= 8 })).sorted { $0.utf8.count > $1.utf8.count }
     }
 }
 
@@ -282,11 +310,18 @@ public enum StructuredLogging {
         }
     }
 
+    /// Secrets registered after start-up (``register(secrets:)``), seen by every handler.
+    static let learnt = SecretBook()
+
+    /// Adds secret values the log must never show from now on: a live reload calls it with
+    /// ``secrets(of:environment:)`` of the new configuration.
+    public static func register(secrets: [String]) { learnt.add(secrets) }
+
     /// Makes ``StructuredLogHandler`` the handler of every logger of the process (swift-log allows
     /// this once per process). `secrets`: values never to be written (``secrets(of:environment:)``).
     public static func bootstrap(_ settings: LoggingSettings, secrets: [String]) {
         let format = settings.resolvedFormat
-        let redaction = LogRedaction(secrets: secrets)
+        let redaction = LogRedaction(secrets: secrets, learnt: learnt)
         LoggingSystem.bootstrap { label in
             StructuredLogHandler(label: label, format: format, level: settings.level, redaction: redaction, write: writeStandardError)
         }
