@@ -247,6 +247,36 @@ struct ReloadTests {
         #expect(try Self.sqlite(target, "SELECT supplier_code FROM erp_purchase_order WHERE agreement_digest = '\(second)'") == "V-2002")
     }
 
+    @Test("scheduled reconciliation follows a reload: after the target moves to another database, it reads the new one (the order is missing there)")
+    func reconcileFollowsReload() async throws {
+        let gateway = try RunningGateway(extra: "reconcile:\n  every_seconds: 1")
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        let (_, body) = try await gateway.request("POST", "/v1/agreements", body: try Self.fixture("one-line.json"))
+        let digest = try #require(body?["digest"]?.stringValue)
+        #expect(try await Self.delivered(gateway, digest) == "delivered")
+        var last: JSONValue?
+        for _ in 0..<100 {
+            last = try await gateway.request("GET", "/v1/reconcile", token: gateway.viewerToken).1
+            if last?["report"]?["summary"]?["counts"]?["matched"]?.numberValue == 1 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        #expect(last?["report"]?["summary"]?["clean"] == .bool(true), "\(String(describing: last))")
+
+        // The target now points at an empty copy of the ERP: reconciliation must read that one.
+        try Self.makeTarget(gateway.directory.appendingPathComponent("erp2.sqlite"))
+        try Self.edit(gateway) { $0.replacingOccurrences(of: "path: erp.sqlite}", with: "path: erp2.sqlite}") }
+        let (status, _) = try await gateway.request("POST", "/v1/admin/reload", token: gateway.token)
+        #expect(status == 200)
+        for _ in 0..<100 {
+            last = try await gateway.request("GET", "/v1/reconcile", token: gateway.viewerToken).1
+            if last?["report"]?["summary"]?["counts"]?["missing"]?.numberValue == 1 { break }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        let findings = last?["report"]?["findings"]?.arrayValue ?? []
+        #expect(findings.contains { $0["class"]?.stringValue == "missing" && $0["digest"]?.stringValue == digest }, "\(String(describing: last))")
+    }
+
     @Test("reload under load: agreements stream in while the target is swapped six times (SIGHUP and API); each is delivered exactly once")
     func reloadUnderLoad() async throws {
         let work = try GeneratedAgreements(count: 240, seed: 23)

@@ -51,7 +51,7 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     let breakers = CircuitBreakers()
     // Reconciliation on a schedule, through the targets this gateway runs (read only).
     let reconcile = configuration.reconcileIntervalSeconds > 0
-        ? ReconcileSchedule(store: store, adapters: runtime.adapters, gateway: identity.signing.didKey.did,
+        ? ReconcileSchedule(store: store, adapters: LiveAdapter.proxies(of: runtime), gateway: identity.signing.didKey.did,
                             interval: .seconds(configuration.reconcileIntervalSeconds), logger: logger)
         : nil
     let edge = EdgeGuard.Shared(settings: configuration.http)

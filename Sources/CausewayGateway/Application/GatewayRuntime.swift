@@ -192,3 +192,67 @@ final class GatewayRuntime: DeliveryTargets, Sendable {
         }
     }
 }
+
+/// A target as parts built once at start-up see it (scheduled reconciliation): every call goes to
+/// the target's adapter current at that moment, borrowed like a delivery's, so a reload that
+/// replaces the adapter is followed and the retired one is never called after it was shut down.
+class LiveAdapter: Adapter, @unchecked Sendable {  // immutable after init: a name, the runtime and a descriptor
+    let target: String
+    let runtime: GatewayRuntime
+    let descriptor: AdapterDescriptor
+
+    init(target: String, runtime: GatewayRuntime, descriptor: AdapterDescriptor) {
+        self.target = target
+        self.runtime = runtime
+        self.descriptor = descriptor
+    }
+
+    /// One proxy per target the runtime has now; an inventory proxy where the adapter keeps one.
+    static func proxies(of runtime: GatewayRuntime) -> [String: any Adapter] {
+        runtime.adapters.reduce(into: [:]) { proxies, pair in
+            proxies[pair.key] = pair.value is any LegacyInventory
+                ? LiveInventoryAdapter(target: pair.key, runtime: runtime, descriptor: pair.value.descriptor)
+                : LiveAdapter(target: pair.key, runtime: runtime, descriptor: pair.value.descriptor)
+        }
+    }
+
+    func deliver(_ delivery: Delivery) async -> DeliveryOutcome {
+        let outcome: DeliveryOutcome? = try? await runtime.withAdapter(for: target) { adapter in await adapter?.deliver(delivery) }
+        return outcome ?? .rejected("no target named '\(target)' is configured since the last reload")
+    }
+
+    func lookup(_ delivery: Delivery) async -> LookupResult {
+        let result: LookupResult? = try? await runtime.withAdapter(for: target) { adapter in await adapter?.lookup(delivery) }
+        return result ?? .unavailable("no target named '\(target)' is configured since the last reload")
+    }
+
+    func checkConnection() async throws(AdapterConfigurationError) {
+        let failure: AdapterConfigurationError? = try? await runtime.withAdapter(for: target) { adapter in
+            do throws(AdapterConfigurationError) { try await adapter?.checkConnection() } catch { return error }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+}
+
+/// ``LiveAdapter`` for a target whose adapter lists what it wrote (reconciliation).
+final class LiveInventoryAdapter: LiveAdapter, LegacyInventory, @unchecked Sendable {  // immutable, as LiveAdapter
+    func inventory(expected: [ExpectedDocument]) async throws(InventoryError) -> [LegacyDocument] {
+        let result: Result<[LegacyDocument], InventoryError>
+        do {
+            result = try await runtime.withAdapter(for: target) { adapter in
+                guard let inventory = adapter as? any LegacyInventory else {
+                    return .failure(InventoryError("target '\(self.target)' no longer lists what it wrote since the last reload"))
+                }
+                do throws(InventoryError) { return .success(try await inventory.inventory(expected: expected)) } catch { return .failure(error) }
+            }
+        } catch {
+            throw InventoryError("\(error)")
+        }
+        return try result.get()
+    }
+
+    func differences(_ document: LegacyDocument, from action: LegacyAction) -> [FieldDifference] {
+        (runtime.adapters[target] as? any LegacyInventory)?.differences(document, from: action) ?? []
+    }
+}
