@@ -58,6 +58,17 @@ struct ReloadTests {
         guard created.status == 0 else { throw MissingTestInput(path: "sqlite3", hint: created.stderr) }
     }
 
+    /// The scheduled reconciliation's latest report once it counts one finding of `kind` (or the last one seen).
+    static func reconcileReport(_ gateway: RunningGateway, counting kind: String) async throws -> JSONValue? {
+        var last: JSONValue?
+        for _ in 0..<100 {
+            last = try await gateway.request("GET", "/v1/reconcile", token: gateway.viewerToken).1
+            if last?["report"]?["summary"]?["counts"]?[kind]?.numberValue == 1 { return last }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        return last
+    }
+
     /// Waits until `digest` is delivered; returns its status.
     static func delivered(_ gateway: RunningGateway, _ digest: String) async throws -> String? {
         var status: String?
@@ -255,12 +266,7 @@ struct ReloadTests {
         let (_, body) = try await gateway.request("POST", "/v1/agreements", body: try Self.fixture("one-line.json"))
         let digest = try #require(body?["digest"]?.stringValue)
         #expect(try await Self.delivered(gateway, digest) == "delivered")
-        var last: JSONValue?
-        for _ in 0..<100 {
-            last = try await gateway.request("GET", "/v1/reconcile", token: gateway.viewerToken).1
-            if last?["report"]?["summary"]?["counts"]?["matched"]?.numberValue == 1 { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        var last = try await Self.reconcileReport(gateway, counting: "matched")
         #expect(last?["report"]?["summary"]?["clean"] == .bool(true), "\(String(describing: last))")
 
         // The target now points at an empty copy of the ERP: reconciliation must read that one.
@@ -268,11 +274,7 @@ struct ReloadTests {
         try Self.edit(gateway) { $0.replacingOccurrences(of: "path: erp.sqlite}", with: "path: erp2.sqlite}") }
         let (status, _) = try await gateway.request("POST", "/v1/admin/reload", token: gateway.token)
         #expect(status == 200)
-        for _ in 0..<100 {
-            last = try await gateway.request("GET", "/v1/reconcile", token: gateway.viewerToken).1
-            if last?["report"]?["summary"]?["counts"]?["missing"]?.numberValue == 1 { break }
-            try await Task.sleep(for: .milliseconds(200))
-        }
+        last = try await Self.reconcileReport(gateway, counting: "missing")
         let findings = last?["report"]?["findings"]?.arrayValue ?? []
         #expect(findings.contains { $0["class"]?.stringValue == "missing" && $0["digest"]?.stringValue == digest }, "\(String(describing: last))")
     }
