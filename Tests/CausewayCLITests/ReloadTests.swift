@@ -279,6 +279,37 @@ struct ReloadTests {
         #expect(findings.contains { $0["class"]?.stringValue == "missing" && $0["digest"]?.stringValue == digest }, "\(String(describing: last))")
     }
 
+    @Test("two instances on one PostgreSQL store: each reloads itself; one that has not reloaded keeps its partners, and either delivers the other's work")
+    func eachInstanceReloadsItself() async throws {
+        let store = try ReliabilityTests.database("causeway_reload_store")
+        let first = try RunningGateway(store: store, partners: try Self.nordicOnly())
+        defer { _ = first.stop() }
+        try await first.waitUntilReady()
+        let second = try RunningGateway(store: store, sharing: first)
+        defer { _ = second.stop() }
+        try await second.waitUntilReady()
+
+        try FileManager.default.copyItem(at: TestPaths.repository.appendingPathComponent("Mappings/stahlteile"),
+                                         to: first.directory.appendingPathComponent("partners/stahlteile"))
+        let (status, body) = try await first.request("POST", "/v1/admin/reload", token: first.token)
+        #expect(status == 200)
+        #expect(body?["partners"]?["added"] == ["stahlteile"])
+        // Only the first reloaded: the second still refuses stahlteile until it reloads too.
+        var (accepted, result) = try await second.request("POST", "/v1/agreements", body: try Self.fixture("one-line.json"), token: second.viewerToken)
+        #expect(accepted == 422)
+        #expect(result?["code"]?.stringValue == "intake.unknown_partner")
+        (accepted, result) = try await first.request("POST", "/v1/agreements", body: try Self.fixture("multi-line.json"))
+        #expect(accepted == 202)
+        let digest = try #require(result?["digest"]?.stringValue)
+        try await Self.hangup(second)
+        (accepted, result) = try await second.request("POST", "/v1/agreements", body: try Self.fixture("one-line.json"))
+        #expect(accepted == 202)
+        let other = try #require(result?["digest"]?.stringValue)
+        #expect(try await Self.delivered(second, digest) == "delivered")
+        #expect(try await Self.delivered(first, other) == "delivered")
+        #expect(try Self.sqlite(first.directory.appendingPathComponent("erp.sqlite"), "SELECT count(*) FROM erp_purchase_order") == "2")
+    }
+
     @Test("reload under load: agreements stream in while the target is swapped six times (SIGHUP and API); each is delivered exactly once")
     func reloadUnderLoad() async throws {
         let work = try GeneratedAgreements(count: 240, seed: 23)
