@@ -194,13 +194,13 @@ public final class DeliveryWorker: Sendable {
 
     /// Delivers one claimed entry and records the attempt.
     func process(_ entry: OutboxEntry) async throws {
-        let startedAt = now()
         // The adapter is looked up now and held until the attempt is recorded: a reload meanwhile
         // leaves this delivery on the adapter it started with.
         try await targets.withAdapter(for: entry.target) { adapter in try await self.process(entry, adapter: adapter) }
     }
 
     func process(_ entry: OutboxEntry, adapter: (any Adapter)?) async throws {
+        let startedAt = now()
         guard let adapter else {
             try await finish(entry, startedAt: startedAt, outcome: "rejected", detail: "no target named '\(entry.target)' is configured",
                              next: .deadLetter(reason: "no target named '\(entry.target)' is configured"))
