@@ -63,6 +63,9 @@ final class ProcessSupervisor: Sendable {
         var notBefore = ContinuousClock.now
         /// Why a child was killed, by generation: what its lost requests report.
         var killReasons: [Int: String] = [:]
+        /// The last child that exited and how: a child can exit (a program that fails at once)
+        /// before its handshake has begun waiting, and must not leave the handshake waiting.
+        var exited: (generation: Int, status: String)?
         var stopped = false
     }
 
@@ -158,15 +161,21 @@ final class ProcessSupervisor: Sendable {
             return finishStart(.failure(StartFailure(reason: reason, retryAfter: after)))
         }
         state.withLock { s in
-            s.child = child
+            if s.exited?.generation != generation { s.child = child }
             s.ready = false
         }
         // The handshake: the first line must be the answer to describe.
         let answer: JSONValue? = await withTaskGroup(of: Handshake.self) { group in
             group.addTask {
                 .answer(await withCheckedContinuation { continuation in
-                    self.state.withLock { $0.describeWaiter = (generation, continuation) }
-                    child.send(Array((JSONWriter.string(["type": "describe", "protocol": 1]) + "\n").utf8))
+                    let gone = self.state.withLock { s -> Bool in
+                        if s.exited?.generation == generation { return true }
+                        s.describeWaiter = (generation, continuation)
+                        return false
+                    }
+                    if gone { continuation.resume(returning: nil) } else {
+                        child.send(Array((JSONWriter.string(["type": "describe", "protocol": 1]) + "\n").utf8))
+                    }
                 })
             }
             group.addTask {
@@ -198,9 +207,14 @@ final class ProcessSupervisor: Sendable {
             }
             return finishStart(.success(child))
         case .failure(let problem):
-            let reason = answer == nil
-                ? "the program did not answer describe within \(configuration.timeout.seconds) s (or exited)"
-                : "the program's answer to describe is not protocol 1: \(redact(problem.reason))"
+            let exitStatus = state.withLock { s in s.exited?.generation == generation ? s.exited?.status : nil }
+            let reason = if answer == nil, let exitStatus {
+                "the program exited (\(exitStatus)) before answering describe"
+            } else if answer == nil {
+                "the program did not answer describe within \(configuration.timeout.seconds) s"
+            } else {
+                "the program's answer to describe is not protocol 1: \(redact(problem.reason))"
+            }
             log(reason)
             stop(child, because: reason)
             state.withLock { s in
@@ -384,6 +398,7 @@ final class ProcessSupervisor: Sendable {
 
     func exited(generation: Int, status: String) {
         let (lost, describe, reason, delay) = state.withLock { s in
+            s.exited = (generation, status)
             if s.child?.generation == generation {
                 s.child = nil
                 s.ready = false

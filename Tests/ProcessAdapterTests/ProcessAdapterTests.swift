@@ -207,4 +207,20 @@ struct ProcessAdapterTests {
         await runner.value
         #expect(await eventually { isGone(second) }, "cancelling run() stops the program")
     }
+
+    @Test("a program that exits at once fails its connection check at once, with its exit status (not after the timeout)")
+    func exitsAtOnce() async throws {
+        let settings = try ExternalProcessAdapter.descriptor.schema.validate(["command": "/bin/false", "timeout": "30"], prefix: "targets.ledger").get()
+        // Many fresh adapters: the exit races the handshake, and either order must end the check at once.
+        for _ in 0..<20 {
+            let adapter = try ExternalProcessAdapter(settings: settings, secret: nil, target: "ledger", log: { _ in })
+            defer { adapter.shutdown() }
+            let started = ContinuousClock.now
+            var problems: [String] = []
+            do throws(AdapterConfigurationError) { try await adapter.checkConnection() } catch { problems = error.problems }
+            #expect(problems.first?.hasPrefix("command: /bin/false did not start: the program exited (") == true, "\(problems)")
+            #expect(problems.first?.contains("before answering describe") == true, "\(problems)")
+            #expect(ContinuousClock.now - started < .seconds(20), "the check waited for the 30 s timeout")
+        }
+    }
 }

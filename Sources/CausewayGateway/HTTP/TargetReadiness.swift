@@ -104,7 +104,7 @@ final class TargetReadiness: Sendable {
             }
             Task {
                 try? await Task.sleep(for: timeout)
-                once.resume(["no answer within \(timeout.components.seconds) s (readiness.timeout_seconds); is the target reachable?"])
+                once.resume(["connection: no answer within \(timeout.components.seconds) s; is the target reachable?"])
                 work.cancel()
             }
         }
