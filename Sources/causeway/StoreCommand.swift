@@ -83,7 +83,7 @@ struct StoreCommand: AsyncParsableCommand {
             abstract: "Copy the whole store into a file while the gateway runs.",
             discussion: """
                 SQLite: SQLite's online backup API, a consistent copy as of one read transaction (a SQLite file). \
-                PostgreSQL: pg_dump --format=custom, one consistent snapshot (decision 0016); needs pg_dump of the server's major \
+                PostgreSQL: pg_dump --format=custom, one consistent snapshot (decision 0020); needs pg_dump of the server's major \
                 version or newer on PATH. The file is created with mode 0600 and must not exist. Restore with causeway store restore.
                 """)
 

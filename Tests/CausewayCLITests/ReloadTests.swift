@@ -90,11 +90,16 @@ struct ReloadTests {
         var (status, body) = try await gateway.request("POST", "/v1/agreements", body: agreement, token: gateway.viewerToken)
         #expect(status == 422)
         #expect(body?["code"]?.stringValue == "intake.unknown_partner")
+        // The dashboard's partner filter lists the partners configured now.
+        let session = try DashboardTests.signIn(gateway, token: gateway.viewerToken)
+        #expect(!(try DashboardTests.curl(gateway, "GET", "/orders", cookie: session.cookie).body.contains("value=\"stahlteile\"")))
 
         try FileManager.default.copyItem(at: TestPaths.repository.appendingPathComponent("Mappings/stahlteile"),
                                          to: gateway.directory.appendingPathComponent("partners/stahlteile"))
         try await Self.hangup(gateway)
         #expect(gateway.log.contains("configuration reloaded"), "\(gateway.log)")
+        let orders = try DashboardTests.curl(gateway, "GET", "/orders", cookie: session.cookie)
+        #expect(orders.status == 200 && orders.body.contains("value=\"stahlteile\""), "\(orders.status)")
         (status, body) = try await gateway.request("POST", "/v1/agreements", body: agreement)
         #expect(status == 202, "\(String(describing: body))")
         #expect(body?["partner"]?.stringValue == "stahlteile")
@@ -103,13 +108,15 @@ struct ReloadTests {
         #expect(try Self.sqlite(gateway.directory.appendingPathComponent("erp.sqlite"), "SELECT count(*) FROM erp_purchase_order") == "1")
     }
 
-    @Test("a token's secret changed, then SIGHUP: the old secret is refused (401), the new one accepted")
+    @Test("a token's secret changed, then SIGHUP: the old secret is refused (401), the new one accepted, dashboard sessions signed in with the old one end")
     func tokenRotation() async throws {
         let gateway = try RunningGateway()
         defer { _ = gateway.stop() }
         try await gateway.waitUntilReady()
         var (status, _) = try await gateway.request("GET", "/v1/agreements", token: gateway.viewerToken)
         #expect(status == 200)
+        let viewerSession = try DashboardTests.signIn(gateway, token: gateway.viewerToken)
+        let operatorSession = try DashboardTests.signIn(gateway, token: gateway.token)
 
         let rotated = "rotated-viewer-token-0123456789abcdef0123456789"
         let secretFile = gateway.directory.appendingPathComponent("viewer.token")
@@ -124,6 +131,10 @@ struct ReloadTests {
         (status, _) = try await gateway.request("GET", "/v1/agreements", token: gateway.token)
         #expect(status == 200)
         #expect(!gateway.log.contains(rotated), "a secret was logged")
+        // The dashboard session signed in with the old secret has ended; the operator's goes on.
+        let ended = try DashboardTests.curl(gateway, "GET", "/orders", cookie: viewerSession.cookie)
+        #expect(ended.status == 303 && ended.headers["location"]?.hasPrefix("/login") == true, "\(ended.status) \(ended.headers)")
+        #expect(try DashboardTests.curl(gateway, "GET", "/orders", cookie: operatorSession.cookie).status == 200)
     }
 
     @Test("a broken mapping: the reload is refused naming the file and the field (422 and in the log), the old partner still works")
@@ -151,6 +162,23 @@ struct ReloadTests {
         #expect(accepted == 202, "\(String(describing: result))")
         let digest = try #require(result?["digest"]?.stringValue)
         #expect(try await Self.delivered(gateway, digest) == "delivered", "\(gateway.log)")
+    }
+
+    @Test("a partner that comes to require client certificates on a listener without TLS: the reload is refused naming the partner and http.tls")
+    func clientCertificateWithoutTLSRefused() async throws {
+        let gateway = try RunningGateway()
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        let partner = gateway.directory.appendingPathComponent("partners/stahlteile/partner.yaml")
+        let text = try String(contentsOf: partner, encoding: .utf8)
+        try Data((text + "\nintake:\n  client_certificate:\n    dns_names: [erp.stahlteile.example]\n").utf8).write(to: partner)
+        let (status, body) = try await gateway.request("POST", "/v1/admin/reload", token: gateway.token)
+        #expect(status == 422, "\(String(describing: body))")
+        let problems = body?["problems"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        #expect(problems.contains { $0.contains("stahlteile requires a client certificate") && $0.contains("http.tls") }, "\(problems)")
+        // Refused whole: the partner still takes agreements without a certificate.
+        let (accepted, result) = try await gateway.request("POST", "/v1/agreements", body: try Self.fixture("multi-line.json"))
+        #expect(accepted == 202, "\(String(describing: result))")
     }
 
     @Test("POST /v1/admin/reload: no token 401, viewer 403, operator 200 with what changed; a changed target takes new work, a changed listen address needs a restart")

@@ -72,6 +72,13 @@ struct StoreRetentionTests {
             SELECT count(*) FROM attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE digest IN (\(groupA.map { "'\($0)'" }.joined(separator: ", "))))
             """)
         #expect((Int(attemptsA) ?? 0) >= 7)
+        // Trace contexts (as a traced gateway keeps them) for every agreement: pruned with group A only.
+        for digest in digests {
+            _ = try Self.sql(gateway, postgres, """
+                INSERT INTO agreement_traces (digest, traceparent, tracestate)
+                VALUES ('\(digest)', '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01', '')
+                """)
+        }
 
         // A dry run counts and changes nothing.
         let dry = try CommandRunner.causeway(["store", "prune", "--config", gateway.configFile, "--dry-run"], in: gateway.directory)
@@ -110,6 +117,8 @@ struct StoreRetentionTests {
         #expect(try Self.sql(gateway, postgres, "SELECT count(*) FROM agreements WHERE length(document) = 0 AND digest IN (\(list))") == "7")
         #expect(try Self.sql(gateway, postgres, "SELECT count(*) FROM attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE digest IN (\(list)))") == "0")
         #expect(try Self.sql(gateway, postgres, "SELECT count(*) FROM archived_agreements") == "7")
+        #expect(try Self.sql(gateway, postgres, "SELECT count(*) FROM agreement_traces WHERE digest IN (\(list))") == "0")
+        #expect(try Self.sql(gateway, postgres, "SELECT count(*) FROM agreement_traces") == "5")
         #expect(try Self.sql(gateway, postgres, "SELECT count(*) FROM agreements") == "12")
         #expect(try Self.sql(gateway, postgres, "SELECT count(*) FROM ledger") == "12")
         let verified = try CommandRunner.causeway(["ledger", "verify", "--config", gateway.configFile], in: gateway.directory)

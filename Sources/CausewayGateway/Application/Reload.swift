@@ -201,7 +201,10 @@ actor GatewayReloader {
             return .refused(["\(error)"])
         }
         let old = runtime.snapshot
+        // A partner that now requires client certificates needs a listener that asks for them
+        // (http.tls is read at start only).
         let problems = Self.restartBoundPartnerChanges(old: old.partners, new: checked.partners)
+            + ListenerTLS.partnerProblems(checked.partners, settings: running.listenerTLS)
         guard problems.isEmpty else {
             RuntimeConfiguration.dispose(checked.targets.values.map(\.built))
             return .refused(problems)
@@ -299,6 +302,21 @@ actor GatewayReloader {
     }
 }
 
+/// SIGHUP's process default (ending the process), set aside before a dispatch source listens.
+enum HangupSignal {
+    /// Ignores SIGHUP while nothing handles it yet. Only then: libdispatch installs its own
+    /// handler for the first source of a signal, and setting SIG_IGN after that would make the
+    /// kernel drop the signal for every source (the reload's and the listener TLS's both listen).
+    static func ignoreUntilHandled() {
+        #if canImport(Glibc)
+        var action = sigaction()
+        if sigaction(SIGHUP, nil, &action) == 0, action.__sigaction_handler.sa_handler == nil { signal(SIGHUP, SIG_IGN) }
+        #else
+        signal(SIGHUP, SIG_IGN)  // kqueue sees ignored signals
+        #endif
+    }
+}
+
 /// Reloads on SIGHUP. ``install(reloader:)`` ignores the signal as a process default at once (it
 /// would end the process) and listens for it; the service runs a reload for each one received
 /// (problems are logged) until the group shuts down.
@@ -314,7 +332,7 @@ struct ReloadSignalService: Service {
     }
 
     static func install(reloader: GatewayReloader) -> ReloadSignalService {
-        signal(SIGHUP, SIG_IGN)
+        HangupSignal.ignoreUntilHandled()
         let (signals, continuation) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
         let source = Source(DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global()))
         source.source.setEventHandler { continuation.yield() }

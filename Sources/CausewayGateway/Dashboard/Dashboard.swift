@@ -1,4 +1,5 @@
 import CausewayCore
+import CausewayMapping
 import CausewayStore
 import CausewayTrust
 import Foundation
@@ -34,6 +35,19 @@ struct Dashboard: Sendable {
     var partnerNames: [String: String] = [:]
     /// The witness cosignatures collected for this gateway's checkpoints, shown on the overview.
     var cosignatures: CosignatureBook? = nil
+    /// The partners (with display names) and targets configured now, which a live reload
+    /// changes; nil: `partners`, `targets` and `partnerNames` as given at start.
+    var configured: (@Sendable () -> (partners: [String], targets: [String], names: [String: String]))? = nil
+
+    /// Each partner's `display_name`, by partner name.
+    static func displayNames(_ partners: PartnerRegistry) -> [String: String] {
+        Dictionary(partners.partners.compactMap { p in p.configuration.displayName.map { (p.name, $0) } }, uniquingKeysWith: { a, _ in a })
+    }
+
+    /// The lists the pages show now.
+    var lists: (partners: [String], targets: [String], names: [String: String]) {
+        configured?() ?? (partners, targets, partnerNames)
+    }
     let sessions = DashboardSessions()
     let streams = StreamCounter()
 
@@ -89,6 +103,11 @@ struct Dashboard: Sendable {
 
     func session(_ request: Request) -> (id: String, session: DashboardSessions.Session)? {
         guard let id = Self.sessionID(request), let session = sessions.session(id: id, now: Self.now()) else { return nil }
+        // A token a live reload removed or changed ends the sessions signed in with it.
+        guard tokens.holds(Caller(name: session.name, role: session.role), fingerprint: session.token) else {
+            sessions.end(id: id)
+            return nil
+        }
         return (id, session)
     }
 
@@ -206,7 +225,7 @@ struct Dashboard: Sendable {
                              status: .unauthorized)
         }
         if let old = Self.sessionID(request) { sessions.end(id: old) }
-        let (id, _) = sessions.create(name: match.name, role: match.role, now: Self.now())
+        let (id, _) = sessions.create(name: match.name, role: match.role, token: TokenAuthenticator.fingerprint(presented), now: Self.now())
         await AuditRecorder(store: store).record(action: AuditEntry.Action.signIn, actor: match.name, channel: "dashboard",
                                                  remote: context.clientAddress, session: AuditRecorder.sessionTag(id), outcome: .success,
                                                  detail: "role \(match.role.rawValue)")
@@ -238,8 +257,9 @@ struct Dashboard: Sendable {
         let activity = try await store.activity(since: starts[0], bucketMilliseconds: window.bucketMilliseconds)
         let ledger = DashboardPages.LedgerState(treeSize: try await store.treeSize(), checkpoint: try await store.latestCheckpoint(),
                                                 cosignatures: cosignatures?.all ?? [])
+        let lists = lists
         return Self.html(DashboardPages.overview(session: session, window: window, starts: starts, counts: counts, activity: activity,
-                                                 partners: partners, targets: targets, names: partnerNames, ledger: ledger, now: now,
+                                                 partners: lists.partners, targets: lists.targets, names: lists.names, ledger: ledger, now: now,
                                                  duplicities: try await store.kelDuplicities(limit: 20)))
     }
 
@@ -290,8 +310,9 @@ struct Dashboard: Sendable {
         let (query, form, problems) = listQuery(request)
         let summaries = problems.isEmpty ? try await store.agreements(query) : []
         let next = summaries.count == query.limit ? summaries.last?.sequence : nil
+        let lists = lists
         return Self.html(DashboardPages.orders(session: session, summaries: summaries, form: form, problems: problems, next: next,
-                                               partners: partners, targets: targets, names: partnerNames, now: Self.now()),
+                                               partners: lists.partners, targets: lists.targets, names: lists.names, now: Self.now()),
                          status: problems.isEmpty ? .ok : .badRequest)
     }
 
@@ -309,7 +330,7 @@ struct Dashboard: Sendable {
             checkpoints[id] = try await store.checkpoint(atLeast: seq + 1)
         }
         return Self.html(DashboardPages.order(session: session, stored: stored, receipts: receipts, checkpoints: checkpoints, retried: retried,
-                                              partnerName: partnerNames[stored.summary.partner], now: Self.now(),
+                                              partnerName: lists.names[stored.summary.partner], now: Self.now(),
                                               archive: try await (store as? any RetentionStore)?.archiveRecord(digest: digest)))
     }
 

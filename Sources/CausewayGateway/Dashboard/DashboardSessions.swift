@@ -6,14 +6,17 @@ import Synchronization
 /// A session is created when someone signs in with a configured API token. The browser holds only
 /// the session's random id (256 bits, in an HTTP-only, Secure, SameSite=Strict cookie), never the
 /// token. Each session has its own CSRF token, which every form carries and every POST must echo.
-/// Sessions end at sign-out, after ``idleMilliseconds`` without a request, or when the process
-/// stops (see Docs/decisions/0006-dashboard.md).
+/// Sessions end at sign-out, after ``idleMilliseconds`` without a request, when a live reload
+/// removes or changes their token, or when the process stops (see Docs/decisions/0006-dashboard.md).
 final class DashboardSessions: Sendable {
     /// One signed-in user.
     struct Session: Sendable {
         /// The configured token's name (shown as "signed in as").
         let name: String
         let role: GatewayConfiguration.TokenConfiguration.Role
+        /// The SHA-256 of the token signed in with (``TokenAuthenticator/fingerprint(_:)``): the
+        /// session ends when a live reload removes or changes that token.
+        let token: String
         /// Echoed by every form as the hidden field `csrf`.
         let csrf: String
         /// Milliseconds since the epoch after which the session is gone.
@@ -32,9 +35,9 @@ final class DashboardSessions: Sendable {
     }
 
     /// Starts a session; returns its id (the cookie's value) and the session.
-    func create(name: String, role: GatewayConfiguration.TokenConfiguration.Role, now: Int64) -> (id: String, session: Session) {
+    func create(name: String, role: GatewayConfiguration.TokenConfiguration.Role, token: String, now: Int64) -> (id: String, session: Session) {
         let id = Self.randomToken()
-        let session = Session(name: name, role: role, csrf: Self.randomToken(), expires: now + idleMilliseconds)
+        let session = Session(name: name, role: role, token: token, csrf: Self.randomToken(), expires: now + idleMilliseconds)
         sessions.withLock { sessions in
             sessions = sessions.filter { $0.value.expires > now }
             if sessions.count >= capacity, let oldest = sessions.min(by: { $0.value.expires < $1.value.expires }) {

@@ -105,14 +105,7 @@ public final class ListenerTLS: Sendable {
     /// does not end the process); the returned service stops listening at shutdown.
     func reloadOnHangup() -> some Service {
         // Until a dispatch source is registered, SIGHUP would end the process: ignore it meanwhile.
-        // Only while nothing handles it yet: libdispatch catches the signal for its first source of
-        // SIGHUP, and setting SIG_IGN after that would make the kernel drop it for every source.
-        #if canImport(Glibc)
-        var action = sigaction()
-        if sigaction(SIGHUP, nil, &action) == 0, action.__sigaction_handler.sa_handler == nil { signal(SIGHUP, SIG_IGN) }
-        #else
-        signal(SIGHUP, SIG_IGN)  // kqueue sees ignored signals
-        #endif
+        HangupSignal.ignoreUntilHandled()
         let source = DispatchSource.makeSignalSource(signal: SIGHUP, queue: .global())
         source.setEventHandler { [self] in _ = try? reload() }  // reload() logs the outcome
         source.resume()

@@ -97,6 +97,7 @@ extension PostgresStore: RetentionStore {
                 let count = line["attempts"]?.arrayValue?.count ?? 0
                 try await db.query("DELETE FROM attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE digest = \(digest))", logger: logger)
                 try await db.query("UPDATE agreements SET document = ''::bytea WHERE digest = \(digest)", logger: logger)
+                try await db.query("DELETE FROM agreement_traces WHERE digest = \(digest)", logger: logger)
                 try await db.query("""
                     INSERT INTO archived_agreements (digest, archived_at, archive, attempts)
                     VALUES (\(digest), \(request.now), \(request.archiveName), \(count))

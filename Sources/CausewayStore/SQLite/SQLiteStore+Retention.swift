@@ -67,6 +67,7 @@ extension SQLiteStore: RetentionStore {
             for (digest, line) in zip(digests, lines) {
                 try db.execute(sql: "DELETE FROM attempts WHERE outbox_id IN (SELECT id FROM outbox WHERE digest = ?)", arguments: [digest])
                 try db.execute(sql: "UPDATE agreements SET document = X'' WHERE digest = ?", arguments: [digest])
+                try db.execute(sql: "DELETE FROM agreement_traces WHERE digest = ?", arguments: [digest])
                 try db.execute(sql: "INSERT INTO archived_agreements (digest, archived_at, archive, attempts) VALUES (?, ?, ?, ?)",
                                arguments: [digest, request.now, request.archiveName, line["attempts"]?.arrayValue?.count ?? 0])
             }
