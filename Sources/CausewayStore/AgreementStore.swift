@@ -16,6 +16,11 @@ public protocol AgreementStore: MerkleNodeSource, Sendable {
     /// with a different digest is a `.conflict`, never an update.
     func accept(_ agreement: IncomingAgreement) async throws -> IntakeResult
 
+    /// Stores several agreements in one transaction (group commit at intake): the results are in
+    /// the order given, each what ``accept(_:)`` would have answered had they come one after the
+    /// other (a digest twice is `.accepted` then `.known`). A thrown error means none is stored.
+    func acceptBatch(_ agreements: [IncomingAgreement]) async throws -> [IntakeResult]
+
     /// Everything stored about one agreement.
     func agreement(digest: ContentDigest) async throws -> StoredAgreement?
 
@@ -30,6 +35,10 @@ public protocol AgreementStore: MerkleNodeSource, Sendable {
     /// Records one attempt and moves its entry on, if the worker still holds the claim.
     /// Returns false when the claim was lost (the lease expired and another worker took it).
     func finish(_ attempt: AttemptRecord) async throws -> Bool
+
+    /// Records several attempts in one transaction, each as ``finish(_:)`` would, in the order
+    /// given; a thrown error means none is recorded.
+    func finishBatch(_ attempts: [AttemptRecord]) async throws -> [Bool]
 
     /// Gives claimed entries back without an attempt (graceful shutdown).
     func release(worker: String, entries: [Int64]) async throws

@@ -71,6 +71,10 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
         try await withStore(configuration.store, environment: environment, load)
     }
     intake.keyStates = keri.keeper
+    // Agreements that arrive together share one transaction (each answered after it commits).
+    let intakeCommits = GroupCommitter<IncomingAgreement, IntakeResult>(
+        maxBatch: 128, writeBatch: { try await store.acceptBatch($0) }, writeOne: { try await store.accept($0) })
+    intake.persist = { try await intakeCommits.submit($0) }
     let pipeline = DeliveryPipeline(configuration: configuration, identity: identity, store: store, targets: tracing.traced(runtime), breakers: breakers,
                                     metrics: metrics, logger: logger)
     pipeline.issuer.observer.set { await tracing.receiptsIssued($0, startedAt: $1) }

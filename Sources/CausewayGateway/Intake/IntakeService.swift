@@ -43,6 +43,10 @@ public struct IntakeService: Sendable {
     /// while the gateway runs (live reload); nil: always ``partners`` and ``targets``. Read once
     /// per submission, so one agreement is routed, verified and mapped under one configuration.
     public var routing: (@Sendable () -> (partners: PartnerRegistry, targets: [String: String]))?
+    /// How a verified, mapped agreement is stored: by default ``AgreementStore/accept(_:)``, one
+    /// transaction each; `serve` sets a group commit (``GroupCommitter``) so that agreements
+    /// arriving together share a transaction. Either way the answer waits for the commit.
+    public var persist: (@Sendable (IncomingAgreement) async throws -> IntakeResult)?
 
     public init(configuration: Configuration, partners: PartnerRegistry, targets: [String: String], store: any AgreementStore,
                 now: @escaping @Sendable () -> Int64 = WallClock.milliseconds) {
@@ -152,7 +156,8 @@ public struct IntakeService: Sendable {
             actions: actions)
         // Traced: the intake span's context, kept before the agreement so a worker that claims it at once finds it.
         try await GatewayTracing.recordIntake(digest: agreement.digest, store: store)
-        switch try await store.accept(incoming) {
+        let stored = if let persist { try await persist(incoming) } else { try await store.accept(incoming) }
+        switch stored {
         case .accepted: return .accepted(digest: agreement.digest, partner: partner.name, status: actions.isEmpty ? .delivered : .accepted)
         case .known(let status): return .known(digest: agreement.digest, status: status)
         case .conflict(let existing):

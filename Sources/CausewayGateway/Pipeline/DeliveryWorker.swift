@@ -59,6 +59,9 @@ public final class DeliveryWorker: Sendable {
     let jitter: @Sendable () -> Double
     /// Told how every attempt ended (metrics).
     let observe: (@Sendable (Observation) -> Void)?
+    /// Attempts finishing together (a round's deliveries run side by side, and several loops share
+    /// this worker) are recorded in one transaction: group commit (``GroupCommitter``).
+    let attempts: GroupCommitter<AttemptRecord, Bool>
     /// Rung by intake when new work is stored: the worker stops pausing.
     public let newWork = Doorbell()
     /// Rung after a round that finished deliveries: the receipt issuer stops pausing.
@@ -80,6 +83,7 @@ public final class DeliveryWorker: Sendable {
         self.observe = observe
         self.configuration = configuration
         self.store = store
+        attempts = GroupCommitter(maxBatch: 256, writeBatch: { try await store.finishBatch($0) }, writeOne: { try await store.finish($0) })
         self.targets = targets
         self.breakers = breakers
         self.now = now
@@ -163,7 +167,7 @@ public final class DeliveryWorker: Sendable {
                                 seconds: Double(now() - startedAt) / 1000))
         }
         logAttempt(entry, outcome: outcome, detail: detail, next: next)
-        _ = try await store.finish(AttemptRecord(entryID: entry.id, worker: configuration.worker, startedAt: startedAt, finishedAt: now(),
+        _ = try await attempts.submit(AttemptRecord(entryID: entry.id, worker: configuration.worker, startedAt: startedAt, finishedAt: now(),
                                                  outcome: outcome, detail: detail, next: next))
     }
 

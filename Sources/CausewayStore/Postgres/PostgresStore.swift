@@ -300,8 +300,8 @@ public final class PostgresStore: AgreementStore {
                 FROM due WHERE o.id = due.id
                 RETURNING o.id, o.digest
                 """, logger: logger).collect().map { try $0.decode((Int64, String).self) }
-            // Lock agreements in a fixed order, so that concurrent claimers cannot deadlock.
-            for digest in Set(claimed.map(\.1)).sorted() { try await refreshStatus(db, digest: digest) }
+            // Agreements are locked in digest order, so that concurrent claimers cannot deadlock.
+            try await refreshStatuses(db, digests: Set(claimed.map(\.1)))
             let ids = claimed.map(\.0)
             guard !ids.isEmpty else { return [] }
             return try await db.query("""
@@ -355,7 +355,7 @@ public final class PostgresStore: AgreementStore {
                 UPDATE outbox SET state = 'pending', claimed_by = NULL, lease_until = NULL
                 WHERE id = ANY(\(entries)) AND claimed_by = \(worker) AND state = 'in_flight' RETURNING digest
                 """, logger: logger).collect().map { try $0.decode(String.self) }
-            for digest in Set(released).sorted() { try await refreshStatus(db, digest: digest) }
+            try await refreshStatuses(db, digests: Set(released))
         }
     }
 

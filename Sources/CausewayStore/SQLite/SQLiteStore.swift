@@ -159,33 +159,41 @@ public final class SQLiteStore: AgreementStore {
     }
 
     public func accept(_ agreement: IncomingAgreement) async throws -> IntakeResult {
-        try await pool.write { db in
-            if let row = try SQLRow.fetchOne(db, sql: "SELECT status FROM agreements WHERE digest = ?", arguments: [agreement.digest.description]) {
-                return .known(AgreementStatus(rawValue: row["status"]) ?? .accepted)
-            }
-            if let row = try SQLRow.fetchOne(db, sql: "SELECT digest FROM agreements WHERE partner = ? AND agreement_id = ?",
-                                          arguments: [agreement.partner, agreement.agreementID]) {
-                return .conflict(existing: try StoreJSON.digest(row["digest"]))
-            }
-            try db.execute(sql: """
-                INSERT INTO agreements (digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
-                  mapping_digest, total, currency, received_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-                arguments: [agreement.digest.description, agreement.agreementID, agreement.partner, agreement.type,
-                            (agreement.actions.isEmpty ? AgreementStatus.delivered : .accepted).rawValue, Data(agreement.document),
-                            StoreJSON.text(agreement.verification), agreement.mappingID, agreement.mappingVersion,
-                            agreement.mappingDigest.description, agreement.total, agreement.currency, agreement.receivedAt])
-            for action in agreement.actions {
-                try db.execute(sql: """
-                    INSERT INTO outbox (digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, state, next_attempt_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
-                    """,
-                    arguments: [agreement.digest.description, action.index, action.name, action.target, action.kind, action.adapter,
-                                StoreJSON.text(action.action), StoreJSON.text(action.provenance), action.receiptID, agreement.receivedAt])
-            }
-            return .accepted
+        try await pool.write { db in try Self.accept(agreement, in: db) }
+    }
+
+    public func acceptBatch(_ agreements: [IncomingAgreement]) async throws -> [IntakeResult] {
+        guard !agreements.isEmpty else { return [] }
+        return try await pool.write { db in try agreements.map { try Self.accept($0, in: db) } }
+    }
+
+    /// One agreement's intake inside a write transaction (``accept(_:)``, ``acceptBatch(_:)``).
+    static func accept(_ agreement: IncomingAgreement, in db: Database) throws -> IntakeResult {
+        if let row = try SQLRow.fetchOne(db, sql: "SELECT status FROM agreements WHERE digest = ?", arguments: [agreement.digest.description]) {
+            return .known(AgreementStatus(rawValue: row["status"]) ?? .accepted)
         }
+        if let row = try SQLRow.fetchOne(db, sql: "SELECT digest FROM agreements WHERE partner = ? AND agreement_id = ?",
+                                      arguments: [agreement.partner, agreement.agreementID]) {
+            return .conflict(existing: try StoreJSON.digest(row["digest"]))
+        }
+        try db.execute(sql: """
+            INSERT INTO agreements (digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
+              mapping_digest, total, currency, received_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            arguments: [agreement.digest.description, agreement.agreementID, agreement.partner, agreement.type,
+                        (agreement.actions.isEmpty ? AgreementStatus.delivered : .accepted).rawValue, Data(agreement.document),
+                        StoreJSON.text(agreement.verification), agreement.mappingID, agreement.mappingVersion,
+                        agreement.mappingDigest.description, agreement.total, agreement.currency, agreement.receivedAt])
+        for action in agreement.actions {
+            try db.execute(sql: """
+                INSERT INTO outbox (digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, state, next_attempt_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+                """,
+                arguments: [agreement.digest.description, action.index, action.name, action.target, action.kind, action.adapter,
+                            StoreJSON.text(action.action), StoreJSON.text(action.provenance), action.receiptID, agreement.receivedAt])
+        }
+        return .accepted
     }
 
     static let entryColumns = """
@@ -327,33 +335,41 @@ public final class SQLiteStore: AgreementStore {
     }
 
     public func finish(_ attempt: AttemptRecord) async throws -> Bool {
-        try await pool.write { db in
-            guard let row = try SQLRow.fetchOne(db, sql: "SELECT claimed_by, state, attempts FROM outbox WHERE id = ?", arguments: [attempt.entryID]),
-                (row["claimed_by"] as String?) == attempt.worker, (row["state"] as String) == OutboxState.inFlight.rawValue
-            else { return false }
-            let number = (row["attempts"] as Int) + 1
+        try await pool.write { db in try Self.finish(attempt, in: db) }
+    }
+
+    public func finishBatch(_ attempts: [AttemptRecord]) async throws -> [Bool] {
+        guard !attempts.isEmpty else { return [] }
+        return try await pool.write { db in try attempts.map { try Self.finish($0, in: db) } }
+    }
+
+    /// One attempt inside a write transaction (``finish(_:)``, ``finishBatch(_:)``).
+    static func finish(_ attempt: AttemptRecord, in db: Database) throws -> Bool {
+        guard let row = try SQLRow.fetchOne(db, sql: "SELECT claimed_by, state, attempts FROM outbox WHERE id = ?", arguments: [attempt.entryID]),
+            (row["claimed_by"] as String?) == attempt.worker, (row["state"] as String) == OutboxState.inFlight.rawValue
+        else { return false }
+        let number = (row["attempts"] as Int) + 1
+        try db.execute(sql: """
+            INSERT INTO attempts (outbox_id, number, worker, started_at, finished_at, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [attempt.entryID, number, attempt.worker, attempt.startedAt, attempt.finishedAt, attempt.outcome, attempt.detail])
+        switch attempt.next {
+        case .delivered(let reference):
             try db.execute(sql: """
-                INSERT INTO attempts (outbox_id, number, worker, started_at, finished_at, outcome, detail) VALUES (?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [attempt.entryID, number, attempt.worker, attempt.startedAt, attempt.finishedAt, attempt.outcome, attempt.detail])
-            switch attempt.next {
-            case .delivered(let reference):
-                try db.execute(sql: """
-                    UPDATE outbox SET state = 'delivered', attempts = ?, claimed_by = NULL, lease_until = NULL, needs_lookup = 0,
-                      legacy_ref = ?, last_error = NULL, delivered_at = ? WHERE id = ?
-                    """, arguments: [number, StoreJSON.text(reference), attempt.finishedAt, attempt.entryID])
-            case .retry(let at, let lookupFirst):
-                try db.execute(sql: """
-                    UPDATE outbox SET state = 'pending', attempts = ?, claimed_by = NULL, lease_until = NULL, next_attempt_at = ?,
-                      needs_lookup = ?, last_error = ? WHERE id = ?
-                    """, arguments: [number, at, lookupFirst, attempt.detail, attempt.entryID])
-            case .deadLetter(let reason):
-                try db.execute(sql: """
-                    UPDATE outbox SET state = 'dead_letter', attempts = ?, claimed_by = NULL, lease_until = NULL, last_error = ? WHERE id = ?
-                    """, arguments: [number, reason, attempt.entryID])
-            }
-            try Self.refreshStatus(db, entry: attempt.entryID)
-            return true
+                UPDATE outbox SET state = 'delivered', attempts = ?, claimed_by = NULL, lease_until = NULL, needs_lookup = 0,
+                  legacy_ref = ?, last_error = NULL, delivered_at = ? WHERE id = ?
+                """, arguments: [number, StoreJSON.text(reference), attempt.finishedAt, attempt.entryID])
+        case .retry(let at, let lookupFirst):
+            try db.execute(sql: """
+                UPDATE outbox SET state = 'pending', attempts = ?, claimed_by = NULL, lease_until = NULL, next_attempt_at = ?,
+                  needs_lookup = ?, last_error = ? WHERE id = ?
+                """, arguments: [number, at, lookupFirst, attempt.detail, attempt.entryID])
+        case .deadLetter(let reason):
+            try db.execute(sql: """
+                UPDATE outbox SET state = 'dead_letter', attempts = ?, claimed_by = NULL, lease_until = NULL, last_error = ? WHERE id = ?
+                """, arguments: [number, reason, attempt.entryID])
         }
+        try Self.refreshStatus(db, entry: attempt.entryID)
+        return true
     }
 
     public func release(worker: String, entries: [Int64]) async throws {
