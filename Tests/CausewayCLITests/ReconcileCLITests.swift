@@ -25,10 +25,7 @@ struct ReconcileCLITests {
     @Test("every finding class from tampering; --repair brings the deleted order back exactly once; usage errors exit 2")
     func everyClass() async throws {
         let work = try GeneratedAgreements(count: 6, seed: 31)
-        let store = try ReliabilityTests.database("causeway_rec_store")
-        let target = try ReliabilityTests.database("causeway_rec_erp")
-        try ReliabilityTests.staging(target)
-        let gateway = try RunningGateway(store: store, targets: "  erp-staging: {adapter: postgresql, url: \"\(target)\"}", partners: work.partners)
+        let (gateway, store, target) = try ReliabilityTests.stagingGateway("causeway_rec", work, delivery: nil)
         defer { _ = gateway.stop() }
         try await gateway.waitUntilReady()
         let accepted = try await submitUntilAccepted(work.documents, to: [gateway])

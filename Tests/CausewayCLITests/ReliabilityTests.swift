@@ -32,6 +32,18 @@ struct ReliabilityTests {
         guard result.status == 0 else { throw MissingTestInput(path: "staging schema", hint: result.description) }
     }
 
+    /// A gateway on a fresh PostgreSQL store delivering into a fresh staging database; returns
+    /// the gateway (started, not yet ready) and both databases' URLs.
+    static func stagingGateway(_ prefix: String, _ work: GeneratedAgreements, delivery: String? = "  lease_seconds: 2") throws
+        -> (gateway: RunningGateway, store: String, target: String)
+    {
+        let store = try database("\(prefix)_store")
+        let target = try database("\(prefix)_erp")
+        try staging(target)
+        let targets = "  erp-staging: {adapter: postgresql, url: \"\(target)\"}"
+        return (try RunningGateway(store: store, targets: targets, partners: work.partners, delivery: delivery), store, target)
+    }
+
     /// The legacy side holds exactly one purchase order per accepted agreement, with all its lines.
     static func expectExactlyOnce(target: String, accepted: Set<String>, work: GeneratedAgreements,
                                   sourceLocation: SourceLocation = #_sourceLocation) throws {
@@ -48,11 +60,7 @@ struct ReliabilityTests {
     @Test("kill -9 at random points while delivering a few hundred agreements: exactly one set of rows and one receipt each")
     func crashes() async throws {
         let work = try GeneratedAgreements(count: 300, seed: 11)
-        let store = try Self.database("causeway_crash_store")
-        let target = try Self.database("causeway_crash_erp")
-        try Self.staging(target)
-        let gateway = try RunningGateway(store: store, targets: "  erp-staging: {adapter: postgresql, url: \"\(target)\"}",
-                                         partners: work.partners, delivery: "  lease_seconds: 2")
+        let (gateway, store, target) = try Self.stagingGateway("causeway_crash", work)
         defer { _ = gateway.stop() }
         try await gateway.waitUntilReady()
 
@@ -86,6 +94,60 @@ struct ReliabilityTests {
         // One receipt per agreement (the stahlteile mapping has one action), each for its own entry.
         #expect(try Self.psql(store, "SELECT count(DISTINCT digest) || ' ' || count(*) FROM ledger") == "\(accepted.count) \(accepted.count)")
         #expect(try Self.psql(store, "SELECT count(*) FROM agreements WHERE status <> 'delivered'") == "0")
+        #expect(gateway.stop() == 0)
+        let verified = try CommandRunner.causeway(["ledger", "verify", "--config", gateway.configFile], in: gateway.directory)
+        #expect(verified.status == 0, "\(verified)")
+    }
+
+    @Test("kill -9 during group commits at intake: every acknowledged agreement is stored whole, none half-stored, each delivered once")
+    func crashDuringGroupCommit() async throws {
+        let work = try GeneratedAgreements(count: 480, seed: 12)
+        let (gateway, store, target) = try Self.stagingGateway("causeway_group", work)
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+
+        // Three rounds: 160 agreements from 32 clients at once (so that they share transactions),
+        // each sent once, and the gateway killed while they are being written.
+        var acknowledged = Set<String>()
+        for round in 0..<3 {
+            let documents = Array(work.documents[(round * 160)..<((round + 1) * 160)])
+            async let answers = withTaskGroup(of: String?.self) { group in
+                for lane in 0..<32 {
+                    group.addTask {
+                        var digests: [String] = []
+                        for index in stride(from: lane, to: documents.count, by: 32) {
+                            if let (status, body) = try? await gateway.request("POST", "/v1/agreements", body: documents[index]),
+                                status == 202 || status == 200, let digest = body?["digest"]?.stringValue {
+                                digests.append(digest)
+                            }
+                        }
+                        return digests.joined(separator: " ")
+                    }
+                }
+                var all: [String] = []
+                for await digests in group { all += (digests ?? "").split(separator: " ").map(String.init) }
+                return all
+            }
+            try await Task.sleep(for: .milliseconds(Int.random(in: 100...300)))
+            gateway.crash()
+            acknowledged.formUnion(await answers)
+            try gateway.start()
+            try await gateway.waitUntilReady()
+        }
+        #expect(acknowledged.count > 0 && acknowledged.count < 480, "the crashes came during intake (acknowledged \(acknowledged.count))")
+        // Acknowledged means stored, and stored means whole: every agreement has its outbox entry.
+        let stored = Set(try Self.psql(store, "SELECT digest FROM agreements").split(separator: "\n").map(String.init))
+        #expect(acknowledged.isSubset(of: stored), "acknowledged but not stored: \(acknowledged.subtracting(stored).count)")
+        #expect(try Self.psql(store, "SELECT count(*) FROM agreements a WHERE NOT EXISTS (SELECT 1 FROM outbox o WHERE o.digest = a.digest)") == "0")
+        // Everything stored is delivered exactly once, with one receipt each.
+        let settled = try await eventually(seconds: 180) {
+            try Self.psql(store, "SELECT count(*) FROM ledger") == String(stored.count)
+                && Self.psql(store, "SELECT count(*) FROM outbox WHERE state <> 'delivered'") == "0"
+        }
+        let states = try Self.psql(store, "SELECT state, count(*) FROM outbox GROUP BY state")
+        #expect(settled, "\(states)")
+        let written = try Self.psql(target, "SELECT count(*) || ' ' || count(DISTINCT agreement_digest) FROM erp_purchase_order")
+        #expect(written == "\(stored.count) \(stored.count)")
         #expect(gateway.stop() == 0)
         let verified = try CommandRunner.causeway(["ledger", "verify", "--config", gateway.configFile], in: gateway.directory)
         #expect(verified.status == 0, "\(verified)")
