@@ -64,7 +64,7 @@ public final class DeliveryWorker: Sendable {
     let attempts: GroupCommitter<AttemptRecord, Bool>
     /// Rung by intake when new work is stored: the worker stops pausing.
     public let newWork = Doorbell()
-    /// Rung after a round that finished deliveries: the receipt issuer stops pausing.
+    /// Rung when a delivery is recorded (and after each round): the receipt issuer stops pausing.
     public let finishedWork = Doorbell()
 
     public convenience init(configuration: Configuration, store: any AgreementStore, adapters: [String: any Adapter],
@@ -167,8 +167,10 @@ public final class DeliveryWorker: Sendable {
                                 seconds: Double(now() - startedAt) / 1000))
         }
         logAttempt(entry, outcome: outcome, detail: detail, next: next)
-        _ = try await attempts.submit(AttemptRecord(entryID: entry.id, worker: configuration.worker, startedAt: startedAt, finishedAt: now(),
+        let recorded = try await attempts.submit(AttemptRecord(entryID: entry.id, worker: configuration.worker, startedAt: startedAt, finishedAt: now(),
                                                  outcome: outcome, detail: detail, next: next))
+        // A delivered entry waits for its receipt: wake the issuer now, not at the end of the round.
+        if recorded, case .delivered = next { finishedWork.ring() }
     }
 
     /// A stored action or provenance record that no longer decodes (a dead letter, never a retry).
