@@ -229,9 +229,9 @@ enum ConfigurationLoader {
         if let node = root?["witness"] { parseWitness(node, into: &configuration.witness, at: at, problems: &problems) }
         if let node = root?["keri"] { parseKERI(node, into: &configuration.keri, at: at, problems: &problems) }
         if let node = root?["tracing"] { configuration.tracing = parseTracing(node, at: at, problems: &problems) }
+        parseLogging(root?["logging"], environment: environment, into: &configuration.logging, at: at, problems: &problems)
         if let node = root?["retention"] { configuration.retention = parseRetention(node, at: at, problems: &problems) }
         if let node = root?["readiness"] { parseReadiness(node, into: &configuration.readiness, at: at, problems: &problems) }
-        parseLogging(root?["logging"], environment: environment, into: &configuration.logging, at: at, problems: &problems)
         // tokens
         if let node = root?["tokens"] {
             if case .sequence(let tokens) = node {

@@ -118,16 +118,10 @@ public func buildApplication(configuration: GatewayConfiguration, environment: [
     api.currentTargets = { runtime.snapshot.targetConfigurations.keys.sorted() }
     api.targetReadiness = readiness
     api.register(on: router)
-    var dashboard = Dashboard(store: store, tokens: authenticator, throttle: throttle, streamsPerSession: configuration.http.streamsPerSession,
-                              newWork: pipeline.worker.newWork, partners: partners.partners.map(\.name).sorted(),
-                              targets: configuration.targets.keys.sorted(), reconcile: reconcile,
-                              partnerNames: Dashboard.displayNames(partners), cosignatures: witnessing.book)
-    dashboard.configured = {  // a live reload changes the partner and target lists
-        let snapshot = runtime.snapshot
-        return (snapshot.partners.partners.map(\.name).sorted(), snapshot.targetConfigurations.keys.sorted(),
-                Dashboard.displayNames(snapshot.partners))
-    }
-    dashboard.register(on: router)
+    // The dashboard's partner and target lists follow a live reload.
+    Dashboard(store: store, tokens: authenticator, throttle: throttle, streamsPerSession: configuration.http.streamsPerSession,
+              newWork: pipeline.worker.newWork, configured: { let now = runtime.snapshot; return (now.partners, Array(now.targetConfigurations.keys)) },
+              reconcile: reconcile, cosignatures: witnessing.book).register(on: router)
     LedgerAPI(store: store, tokens: authenticator, throttle: throttle,
               retryAfterSeconds: max(1, Int(configuration.checkpointIntervalSeconds.rounded(.up))),
               cosignatures: witnessing.book).register(on: router)

@@ -25,28 +25,21 @@ struct Dashboard: Sendable {
     let streamsPerSession: Int
     /// Rung after an operator's retry, so the worker starts at once.
     let newWork: Doorbell
-    /// Configured partner and target names, for the filters.
-    let partners: [String]
-    let targets: [String]
+    /// The partners and targets configured now (a live reload changes them): the filters' choices
+    /// and the partners' display names.
+    let configured: @Sendable () -> (partners: PartnerRegistry, targets: [String])
     /// The scheduled reconciliation, when `serve` runs one.
     let reconcile: ReconcileSchedule?
-    /// Each partner's `display_name` from its partner.yaml, by partner name; a partner without one
-    /// is shown by its name.
-    var partnerNames: [String: String] = [:]
     /// The witness cosignatures collected for this gateway's checkpoints, shown on the overview.
     var cosignatures: CosignatureBook? = nil
-    /// The partners (with display names) and targets configured now, which a live reload
-    /// changes; nil: `partners`, `targets` and `partnerNames` as given at start.
-    var configured: (@Sendable () -> (partners: [String], targets: [String], names: [String: String]))? = nil
 
-    /// Each partner's `display_name`, by partner name.
-    static func displayNames(_ partners: PartnerRegistry) -> [String: String] {
-        Dictionary(partners.partners.compactMap { p in p.configuration.displayName.map { (p.name, $0) } }, uniquingKeysWith: { a, _ in a })
-    }
-
-    /// The lists the pages show now.
+    /// Partner and target names, sorted, and each partner's `display_name` from its partner.yaml
+    /// by partner name (a partner without one is shown by its name).
     var lists: (partners: [String], targets: [String], names: [String: String]) {
-        configured?() ?? (partners, targets, partnerNames)
+        let (registry, targets) = configured()
+        let names = Dictionary(registry.partners.compactMap { p in p.configuration.displayName.map { (p.name, $0) } },
+                               uniquingKeysWith: { a, _ in a })
+        return (registry.partners.map(\.name).sorted(), targets.sorted(), names)
     }
     let sessions = DashboardSessions()
     let streams = StreamCounter()

@@ -1,4 +1,4 @@
-import Crypto
+import CausewayCore
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -10,35 +10,27 @@ import Synchronization
 struct TokenAuthenticator: Sendable {
     private let shared: SharedTable
 
-    /// The table behind every copy (a class, so copies share it).
-    private final class SharedTable: Sendable {
-        let tokens: Mutex<[(secret: String, caller: Caller)]>
-        /// Each token's ``fingerprint(_:)`` with its caller: what a dashboard session is checked against.
-        let fingerprints: Mutex<Set<Held>>
-        init(_ tokens: [(secret: String, caller: Caller)]) {
-            self.tokens = Mutex(tokens)
-            fingerprints = Mutex(TokenAuthenticator.held(tokens))
-        }
-    }
-
-    private struct Held: Hashable {
+    /// One configured token: its secret, its caller, and its ``fingerprint(_:)`` (what a dashboard
+    /// session is checked against).
+    private struct Token: Sendable {
+        let secret: String
         let caller: Caller
         let fingerprint: String
     }
 
-    private static func held(_ tokens: [(secret: String, caller: Caller)]) -> Set<Held> {
-        Set(tokens.map { Held(caller: $0.caller, fingerprint: fingerprint($0.secret)) })
+    /// The table behind every copy (a class, so copies share it).
+    private final class SharedTable: Sendable {
+        let tokens: Mutex<[Token]>
+        init(_ tokens: [Token]) { self.tokens = Mutex(tokens) }
     }
 
     /// The SHA-256 of a token's secret, hex: kept by a dashboard session instead of the secret.
-    static func fingerprint(_ secret: String) -> String {
-        SHA256.hash(data: Array(secret.utf8)).map { String(format: "%02x", $0) }.joined()
-    }
+    static func fingerprint(_ secret: String) -> String { ContentDigest(of: Array(secret.utf8)).hex }
 
     /// Whether a token with this secret fingerprint still belongs to `caller` (same name and
     /// role): false once a live reload removed the token, changed its secret or its role.
     func holds(_ caller: Caller, fingerprint: String) -> Bool {
-        shared.fingerprints.withLock { $0.contains(Held(caller: caller, fingerprint: fingerprint)) }
+        shared.tokens.withLock { tokens in tokens.contains { $0.caller == caller && $0.fingerprint == fingerprint } }
     }
 
     init(_ tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)]) {
@@ -46,18 +38,14 @@ struct TokenAuthenticator: Sendable {
         shared = SharedTable(list)
     }
 
-    private static func list(_ tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)])
-        -> [(secret: String, caller: Caller)]
-    {
-        tokens.map { ($0.key, Caller(name: $0.value.name, role: $0.value.role)) }
+    private static func list(_ tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)]) -> [Token] {
+        tokens.map { Token(secret: $0.key, caller: Caller(name: $0.value.name, role: $0.value.role), fingerprint: fingerprint($0.key)) }
     }
 
     /// Replaces the accepted tokens (a live reload): the next request is checked against these.
     func replace(_ tokens: [String: (name: String, role: GatewayConfiguration.TokenConfiguration.Role)]) {
         let list = Self.list(tokens)
-        let held = Self.held(list)
         shared.tokens.withLock { $0 = list }
-        shared.fingerprints.withLock { $0 = held }
     }
 
     /// The caller whose secret is `presented`; every configured secret is compared, in time that

@@ -23,15 +23,11 @@ final class GroupCommitter<Item: Sendable, Output: Sendable>: Sendable {
     private let writeBatch: @Sendable ([Item]) async throws -> [Output]
     private let writeOne: @Sendable (Item) async throws -> Output
     private let state = Mutex(State())
-    /// Observes each batch's size (metrics, tests).
-    private let observe: (@Sendable (Int) -> Void)?
 
-    init(maxBatch: Int = 256, maxWriters: Int = 2, observe: (@Sendable (Int) -> Void)? = nil,
-         writeBatch: @escaping @Sendable ([Item]) async throws -> [Output], writeOne: @escaping @Sendable (Item) async throws -> Output)
-    {
+    init(maxBatch: Int = 256, maxWriters: Int = 2, writeBatch: @escaping @Sendable ([Item]) async throws -> [Output],
+         writeOne: @escaping @Sendable (Item) async throws -> Output) {
         self.maxBatch = max(1, maxBatch)
         self.maxWriters = max(1, maxWriters)
-        self.observe = observe
         self.writeBatch = writeBatch
         self.writeOne = writeOne
     }
@@ -59,7 +55,6 @@ final class GroupCommitter<Item: Sendable, Output: Sendable>: Sendable {
                 return batch
             }
             if batch.isEmpty { return }
-            observe?(batch.count)
             await write(batch)
         }
     }
