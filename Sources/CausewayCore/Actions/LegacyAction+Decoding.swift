@@ -53,9 +53,15 @@ extension LegacyAction {
                                           description: line["description"]?.stringValue))
             }
             let attachments = (order["attachments"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(ERPPurchaseOrderAction.Attachment.init) }
+            var operation = ERPPurchaseOrderAction.Operation.create
+            if let text = order["operation"]?.stringValue {
+                guard let parsed = ERPPurchaseOrderAction.Operation(rawValue: text) else { throw fail("'purchaseOrder.operation' must be create, amend or cancel") }
+                operation = parsed
+            }
             payload = .erpPurchaseOrder(ERPPurchaseOrderAction(
                 supplier: supplier, reference: reference, currency: order["currency"]?.stringValue, orderDate: order["orderDate"]?.stringValue,
-                lines: decodedLines, workflow: workflow, attachments: attachments))
+                lines: decodedLines, workflow: workflow, attachments: attachments, operation: operation,
+                version: order["version"]?.numberValue.map { Int($0) }))
         }
         self.init(index: index, name: name, target: target, payload: payload)
     }
@@ -119,8 +125,15 @@ extension RowsAction {
             children.append(ChildRows(table: childTable, links: links.members.compactMap { m in m.value.stringValue.map { (m.key, $0) } },
                                       rows: decoded))
         }
+        var update: RowsUpdate?
+        if let spec = object["update"] {
+            guard let match = spec["match"]?.arrayValue?.compactMap(\.stringValue), !match.isEmpty,
+                let column = spec["versionColumn"]?.stringValue, let version = spec["version"]?.numberValue
+            else { throw LegacyAction.DecodingError(message: "stored action: 'update' needs match, versionColumn and version") }
+            update = RowsUpdate(match: match, versionColumn: column, version: Int(version))
+        }
         self.init(table: table, key: key, returning: returning, row: try Row(values: values, types: types), children: children,
-                  provenanceColumn: object["provenance"]?.stringValue)
+                  provenanceColumn: object["provenance"]?.stringValue, update: update)
     }
 }
 

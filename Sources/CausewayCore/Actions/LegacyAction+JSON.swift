@@ -27,6 +27,10 @@ extension RowsAction {
                                   "values": row.json, "types": row.typesJSON]
         if let provenanceColumn { object["provenance"] = .string(provenanceColumn) }
         if !children.isEmpty { object["children"] = .array(children.map(\.json)) }
+        if let update {
+            object["update"] = ["match": .array(update.match.map(JSONValue.string)), "versionColumn": .string(update.versionColumn),
+                                "version": .number(Double(update.version))]
+        }
         return .object(object)
     }
 }
@@ -101,6 +105,9 @@ extension ERPPurchaseOrderAction {
             return .object(l)
         })
         object["attachments"] = .array(attachments.map { .string($0.rawValue) })
+        // A first version's JSON is what it was before changes existed (goldens and stored actions stay byte-identical).
+        if operation != .create { object["operation"] = .string(operation.rawValue) }
+        if let version { object["version"] = .number(Double(version)) }
         return .object(object)
     }
 }

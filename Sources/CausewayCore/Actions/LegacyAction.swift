@@ -150,14 +150,45 @@ public struct RowsAction: Sendable, Hashable {
     /// The parent-table column that receives the provenance record (jsonb), written by the adapter
     /// in the same transaction.
     public let provenanceColumn: String?
+    /// For a change or cancellation: update the row an earlier version wrote instead of inserting.
+    /// Nil for a first version.
+    public let update: RowsUpdate?
 
-    public init(table: String, key: [String], returning: [String], row: Row, children: [ChildRows], provenanceColumn: String? = nil) {
+    public init(table: String, key: [String], returning: [String], row: Row, children: [ChildRows], provenanceColumn: String? = nil,
+                update: RowsUpdate? = nil) {
         self.table = table
         self.key = key
         self.returning = returning
         self.row = row
         self.children = children
         self.provenanceColumn = provenanceColumn
+        self.update = update
+    }
+}
+
+/// How a change or cancellation updates the row the first version inserted, in one transaction:
+///
+/// 1. find the parent row by the ``match`` columns (their values are in the action's row and are
+///    not changed), locking it;
+/// 2. its ``versionColumn`` at ``version`` or later: already applied — the delivery is a no-op that
+///    reports the row (idempotent); NULL counts as version 1; below `version − 1`: rejected (a version
+///    is missing — the gateway delivers versions in order, so this means the row was changed by hand);
+/// 3. otherwise set the row's other columns and the version column to ``version``, append the
+///    provenance record to the provenance column (an object becomes an array of records; never
+///    overwritten), and for each child table listed replace the rows linked to the parent (delete,
+///    then insert the new ones). Child tables not listed are left as they are.
+public struct RowsUpdate: Sendable, Hashable {
+    /// Columns of the action's row that identify the parent row.
+    public let match: [String]
+    /// The column holding the version applied to the row.
+    public let versionColumn: String
+    /// The version this action applies (2 or more).
+    public let version: Int
+
+    public init(match: [String], versionColumn: String, version: Int) {
+        self.match = match
+        self.versionColumn = versionColumn
+        self.version = version
     }
 }
 
@@ -304,6 +335,12 @@ public struct ERPPurchaseOrderAction: Sendable, Hashable {
         case provenance
     }
 
+    /// What to do with the order: create it (a first version), amend it to the new lines (a
+    /// change), or cancel it (a cancellation).
+    public enum Operation: String, Sendable, Hashable, CaseIterable {
+        case create, amend, cancel
+    }
+
     public struct Line: Sendable, Hashable {
         public let product: String
         public let quantity: String
@@ -327,9 +364,15 @@ public struct ERPPurchaseOrderAction: Sendable, Hashable {
     public let lines: [Line]
     public let workflow: Workflow
     public let attachments: [Attachment]
+    /// `create` for a first version; `amend` and `cancel` find the order by ``reference``.
+    public let operation: Operation
+    /// The agreement version an amendment or cancellation applies (nil for `create`).
+    public let version: Int?
 
     public init(supplier: String, reference: String, currency: String?, orderDate: String?, lines: [Line], workflow: Workflow,
-                attachments: [Attachment]) {
+                attachments: [Attachment], operation: Operation = .create, version: Int? = nil) {
+        self.operation = operation
+        self.version = version
         self.supplier = supplier
         self.reference = reference
         self.currency = currency

@@ -109,4 +109,12 @@ public struct FindingCode: Sendable, Hashable, CustomStringConvertible, Expressi
     public static let policyCurrencyNotAllowed: FindingCode = "policy.currency_not_allowed"
     /// The agreement type is not one the partner accepts.
     public static let policyTypeNotAllowed: FindingCode = "policy.type_not_allowed"
+    /// A change or cancellation is signed by fewer roles than the partner's policy asks for.
+    public static let policyRevisionSignersMissing: FindingCode = "policy.revision_signers_missing"
+    /// A change or cancellation arrives after the partner's cut-off (days before delivery).
+    public static let policyRevisionTooLate: FindingCode = "policy.revision_too_late"
+    /// A change's new total is over the partner's limit for changes.
+    public static let policyRevisionLimitExceeded: FindingCode = "policy.revision_limit_exceeded"
+    /// A change or cancellation names different parties than the agreement it amends.
+    public static let revisionPartiesChanged: FindingCode = "revision.parties_changed"
 }

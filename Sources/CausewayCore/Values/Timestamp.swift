@@ -198,4 +198,22 @@ public struct CalendarDate: Sendable, Hashable, Comparable, CustomStringConverti
     public static func < (lhs: CalendarDate, rhs: CalendarDate) -> Bool {
         (lhs.year, lhs.month, lhs.day) < (rhs.year, rhs.month, rhs.day)
     }
+
+    /// Days since 1970-01-01 (negative before): the difference of two dates in days.
+    public var daysSinceEpoch: Int { Timestamp.daysFromCivil(year: year, month: month, day: day) }
+
+    /// The UTC date of a time in milliseconds since the epoch.
+    public init(epochMilliseconds: Int64) {
+        let days = Int((epochMilliseconds / 1000).quotientFloor(by: 86_400))
+        let (y, m, d) = Timestamp.civilFromDays(days)
+        self.init((year: y, month: m, day: d))
+    }
+}
+
+extension Int64 {
+    /// Division rounding towards minus infinity.
+    fileprivate func quotientFloor(by divisor: Int64) -> Int64 {
+        let q = self / divisor
+        return (self % divisor != 0 && (self < 0) != (divisor < 0)) ? q - 1 : q
+    }
 }

@@ -44,9 +44,11 @@ public struct PartnerConfiguration: Sendable {
     public private(set) var keriPolicy: String?
     /// What the connection of this partner's agreements must show (`intake:`); nothing by default.
     public private(set) var intake = PartnerIntakePolicy()
+    /// Who signs changes and cancellations, and their limits and cut-offs (`changes:`, `cancellations:`).
+    public private(set) var revisions = PartnerRevisionPolicy()
 
     static let keys: Set<String> = ["name", "display_name", "roles", "identities", "mapping", "mappings", "limits", "accepts", "receipts", "ledger", "keri",
-                                    "intake"]
+                                    "intake", "changes", "cancellations"]
 
     /// Reads `partner.yaml` in `folder`, reporting every problem as `file:line:column`.
     public static func load(folder: URL) throws(MappingLoadError) -> PartnerConfiguration {
@@ -121,6 +123,7 @@ public struct PartnerConfiguration: Sendable {
             }
         }
         let intake = top["intake"].map { PartnerIntakePolicy.parse($0, &d) } ?? PartnerIntakePolicy()
+        let revisions = PartnerRevisionPolicy.parse(changes: top["changes"], cancellations: top["cancellations"], roles: roles, &d)
         guard d.isEmpty, let name else { throw MappingLoadError(d.sorted()) }
         var configuration = PartnerConfiguration(name: name, displayName: top["display_name"]?.scalar, roles: roles, identities: identities,
                                     mappingFiles: files, maxTotal: maxTotal, currencies: currencies, accepts: accepts,
@@ -128,6 +131,7 @@ public struct PartnerConfiguration: Sendable {
         configuration.ledger = ledger
         configuration.keriPolicy = keriPolicy
         configuration.intake = intake
+        configuration.revisions = revisions
         return configuration
     }
 

@@ -62,6 +62,11 @@ public struct AgreementVerifier: Sendable {
             let checked = PurchaseAgreement.check(agreement.document)
             purchase = checked.agreement
             findings += checked.findings
+        } else if let kind = AgreementRevision.kind(ofType: agreement.type) {
+            // A change or cancellation: its own rules here; the chain is checked at intake against the store.
+            let checked = AgreementRevision.check(agreement.document, kind: kind)
+            purchase = checked.revision?.terms
+            findings += checked.findings
         } else if agreement.hasParties, policy.agreementTypes == nil {
             findings.append(Finding(.agreementTypeUnsupported,
                                     "the type '\(agreement.type ?? "(none)")' has no content rules here; only its signatures were checked",
@@ -247,6 +252,7 @@ public struct AgreementVerifier: Sendable {
             if let keri = KERIDID(partyDID) {
                 let own = verified.filter { ($0.keri?.did).isExactly(partyDID) }
                 guard !own.isEmpty else {
+                    if party.role.isExactlyOne(of: policy.optionalSigners) { continue }
                     findings.append(Finding(.partyUnsigned,
                                             "the \(party.role) role (\(partyDID)) carries no valid proof by a key of that AID",
                                             path: path))
@@ -324,6 +330,8 @@ public struct AgreementVerifier: Sendable {
                 signers.append(accepted)
                 continue
             }
+            // A role the policy lets go unsigned (a cancellation one party may make alone) is simply not among the signers.
+            if party.role.isExactlyOne(of: policy.optionalSigners) { continue }
             // Only report a delegation's problems when it could have been meant for this party.
             findings += delegationFindings
             findings.append(Finding(.partyUnsigned,

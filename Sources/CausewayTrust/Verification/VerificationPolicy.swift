@@ -17,6 +17,10 @@ public struct VerificationPolicy: Sendable {
     /// Which key states of a KERI signer's AID are accepted: latest-only (the default) or
     /// historical (older establishment events with the agreement's digest anchored in the KEL).
     public var keri: KERIKeyStatePolicy
+    /// Roles whose signature may be missing without a `party.unsigned` finding: they are simply not
+    /// among the report's signers. Intake sets them for changes and cancellations, whose signers the
+    /// partner's policy decides after verification (`changes:` and `cancellations:` in partner.yaml).
+    public var optionalSigners: [String] = []
 
     public init(roles: [String: [String]]? = nil, maxTotal: Decimal? = nil, currencies: [String]? = nil,
                 agreementTypes: [String]? = nil, keri: KERIKeyStatePolicy = .latestOnly) {
