@@ -13,7 +13,9 @@ What it makes, for the purchase orders the nordic-fasteners mapping produces:
 - the supplier party with the code NF-SE-01 and an invoice address;
 - purchasable goods with the product codes of Mappings/nordic-fasteners/crosswalks/sku.csv;
   FAST-WASH-M8 is bought by weight (kg), the others by the piece (u) — see PRODUCTS;
-- the user `gateway` in the Purchase group, with the password from the environment.
+- the user `gateway` in the Purchase group, with the password from the environment, and in the
+  Purchase Amendment group where the purchase_amendment module is activated (only that group may
+  validate an amendment of a confirmed purchase).
 """
 
 import datetime
@@ -35,6 +37,8 @@ PRODUCTS = {
 }
 SUPPLIER_CODE = "NF-SE-01"
 GATEWAY_LOGIN = "gateway"
+# The gateway user's groups; a group whose module is not activated is skipped.
+GATEWAY_GROUPS = ("Purchase", "Purchase Amendment")
 
 
 def log(message):
@@ -163,14 +167,19 @@ def main():
                             list_price=Decimal("0"), cost_price_method="fixed", account_category=category)
         template.save()
 
-    # The gateway's user, in the Purchase group, with the password from the environment.
+    # The gateway's user, in the Purchase group (and Purchase Amendment, when that module is
+    # activated), with the password from the environment.
     Group = Model.get("res.group")
-    purchase_group = Group.find([("name", "=", "Purchase")], limit=1)[0]
     user = one("res.user", [("login", "=", GATEWAY_LOGIN)])
     if not user:
         log(f"user {GATEWAY_LOGIN}")
         user = User(name="Causeway gateway", login=GATEWAY_LOGIN)
-        user.groups.append(Group(purchase_group.id))
+    for name in GATEWAY_GROUPS:
+        group = one("res.group", [("name", "=", name)])
+        if not group and name == "Purchase":
+            sys.exit("tryton-seed: no Purchase group; is the purchase module activated?")
+        if group and group not in user.groups:
+            user.groups.append(Group(group.id))
     if company not in user.companies:
         user.companies.append(Company(company.id))
     user.company = Company(company.id)
