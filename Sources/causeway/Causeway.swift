@@ -14,6 +14,7 @@ struct Causeway: AsyncParsableCommand {
         version: version,
         subcommands: [
             KeysCommand.self, SignCommand.self, VerifyCommand.self, DelegateCommand.self,
+            AmendCommand.self, CancelCommand.self,
             PathCommand.self, MappingsCommand.self, ConfigCommand.self, ServeCommand.self, SubmitCommand.self, StatusCommand.self,
             LedgerCommand.self, DemoCommand.self, BenchCommand.self,
             ReconcileCommand.self, ReceiptsCommand.self,
