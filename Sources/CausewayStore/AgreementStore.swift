@@ -24,6 +24,10 @@ public protocol AgreementStore: MerkleNodeSource, Sendable {
     /// Everything stored about one agreement.
     func agreement(digest: ContentDigest) async throws -> StoredAgreement?
 
+    /// Every version of an agreement's chain, oldest first: the original (by its digest) and the
+    /// changes and cancellation accepted for it. Empty when the digest names no original.
+    func versions(of original: ContentDigest) async throws -> [AgreementSummary]
+
     /// Agreements, newest first, filtered and paged by a cursor.
     func agreements(_ query: AgreementQuery) async throws -> [AgreementSummary]
 

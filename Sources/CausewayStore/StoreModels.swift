@@ -14,6 +14,9 @@ public enum AgreementStatus: String, Sendable, Hashable, CaseIterable {
     case deadLetter = "dead_letter"
     /// Refused at intake (not verified or against policy).
     case rejected
+    /// Ended by a cancellation: a cancellation whose actions are delivered, or a version whose
+    /// actions a cancellation voided before any was tried.
+    case cancelled
 }
 
 /// The state of one outbox entry.
@@ -22,6 +25,9 @@ public enum OutboxState: String, Sendable, Hashable, CaseIterable {
     case inFlight = "in_flight"
     case delivered
     case deadLetter = "dead_letter"
+    /// Never tried and never to be: a cancellation overtook its agreement before any action of the
+    /// chain was tried, so nothing is done in the legacy system (and no receipt is issued).
+    case void
 }
 
 /// A verified agreement ready to be stored with its actions.
@@ -68,10 +74,35 @@ public struct IncomingAgreement: Sendable {
     /// Milliseconds since the epoch.
     public let receivedAt: Int64
     public let actions: [Action]
+    /// For a change or cancellation: its place in the agreement's chain; nil for a first version.
+    public var revision: Revision?
+
+    /// A change's or cancellation's place in its chain, checked by the store in the intake
+    /// transaction: it must extend the latest accepted version of `amends`.
+    public struct Revision: Sendable, Hashable {
+        /// The original agreement's digest.
+        public let amends: ContentDigest
+        /// The version it follows (the cancelled version, for a cancellation).
+        public let supersedes: ContentDigest
+        /// Its own version number (2 or more).
+        public let version: Int
+        public let cancellation: Bool
+
+        public init(amends: ContentDigest, supersedes: ContentDigest, version: Int, cancellation: Bool) {
+            self.amends = amends
+            self.supersedes = supersedes
+            self.version = version
+            self.cancellation = cancellation
+        }
+
+        /// The `revision` column: `change` or `cancellation`.
+        public var kind: String { cancellation ? "cancellation" : "change" }
+    }
 
     public init(digest: ContentDigest, agreementID: String, partner: String, type: String, document: [UInt8], verification: JSONValue,
                 mappingID: String, mappingVersion: String, mappingDigest: ContentDigest, total: String?, currency: String?,
-                receivedAt: Int64, actions: [Action]) {
+                receivedAt: Int64, actions: [Action], revision: Revision? = nil) {
+        self.revision = revision
         self.digest = digest
         self.agreementID = agreementID
         self.partner = partner
@@ -96,6 +127,13 @@ public enum IntakeResult: Sendable, Hashable {
     case known(AgreementStatus)
     /// The partner already has this business id with other content.
     case conflict(existing: ContentDigest)
+    /// A change or cancellation for an agreement this partner does not have.
+    case unknownAgreement
+    /// A change or cancellation that does not extend the latest accepted version (someone else's
+    /// change came first, or it skips a version): the current head of the chain.
+    case stale(current: ContentDigest, version: Int)
+    /// The agreement is cancelled: nothing follows a cancellation.
+    case closed(cancellation: ContentDigest)
 }
 
 /// A list entry.
@@ -115,6 +153,14 @@ public struct AgreementSummary: Sendable, Hashable {
     public let sequence: Int64
     /// The agreed delivery date as the document states it (`delivery.date`), if it does.
     public let deliveryDate: String?
+    /// Its version in the agreement's chain: 1 for the original.
+    public var version: Int = 1
+    /// `change` or `cancellation`; nil for an original agreement.
+    public var revision: String?
+    /// The original agreement's digest (its own for an original).
+    public var chain: ContentDigest?
+    /// The version that replaced this one, once a later version is accepted.
+    public var supersededBy: ContentDigest?
 }
 
 /// Filters and paging for ``AgreementStore/agreements(_:)``.
@@ -134,6 +180,8 @@ public struct AgreementQuery: Sendable {
     /// references has this id (e.g. a PO number) or is this text as listed (`system:kind:id`,
     /// e.g. `sqlite:erp_purchase_order:3`).
     public var search: String?
+    /// Only each chain's latest version (what the dashboard lists: one row per agreement).
+    public var currentOnly: Bool = false
 
     public init(partner: String? = nil, status: AgreementStatus? = nil, before: Int64? = nil, limit: Int = 50, target: String? = nil,
                 receivedFrom: Int64? = nil, receivedBefore: Int64? = nil, search: String? = nil) {
@@ -339,10 +387,20 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
 
 /// How an agreement's status follows from its entries.
 enum StatusRule {
-    static func status(of states: [(state: OutboxState, attempts: Int)]) -> AgreementStatus {
-        if states.isEmpty { return .delivered }
+    /// The status a new agreement is stored with; `void`: a cancellation voided its chain.
+    static func initial(_ agreement: IncomingAgreement, void: Bool = false) -> AgreementStatus {
+        if void { return .cancelled }
+        if agreement.actions.isEmpty { return agreement.revision?.cancellation == true ? .cancelled : .delivered }
+        return .accepted
+    }
+
+    /// - Parameter cancellation: the agreement is a cancellation (done means `cancelled`).
+    static func status(of states: [(state: OutboxState, attempts: Int)], cancellation: Bool = false) -> AgreementStatus {
+        if states.isEmpty { return cancellation ? .cancelled : .delivered }
         if states.contains(where: { $0.state == .deadLetter }) { return .deadLetter }
-        if states.allSatisfy({ $0.state == .delivered }) { return .delivered }
+        if states.allSatisfy({ $0.state == .delivered || $0.state == .void }) {
+            return cancellation || states.contains(where: { $0.state == .void }) ? .cancelled : .delivered
+        }
         if states.contains(where: { $0.state == .inFlight }) { return .delivering }
         if states.contains(where: { $0.state == .pending && $0.attempts > 0 }) { return .retrying }
         if states.contains(where: { $0.state == .delivered }) { return .delivering }

@@ -110,6 +110,36 @@ public struct ProvenanceRecord: Sendable, Hashable {
     public let software: String
     /// The W3C trace id (32 lowercase hex digits) of intake's trace, when intake was traced.
     public let traceID: String?
+    /// For an action of a change or cancellation: its place in the agreement's chain. Absent (and
+    /// the record's bytes exactly as before) for an original agreement.
+    public var revision: Revision? = nil
+
+    /// Where a change's or cancellation's action sits in the agreement's chain: the JSON member
+    /// `revision` = `{"version", "amends", "supersedes", "previousReceiptId"?}`.
+    public struct Revision: Sendable, Hashable {
+        public let version: Int
+        /// The original agreement's digest.
+        public let amends: ContentDigest
+        /// The version it follows.
+        public let supersedes: ContentDigest
+        /// The receipt id of the same action in the latest earlier version that had it, if any:
+        /// the link from this receipt to the previous one.
+        public let previousReceiptID: String?
+
+        public init(version: Int, amends: ContentDigest, supersedes: ContentDigest, previousReceiptID: String?) {
+            self.version = version
+            self.amends = amends
+            self.supersedes = supersedes
+            self.previousReceiptID = previousReceiptID
+        }
+
+        var json: JSONValue {
+            var object: JSONObject = ["version": .number(Double(version)), "amends": .string(amends.description),
+                                      "supersedes": .string(supersedes.description)]
+            if let previousReceiptID { object["previousReceiptId"] = .string(previousReceiptID) }
+            return .object(object)
+        }
+    }
 
     /// Whether `text` is a W3C trace id: 32 lowercase hex digits, not all zero.
     public static func isTraceID(_ text: String) -> Bool {
@@ -185,6 +215,12 @@ public struct ProvenanceRecord: Sendable, Hashable {
         } else {
             self.traceID = nil
         }
+        if let revision = json["revision"] {
+            guard let version = revision["version"]?.exactInt, version >= 2 else { throw fail("revision.version (2 or more)") }
+            self.revision = Revision(version: version, amends: try digest(revision["amends"], "revision.amends"),
+                                     supersedes: try digest(revision["supersedes"], "revision.supersedes"),
+                                     previousReceiptID: revision["previousReceiptId"]?.stringValue)
+        }
     }
 
     /// `sha256:…/N`.
@@ -192,8 +228,9 @@ public struct ProvenanceRecord: Sendable, Hashable {
 
     /// The record as JSON (`traceId` only when there is one).
     public var json: JSONValue {
-        guard let traceID, case .object(var object) = untracedJSON else { return untracedJSON }
-        object["traceId"] = .string(traceID)
+        guard traceID != nil || revision != nil, case .object(var object) = untracedJSON else { return untracedJSON }
+        if let traceID { object["traceId"] = .string(traceID) }
+        if let revision { object["revision"] = revision.json }
         return .object(object)
     }
 

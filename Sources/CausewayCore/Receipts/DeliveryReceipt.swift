@@ -53,14 +53,21 @@ public struct DeliveryReceipt: Sendable, Hashable {
     public var leafPreimage: JSONObject {
         let p = provenance
         let proofs = p.signers.map { $0.json(includingDID: false) }
-        return [
+        var agreement: JSONObject = ["id": .string(p.agreementID), "type": .string(p.agreementType), "digest": .string(p.agreementDigest.description),
+                                     "proofs": .array(proofs)]
+        // A change's or cancellation's receipt names its version and links the previous receipt of the action.
+        if let revision = p.revision {
+            agreement["version"] = .number(Double(revision.version))
+            agreement["amends"] = .string(revision.amends.description)
+            agreement["supersedes"] = .string(revision.supersedes.description)
+        }
+        var object: JSONObject = [
             "type": "DeliveryReceipt", "v": 1,
             "id": .string(id),
             "issuer": .string(issuer),
             "issued": .string(issued),
             "partner": .string(partner),
-            "agreement": ["id": .string(p.agreementID), "type": .string(p.agreementType), "digest": .string(p.agreementDigest.description),
-                          "proofs": .array(proofs)],
+            "agreement": .object(agreement),
             "action": ["index": .number(Double(p.plan.actionIndex)), "adapter": .string(adapter), "target": .string(p.target),
                        "idempotencyKey": .string(p.idempotencyKey)],
             "mapping": ["id": .string(p.plan.mapping), "version": .string(p.plan.version), "digest": .string(p.plan.digest.description)],
@@ -70,6 +77,8 @@ public struct DeliveryReceipt: Sendable, Hashable {
             "provenanceDigest": .string(p.digest.description),
             "ledger": ["origin": .string(ledger.origin), "seq": .number(Double(ledger.sequence)), "prev": .string(ledger.previous.description)],
         ]
+        if let previous = p.revision?.previousReceiptID { object["previousReceipt"] = .string(previous) }
+        return object
     }
 
     /// The ledger leaf hash: SHA-256(0x00 ‖ JCS(leaf preimage)), as RFC 6962 hashes leaves.

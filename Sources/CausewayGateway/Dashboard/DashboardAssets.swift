@@ -48,6 +48,7 @@ enum DashboardAssets {
         .status-dead_letter, .state-dead_letter { background: #fbdcd9; color: var(--bad); font-weight: 700; }
         .status-retrying { background: #fff0cc; color: var(--warn); }
         .status-delivering, .state-in_flight { background: #dce9f9; color: var(--accent); }
+        .status-cancelled, .state-void { background: #ece8f4; color: #4b3f72; text-decoration: none; }
         .filters { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: flex-end; background: #fff; border: 1px solid var(--line);
           border-radius: 6px; padding: .75rem; margin-bottom: 1rem; }
         .field { display: flex; flex-direction: column; gap: .2rem; font-size: .85rem; min-width: 0; }

@@ -101,6 +101,7 @@ enum HTML {
         case .retrying: "retrying"
         case .deadLetter: "dead letter"
         case .rejected: "rejected"
+        case .cancelled: "cancelled"
         }
     }
 

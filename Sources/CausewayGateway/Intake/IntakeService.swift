@@ -91,7 +91,11 @@ public struct IntakeService: Sendable {
 
         // Verify under the partner's policy, against this gateway's clock at receipt.
         let receivedAt = now()
-        let verifier = AgreementVerifier(policy: partner.policy, limits: configuration.limits, now: Timestamp(epochSeconds: receivedAt / 1000),
+        // A change or cancellation: the partner's revision policy decides which signatures it needs (after verification).
+        let revisionKind = AgreementRevision.kind(ofType: agreement.type)
+        var policy = partner.policy
+        if let revisionKind { policy.adapt(for: revisionKind, partner: partner.configuration) }
+        let verifier = AgreementVerifier(policy: policy, limits: configuration.limits, now: Timestamp(epochSeconds: receivedAt / 1000),
                                          keyStates: keyStates)
         var report = verifier.verify(agreement)
         // A did:webs signer's proof names an event this gateway has not seen: resolve, verify once more.
@@ -115,11 +119,29 @@ public struct IntakeService: Sendable {
             return .refused(refusal, message, digest: agreement.digest, detail: ["partner": .string(partner.name)])
         }
 
+        // A change or cancellation: its chain as stored, the parties, the partner's revision policy.
+        var context = MappingContext(digest: agreement.digest, partner: partner.name)
+        var chain: RevisionPlan?
+        if let revisionKind {
+            switch try await planRevision(agreement, kind: revisionKind, partner: partner, report: report, receivedAt: receivedAt) {
+            case .refused(let outcome): return outcome
+            case .planned(let plan):
+                chain = plan
+                context.revision = plan.context
+            }
+        }
+
         // Map with the partner's pinned mapping.
-        guard let mapping = partner.mapping(for: agreement.type) else {
+        guard let mapping = partner.mapping(for: revisionKind == nil ? agreement.type : PurchaseAgreement.typeName) else {
             return .refused(.mappingFailed, "partner \(partner.name) has no mapping for \(agreement.type ?? "this type")", digest: agreement.digest)
         }
-        let result = mapping.map(.object(agreement.document), context: MappingContext(digest: agreement.digest, partner: partner.name))
+        if let revisionKind, !mapping.handles(revisionKind) {
+            let section = revisionKind == .change ? "on_change" : "on_cancel"
+            return .refused(.revisionNotMapped,
+                            "mapping \(mapping.id) \(mapping.version) has no '\(section)' section, so partner \(partner.name) takes no \(revisionKind == .change ? "changes" : "cancellations") through this gateway; add '\(section)' to its actions (Docs/mappings.md)",
+                            digest: agreement.digest, detail: ["partner": .string(partner.name)])
+        }
+        let result = mapping.map(.object(agreement.document), context: context)
         guard result.succeeded else {
             return .refused(.mappingFailed, "mapping \(mapping.id) \(mapping.version) cannot map this agreement", digest: agreement.digest,
                             detail: ["partner": .string(partner.name), "errors": .array(result.failures.map(\.json))])
@@ -141,11 +163,15 @@ public struct IntakeService: Sendable {
         let actions = result.actions.map { action -> IncomingAgreement.Action in
             let adapter = targets[action.target] ?? ""  // checked above
             let receiptID = "urn:uuid:" + UUID().uuidString.lowercased()
-            let provenance = ProvenanceRecord(
+            var provenance = ProvenanceRecord(
                 receiptID: receiptID, generated: generated, action: action, adapter: adapter, agreementID: agreement.id ?? "",
                 agreementType: agreement.type ?? "", agreementDigest: agreement.digest, signers: signers,
                 plan: .init(partner: partner.name, mapping: mapping.id, version: mapping.version, digest: mapping.digest, actionIndex: action.index),
                 gateway: configuration.gateway, software: configuration.software, traceID: IntakeTrace.traceID)
+            if let chain {
+                provenance.revision = .init(version: chain.revision.version, amends: chain.revision.amends, supersedes: chain.revision.supersedes,
+                                            previousReceiptID: chain.previousReceipts[action.name])
+            }
             return IncomingAgreement.Action(index: action.index, name: action.name, target: action.target, kind: action.kind.rawValue,
                                             adapter: adapter, action: action.json, provenance: provenance.json, receiptID: receiptID)
         }
@@ -153,16 +179,20 @@ public struct IntakeService: Sendable {
             digest: agreement.digest, agreementID: agreement.id ?? "", partner: partner.name, type: agreement.type ?? "", document: bytes,
             verification: report.json, mappingID: mapping.id, mappingVersion: mapping.version, mappingDigest: mapping.digest,
             total: agreement.document["total"]?.stringValue, currency: agreement.document["currency"]?.stringValue, receivedAt: receivedAt,
-            actions: actions)
+            actions: actions, revision: chain?.revision)
         // Traced: the intake span's context, kept before the agreement so a worker that claims it at once finds it.
         try await GatewayTracing.recordIntake(digest: agreement.digest, store: store)
         let stored = if let persist { try await persist(incoming) } else { try await store.accept(incoming) }
         switch stored {
-        case .accepted: return .accepted(digest: agreement.digest, partner: partner.name, status: actions.isEmpty ? .delivered : .accepted)
+        case .accepted:
+            let status: AgreementStatus = actions.isEmpty ? (chain?.revision.cancellation == true ? .cancelled : .delivered) : .accepted
+            return .accepted(digest: agreement.digest, partner: partner.name, status: status)
         case .known(let status): return .known(digest: agreement.digest, status: status)
         case .conflict(let existing):
             return .refused(.conflict, "partner \(partner.name) already has an agreement with this id and other content", digest: agreement.digest,
                             detail: ["existing": .string(existing.description)])
+        case .unknownAgreement, .stale, .closed:
+            return Self.chainRefusal(stored, digest: agreement.digest, partner: partner.name)
         }
     }
 }
@@ -206,4 +236,12 @@ public struct IntakeRefusal: Sendable, Hashable, CustomStringConvertible {
     public static let mappingFailed = IntakeRefusal(code: "intake.mapping_failed", httpStatus: 422, title: "Mapping failed")
     /// The partner's business id is known with other content (409).
     public static let conflict = IntakeRefusal(code: "intake.conflict", httpStatus: 409, title: "Conflicting agreement")
+    /// A change or cancellation names an agreement the partner does not have (422).
+    public static let unknownAgreement = IntakeRefusal(code: "intake.unknown_agreement", httpStatus: 422, title: "Unknown agreement")
+    /// A change or cancellation does not extend the latest accepted version (409): another change came first.
+    public static let staleVersion = IntakeRefusal(code: "intake.stale_version", httpStatus: 409, title: "Stale version")
+    /// The agreement is cancelled: nothing follows a cancellation (409).
+    public static let agreementCancelled = IntakeRefusal(code: "intake.agreement_cancelled", httpStatus: 409, title: "Agreement cancelled")
+    /// The partner's mapping has no `on_change` / `on_cancel` section (422).
+    public static let revisionNotMapped = IntakeRefusal(code: "intake.revision_not_mapped", httpStatus: 422, title: "Revision not mapped")
 }

@@ -202,8 +202,12 @@ extension Evaluator {
         target = ""
         row = nil
         guard ok, let parent else { return nil }
+        var update: RowsUpdate?
+        if let match = spec.match, let column = spec.versionColumn, let revision = context.revision {
+            update = RowsUpdate(match: match, versionColumn: column, version: revision.version)
+        }
         return RowsAction(table: spec.table, key: spec.key, returning: spec.returns, row: parent, children: children,
-                          provenanceColumn: spec.provenanceColumn)
+                          provenanceColumn: spec.provenanceColumn, update: update)
     }
 
     // MARK: HTTP
@@ -368,26 +372,29 @@ extension Evaluator {
         let orderDate = spec.orderDate.map { cell($0, field: "order_date") }
         var lines: [ERPPurchaseOrderAction.Line] = []
         var ok = true
-        iterate(spec.loop) { ev in
-            let prefix = "lines[\(ev.frames.last!.position)]."
-            let product = ev.cell(spec.product, field: prefix + "product")?.text
-            let quantity = ev.cell(spec.quantity, field: prefix + "quantity")?.text
-            let unit = ev.cell(spec.unit, field: prefix + "unit")?.text
-            let unitPrice = ev.cell(spec.unitPrice, field: prefix + "unit_price")?.text
-            var description: String?
-            var descriptionOK = true
-            if let d = spec.description {
-                // An optional description may be NULL: that is a line without description, not a failure.
-                if let value = ev.cell(d, field: prefix + "description") { description = value.text } else { descriptionOK = false }
+        if let loop = spec.loop, let product = spec.product, let quantity = spec.quantity, let unit = spec.unit, let unitPrice = spec.unitPrice {
+            iterate(loop) { ev in
+                let prefix = "lines[\(ev.frames.last!.position)]."
+                let product = ev.cell(product, field: prefix + "product")?.text
+                let quantity = ev.cell(quantity, field: prefix + "quantity")?.text
+                let unit = ev.cell(unit, field: prefix + "unit")?.text
+                let unitPrice = ev.cell(unitPrice, field: prefix + "unit_price")?.text
+                var description: String?
+                var descriptionOK = true
+                if let d = spec.description {
+                    // An optional description may be NULL: that is a line without description, not a failure.
+                    if let value = ev.cell(d, field: prefix + "description") { description = value.text } else { descriptionOK = false }
+                }
+                guard let product, let quantity, let unit, let unitPrice, descriptionOK else {
+                    ok = false
+                    return
+                }
+                lines.append(.init(product: product, quantity: quantity, unit: unit, unitPrice: unitPrice, description: description))
             }
-            guard let product, let quantity, let unit, let unitPrice, descriptionOK else {
-                ok = false
-                return
-            }
-            lines.append(.init(product: product, quantity: quantity, unit: unit, unitPrice: unitPrice, description: description))
         }
         guard ok, let supplier, let reference, currency != .some(nil), orderDate != .some(nil) else { return nil }
         return ERPPurchaseOrderAction(supplier: supplier, reference: reference, currency: currency??.text, orderDate: orderDate??.text,
-                                      lines: lines, workflow: spec.workflow, attachments: spec.attachments)
+                                      lines: lines, workflow: spec.workflow, attachments: spec.attachments, operation: spec.operation,
+                                      version: spec.operation == .create ? nil : context.revision?.version)
     }
 }

@@ -83,14 +83,22 @@ struct Evaluator {
     }
 
     mutating func run() -> MappingResult {
-        if let type = agreement["type"]?.stringValue, type != mapping.accepts {
+        let revision = context.revision
+        if let revision {
+            // A change or cancellation of the type the mapping accepts: its sections read the versions before it.
+            frames.append(Frame(name: "previous", value: revision.previous, base: NormalizedPath(), relative: NormalizedPath(), position: 0))
+            frames.append(Frame(name: "original", value: revision.original, base: NormalizedPath(), relative: NormalizedPath(), position: 0))
+        }
+        if let type = agreement["type"]?.stringValue, type != mapping.accepts,
+            !(revision != nil && mapping.accepts == PurchaseAgreement.typeName && AgreementRevision.kind(ofType: type) != nil) {
             target = "type"
             target = ""
             fail("mapping.type_not_accepted", "the mapping accepts \(mapping.accepts) agreements, not this type",
                  at: mapping.acceptsLocation, input: "$['type']")
             return MappingResult(actions: [], failures: failures)
         }
-        for assertion in mapping.assertions {
+        // Assertions are about terms: a cancellation has none.
+        for assertion in mapping.assertions where revision?.kind != .cancellation {
             target = "assertions"
             if !check(assertion.condition) {
                 fail("mapping.assertion_failed", assertion.message, at: assertion.location)
@@ -100,7 +108,17 @@ struct Evaluator {
         for (index, spec) in mapping.actions.enumerated() {
             let failuresBefore = failures.count
             let payload: LegacyAction.Payload?
-            switch spec.body {
+            let body: ActionSpec.Body
+            switch revision?.kind {
+            case nil: body = spec.body
+            case .change?:
+                guard let onChange = spec.onChange else { continue }  // a change does nothing for this action
+                body = onChange
+            case .cancellation?:
+                guard let onCancel = spec.onCancel else { continue }
+                body = onCancel
+            }
+            switch body {
             case .rows(let rows): payload = evaluate(rows, action: spec.name).map(LegacyAction.Payload.rows)
             case .http(let http): payload = evaluate(http, action: spec.name).map(LegacyAction.Payload.http)
             case .xml(let xml): payload = evaluate(xml, action: spec.name).map(LegacyAction.Payload.xml)
@@ -205,6 +223,9 @@ struct Evaluator {
             case .partner: return .string(context.partner)
             case .mappingID: return .string(mapping.id)
             case .mappingVersion: return .string(mapping.version)
+            case .agreementVersion: return .integer(context.revision?.version ?? 1)
+            case .agreementOriginalDigest: return .string((context.revision?.amends ?? context.digest).description)
+            case .agreementSupersedes: return context.revision.map { .string($0.supersedes.description) } ?? .absent
             }
         case .position(let variable, let start):
             guard let frame = frames.last(where: { $0.name == variable }) else { return .failed }

@@ -4,10 +4,36 @@ public import CausewayCore
 public struct MappingContext: Sendable {
     public let digest: ContentDigest
     public let partner: String
+    /// For a change or cancellation: its place in the chain and the documents it follows.
+    public var revision: Revision?
 
-    public init(digest: ContentDigest, partner: String) {
+    /// What a change's or cancellation's mapping sees besides the document itself: the `on_change` /
+    /// `on_cancel` sections read `previous:` (the version it follows) and `original:` (version 1).
+    public struct Revision: Sendable {
+        public let kind: AgreementRevision.Kind
+        public let version: Int
+        public let amends: ContentDigest
+        public let supersedes: ContentDigest
+        /// The version it follows, without its proofs.
+        public let previous: JSONValue
+        /// The original agreement, without its proofs.
+        public let original: JSONValue
+
+        public init(kind: AgreementRevision.Kind, version: Int, amends: ContentDigest, supersedes: ContentDigest, previous: JSONValue,
+                    original: JSONValue) {
+            self.kind = kind
+            self.version = version
+            self.amends = amends
+            self.supersedes = supersedes
+            self.previous = previous
+            self.original = original
+        }
+    }
+
+    public init(digest: ContentDigest, partner: String, revision: Revision? = nil) {
         self.digest = digest
         self.partner = partner
+        self.revision = revision
     }
 }
 

@@ -43,6 +43,12 @@ enum MetaField: String, Sendable, CaseIterable {
     case partner
     case mappingID = "mapping.id"
     case mappingVersion = "mapping.version"
+    /// The agreement's version: 1 for an original, 2 or more for a change or cancellation.
+    case agreementVersion = "agreement.version"
+    /// The original agreement's digest (for an original, its own): what a change finds the first write by.
+    case agreementOriginalDigest = "agreement.original_digest"
+    /// The digest of the version a change or cancellation follows (absent for an original).
+    case agreementSupersedes = "agreement.supersedes"
 }
 
 /// The static type of an expression, checked when the mapping loads.

@@ -160,7 +160,7 @@ struct MappingLoader {
         }
         var names: Set<String> = []
         for item in items {
-            guard let spec = item.mapping("an action", allowed: ["name", "target", "rows", "http", "xml", "erp_purchase_order"], &d),
+            guard let spec = item.mapping("an action", allowed: ["name", "target", "rows", "http", "xml", "erp_purchase_order", "on_change", "on_cancel"], &d),
                 let name = required(spec, "name", &d), let target = required(spec, "target", &d)
             else { continue }
             if !names.insert(name).inserted { d.error("mapping.duplicate_action", "two actions are named '\(name)'", at: spec["name"]!.location) }
@@ -169,25 +169,36 @@ struct MappingLoader {
                 d.error("mapping.action_kind", "an action has exactly one of rows, http, xml, erp_purchase_order", at: item.location)
                 continue
             }
-            let body: ActionSpec.Body?
-            switch kinds[0] {
-            case "rows": body = rows(spec["rows"]!, &parser, &d).map(ActionSpec.Body.rows)
-            case "http": body = http(spec["http"]!, &parser, &d).map(ActionSpec.Body.http)
-            case "xml":
-                var xmlSpec = xml(spec["xml"]!, &parser, &d)
-                if let schema = xmlSpec?.schema {
-                    if let data = FileManager.default.contents(atPath: partnerFolder.appendingPathComponent(schema).path) {
-                        let digest = ContentDigest(of: Array(data))
-                        schemaDigests[schema] = .string(digest.description)
-                        xmlSpec?.schemaDigest = digest
-                    } else {
-                        d.error("mapping.schema_missing", "cannot read the XML schema \(schema)", at: spec["xml"]!["schema"]!.location)
-                    }
+            let body = self.body(spec, kind: kinds[0], operation: .create, &parser, &schemaDigests, &d)
+            // What a change and a cancellation mean for this action: a body of the same family, which may
+            // also read previous: (the version followed) and original: (version 1).
+            var revisions: [ActionSpec.Body?] = []
+            for (key, operation) in [("on_change", ERPPurchaseOrderAction.Operation.amend), ("on_cancel", .cancel)] {
+                guard let node = spec[key] else {
+                    revisions.append(nil)
+                    continue
                 }
-                body = xmlSpec.map(ActionSpec.Body.xml)
-            default: body = erp(spec["erp_purchase_order"]!, &parser, &d).map(ActionSpec.Body.erp)
+                guard let section = node.mapping("'\(key)'", allowed: ["rows", "http", "xml", "erp_purchase_order"], &d) else {
+                    revisions.append(nil)
+                    continue
+                }
+                let sectionKinds = ["rows", "http", "xml", "erp_purchase_order"].filter { section[$0] != nil }
+                guard sectionKinds == [kinds[0]] else {
+                    d.error("mapping.action_kind", "'\(key)' of action '\(name)' has exactly one \(kinds[0]) section, like the action (same target)",
+                            at: node.location)
+                    revisions.append(nil)
+                    continue
+                }
+                var revisionParser = parser
+                revisionParser.variables += ["previous", "original"]
+                revisions.append(self.body(section, kind: kinds[0], operation: operation, &revisionParser, &schemaDigests, &d))
             }
-            if let body { actions.append(ActionSpec(name: name, target: target, body: body, location: item.location)) }
+            if let body {
+                var action = ActionSpec(name: name, target: target, body: body, location: item.location)
+                action.onChange = revisions[0]
+                action.onCancel = revisions[1]
+                actions.append(action)
+            }
         }
 
         guard let id, let version, d.isEmpty else { return nil }
@@ -200,6 +211,29 @@ struct MappingLoader {
         return Mapping(id: id, version: version, accepts: accepts, file: file, digest: ContentDigest(of: JCS.canonicalize(canonical)),
                        crosswalks: crosswalks, actions: actions, assertions: assertions,
                        acceptsLocation: top["accepts"]?.location ?? SourceLocation(file: display, line: 1, column: 1))
+    }
+
+    /// One action body (`rows`, `http`, `xml`, `erp_purchase_order`) of `spec`; `operation` says
+    /// whether it is the first version's (`create`), a change's (`amend`) or a cancellation's (`cancel`).
+    func body(_ spec: YNode, kind: String, operation: ERPPurchaseOrderAction.Operation, _ parser: inout ExpressionParser,
+              _ schemaDigests: inout JSONObject, _ d: inout Diagnostics) -> ActionSpec.Body? {
+        switch kind {
+        case "rows": return rows(spec["rows"]!, &parser, &d, revision: operation != .create).map(ActionSpec.Body.rows)
+        case "http": return http(spec["http"]!, &parser, &d).map(ActionSpec.Body.http)
+        case "xml":
+            var xmlSpec = xml(spec["xml"]!, &parser, &d)
+            if let schema = xmlSpec?.schema {
+                if let data = FileManager.default.contents(atPath: partnerFolder.appendingPathComponent(schema).path) {
+                    let digest = ContentDigest(of: Array(data))
+                    schemaDigests[schema] = .string(digest.description)
+                    xmlSpec?.schemaDigest = digest
+                } else {
+                    d.error("mapping.schema_missing", "cannot read the XML schema \(schema)", at: spec["xml"]!["schema"]!.location)
+                }
+            }
+            return xmlSpec.map(ActionSpec.Body.xml)
+        default: return erp(spec["erp_purchase_order"]!, &parser, &d, operation: operation).map(ActionSpec.Body.erp)
+        }
     }
 
     func required(_ node: YNode, _ key: String, _ d: inout Diagnostics) -> String? {
@@ -223,20 +257,40 @@ struct MappingLoader {
         return result
     }
 
-    func rows(_ node: YNode, _ parser: inout ExpressionParser, _ d: inout Diagnostics) -> RowsSpec? {
-        guard let spec = node.mapping("'rows'", allowed: ["table", "key", "returns", "provenance", "columns", "children"], &d),
-            let table = required(spec, "table", &d)
-        else { return nil }
-        let key = spec["key"].flatMap { $0.strings("'key'", &d) } ?? []
+    /// - Parameter revision: an `on_change`/`on_cancel` body: `match` and `version` instead of `key`.
+    func rows(_ node: YNode, _ parser: inout ExpressionParser, _ d: inout Diagnostics, revision: Bool = false) -> RowsSpec? {
+        let allowed: Set<String> = revision ? ["table", "match", "version", "returns", "provenance", "columns", "children"]
+            : ["table", "key", "returns", "provenance", "columns", "children"]
+        guard let spec = node.mapping("'rows'", allowed: allowed, &d), let table = required(spec, "table", &d) else { return nil }
+        var match: [String]?
+        var versionColumn: String?
+        if revision {
+            match = spec["match"].flatMap { $0.strings("'match'", &d) }
+            versionColumn = spec["version"].flatMap { $0.string("'version'", &d) }
+            if match?.isEmpty ?? true {
+                d.error("mapping.key_required", "a change's or cancellation's 'rows' needs 'match': the columns that find the row the first version wrote",
+                        at: spec.location)
+            }
+            if versionColumn == nil {
+                d.error("mapping.key_required", "a change's or cancellation's 'rows' needs 'version': the column that holds the version applied to the row",
+                        at: spec.location)
+            }
+        }
+        let key = match ?? spec["key"].flatMap { $0.strings("'key'", &d) } ?? []
         let returns = spec["returns"].flatMap { $0.strings("'returns'", &d) } ?? []
         let provenance = spec["provenance"].flatMap { $0.string("'provenance'", &d) }
         let cols = columns(spec["columns"], &parser, &d)
         if cols.isEmpty { d.error("mapping.no_columns", "'rows' needs 'columns'", at: spec.location) }
         let names = Set(cols.map(\.name))
         for column in key where !names.contains(column) && column != provenance {
-            d.error("mapping.unknown_column", "the key column '\(column)' has no cell in 'columns'", at: spec["key"]!.location)
+            d.error("mapping.unknown_column", "the \(revision ? "match" : "key") column '\(column)' has no cell in 'columns'",
+                    at: spec[revision ? "match" : "key"]!.location)
         }
-        if key.isEmpty {
+        if let versionColumn, names.contains(versionColumn) {
+            d.error("mapping.duplicate_column", "'\(versionColumn)' is the version column: the gateway sets it, so it has no cell in 'columns'",
+                    at: spec["version"]!.location)
+        }
+        if key.isEmpty, !revision {
             d.error("mapping.key_required", "'rows' needs 'key': the columns that make the write idempotent (a unique constraint in the table)",
                     at: spec.location)
         }
@@ -262,7 +316,10 @@ struct MappingLoader {
             }
             if childNodes.items == nil { d.error("mapping.type_error", "'children' must be a list", at: childNodes.location) }
         }
-        return RowsSpec(table: table, key: key, returns: returns, provenanceColumn: provenance, columns: cols, children: children)
+        var result = RowsSpec(table: table, key: key, returns: returns, provenanceColumn: provenance, columns: cols, children: children)
+        result.match = match
+        result.versionColumn = versionColumn
+        return result
     }
 
     func template(_ node: YNode, _ parser: inout ExpressionParser, _ d: inout Diagnostics) -> JSONTemplate? {
@@ -426,7 +483,8 @@ struct MappingLoader {
         return XMLSpec(root: root, soap: soap, schema: spec["schema"].flatMap { $0.string("'schema'", &d) }, schemaDigest: nil, path: path)
     }
 
-    func erp(_ node: YNode, _ parser: inout ExpressionParser, _ d: inout Diagnostics) -> ERPSpec? {
+    func erp(_ node: YNode, _ parser: inout ExpressionParser, _ d: inout Diagnostics,
+             operation: ERPPurchaseOrderAction.Operation = .create) -> ERPSpec? {
         guard let spec = node.mapping("'erp_purchase_order'",
                                       allowed: ["supplier", "reference", "currency", "order_date", "workflow", "attachments", "lines"], &d)
         else { return nil }
@@ -450,6 +508,13 @@ struct MappingLoader {
             if let value = ERPPurchaseOrderAction.Attachment(rawValue: text) { attachments.append(value) } else {
                 d.error("mapping.type_error", "attachments are 'agreement' and 'provenance', not '\(text)'", at: spec["attachments"]!.location)
             }
+        }
+        // A cancellation needs no lines: it cancels the order the reference finds.
+        if operation == .cancel, spec["lines"] == nil {
+            guard let supplier, let reference else { return nil }
+            return ERPSpec(supplier: supplier, reference: reference, currency: currency, orderDate: orderDate, workflow: workflow,
+                           attachments: attachments, loop: nil, product: nil, quantity: nil, unit: nil, unitPrice: nil, description: nil,
+                           operation: operation)
         }
         guard let linesNode = spec["lines"], let lines = linesNode.mapping("'lines'",
                                                                              allowed: ["for_each", "product", "quantity", "unit", "unit_price", "description"], &d)
@@ -475,6 +540,13 @@ struct MappingLoader {
         guard let supplier, let reference, let product, let quantity, let unit, let unitPrice else { return nil }
         return ERPSpec(supplier: supplier, reference: reference, currency: currency, orderDate: orderDate, workflow: workflow,
                        attachments: attachments, loop: loop, product: product, quantity: quantity, unit: unit, unitPrice: unitPrice,
-                       description: description)
+                       description: description, operation: operation)
+    }
+}
+
+extension Mapping {
+    /// Whether any action says what a change (`on_change`) or a cancellation (`on_cancel`) means.
+    public func handles(_ kind: AgreementRevision.Kind) -> Bool {
+        actions.contains { (kind == .change ? $0.onChange : $0.onCancel) != nil }
     }
 }

@@ -13,6 +13,10 @@ struct ActionSpec: Sendable {
     let target: String
     let body: Body
     let location: SourceLocation
+    /// What a change means for this action (`on_change`); nil: a change does nothing here.
+    var onChange: Body? = nil
+    /// What a cancellation means for this action (`on_cancel`); nil: a cancellation does nothing here.
+    var onCancel: Body? = nil
 }
 
 struct RowsSpec: Sendable {
@@ -23,6 +27,10 @@ struct RowsSpec: Sendable {
     let provenanceColumn: String?
     let columns: [(name: String, cell: Cell)]
     let children: [ChildRowsSpec]
+    /// In `on_change`/`on_cancel`: the columns that find the row the first version wrote.
+    var match: [String]? = nil
+    /// In `on_change`/`on_cancel`: the column that holds the version applied.
+    var versionColumn: String? = nil
 }
 
 struct ChildRowsSpec: Sendable {
@@ -77,12 +85,14 @@ struct ERPSpec: Sendable {
     let orderDate: Cell?
     let workflow: ERPPurchaseOrderAction.Workflow
     let attachments: [ERPPurchaseOrderAction.Attachment]
-    let loop: Loop
-    let product: Cell
-    let quantity: Cell
-    let unit: Cell
-    let unitPrice: Cell
+    let loop: Loop?
+    let product: Cell?
+    let quantity: Cell?
+    let unit: Cell?
+    let unitPrice: Cell?
     let description: Cell?
+    /// `create` in `actions`, `amend` in `on_change`, `cancel` in `on_cancel`.
+    var operation: ERPPurchaseOrderAction.Operation = .create
 }
 
 struct AssertionSpec: Sendable {

@@ -9,7 +9,10 @@ import PostgresNIO
 /// nullable column travels with a `Bool` array saying which entries are present.
 extension PostgresStore {
     public func acceptBatch(_ agreements: [IncomingAgreement]) async throws -> [IntakeResult] {
-        guard agreements.count > 1 else { return try await agreements.asyncMap { try await self.accept($0) } }
+        // Changes and cancellations are rare and check their chain under a lock: one at a time.
+        guard agreements.count > 1, !agreements.contains(where: { $0.revision != nil }) else {
+            return try await agreements.asyncMap { try await self.accept($0) }
+        }
         return try await client.withTransaction(logger: logger) { db in
             let digests = agreements.map(\.digest.description)
             let inserted = try await db.query("""
@@ -18,7 +21,7 @@ extension PostgresStore {
                 SELECT v.digest, v.agreement_id, v.partner, v.type, v.status, v.document, v.verification, v.mapping_id, v.mapping_version,
                   v.mapping_digest, CASE WHEN v.has_total THEN v.total END, CASE WHEN v.has_currency THEN v.currency END, v.received_at
                 FROM unnest(\(digests), \(agreements.map(\.agreementID)), \(agreements.map(\.partner)), \(agreements.map(\.type)),
-                  \(agreements.map { ($0.actions.isEmpty ? AgreementStatus.delivered : .accepted).rawValue }),
+                  \(agreements.map { StatusRule.initial($0).rawValue }),
                   \(agreements.map { ByteBuffer(bytes: $0.document) }), \(agreements.map { StoreJSON.text($0.verification) }),
                   \(agreements.map(\.mappingID)), \(agreements.map(\.mappingVersion)), \(agreements.map(\.mappingDigest.description)),
                   \(agreements.map { $0.total != nil }), \(agreements.map { $0.total ?? "" }),
@@ -150,13 +153,18 @@ extension PostgresStore {
         guard !digests.isEmpty else { return }
         if digests.count == 1, let digest = digests.first { return try await refreshStatus(db, digest: digest) }
         let sorted = digests.sorted()
-        try await db.query("SELECT 1 FROM agreements WHERE digest = ANY(\(sorted)) ORDER BY digest FOR UPDATE", logger: logger)
+        var cancellations: Set<String> = []
+        for row in try await db.query("SELECT digest, revision FROM agreements WHERE digest = ANY(\(sorted)) ORDER BY digest FOR UPDATE",
+                                      logger: logger).collect() {
+            let (digest, revision) = try row.decode((String, String?).self)
+            if revision == "cancellation" { cancellations.insert(digest) }
+        }
         var states: [String: [(state: OutboxState, attempts: Int)]] = [:]
         for row in try await db.query("SELECT digest, state, attempts FROM outbox WHERE digest = ANY(\(sorted))", logger: logger).collect() {
             let (digest, state, attempts) = try row.decode((String, String, Int).self)
             states[digest, default: []].append((OutboxState(rawValue: state) ?? .pending, attempts))
         }
-        let statuses = sorted.map { StatusRule.status(of: states[$0] ?? []).rawValue }
+        let statuses = sorted.map { StatusRule.status(of: states[$0] ?? [], cancellation: cancellations.contains($0)).rawValue }
         try await db.query("""
             UPDATE agreements a SET status = v.status FROM unnest(\(sorted), \(statuses)) AS v(digest, status)
             WHERE a.digest = v.digest AND a.status <> v.status

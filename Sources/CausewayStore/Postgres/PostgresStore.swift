@@ -68,7 +68,8 @@ public final class PostgresStore: AgreementStore {
             let applied = try await db.query("SELECT version FROM causeway_migrations", logger: logger).collect()
                 .map { try $0.decode(Int.self) }
             for (version, statements) in [(1, Self.schemaV1), (2, Self.schemaV2), (3, Self.schemaV3), (4, Self.schemaV4),
-                                          (5, Self.schemaKERI), (8, Self.schemaRetention), (6, Self.schemaAudit), (7, Self.schemaTracing)]
+                                          (5, Self.schemaKERI), (8, Self.schemaRetention), (6, Self.schemaAudit), (7, Self.schemaTracing),
+                                          (9, Self.schemaRevisions)]
             where !applied.contains(version) {
                 for statement in statements { try await db.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
                 if version == 4 { try await Self.buildTree(db, logger: logger) }
@@ -133,9 +134,10 @@ public final class PostgresStore: AgreementStore {
     // MARK: Intake and reads
 
     public func accept(_ agreement: IncomingAgreement) async throws -> IntakeResult {
-        try await client.withTransaction(logger: logger) { db in
+        if let revision = agreement.revision { return try await acceptRevision(agreement, revision) }
+        return try await client.withTransaction(logger: logger) { db in
             let digest = agreement.digest.description
-            let initial = (agreement.actions.isEmpty ? AgreementStatus.delivered : .accepted).rawValue
+            let initial = StatusRule.initial(agreement).rawValue
             let document = ByteBuffer(bytes: agreement.document)
             let verification = StoreJSON.text(agreement.verification)
             let mappingDigest = agreement.mappingDigest.description
@@ -158,16 +160,22 @@ public final class PostgresStore: AgreementStore {
                 guard let row = existing.first else { throw StoreError("intake raced with a concurrent insert; try again") }
                 return .conflict(existing: try StoreJSON.digest(try row.decode(String.self)))
             }
-            for action in agreement.actions {
-                let actionJSON = StoreJSON.text(action.action)
-                let provenanceJSON = StoreJSON.text(action.provenance)
-                try await db.query("""
-                    INSERT INTO outbox (digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, state, next_attempt_at)
-                    VALUES (\(digest), \(action.index), \(action.name), \(action.target), \(action.kind), \(action.adapter),
-                      \(actionJSON), \(provenanceJSON), \(action.receiptID), 'pending', \(agreement.receivedAt))
-                    """, logger: logger)
-            }
+            try await insertEntries(db, agreement)
             return .accepted
+        }
+    }
+
+    /// One outbox entry per action of an agreement being stored, in `state`.
+    func insertEntries(_ db: PostgresConnection, _ agreement: IncomingAgreement, state: OutboxState = .pending) async throws {
+        let digest = agreement.digest.description
+        for action in agreement.actions {
+            let actionJSON = StoreJSON.text(action.action)
+            let provenanceJSON = StoreJSON.text(action.provenance)
+            try await db.query("""
+                INSERT INTO outbox (digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, state, next_attempt_at)
+                VALUES (\(digest), \(action.index), \(action.name), \(action.target), \(action.kind), \(action.adapter),
+                  \(actionJSON), \(provenanceJSON), \(action.receiptID), \(state.rawValue), \(agreement.receivedAt))
+                """, logger: logger)
         }
     }
 
@@ -212,7 +220,10 @@ public final class PostgresStore: AgreementStore {
             status: AgreementStatus(rawValue: try r["status"].decode(String.self)) ?? .accepted, total: try r["total"].decode(String?.self),
             currency: try r["currency"].decode(String?.self), receivedAt: try r["received_at"].decode(Int64.self), targets: targets,
             references: references, sequence: try r["seq"].decode(Int64.self),
-            deliveryDate: try r["document"].decode(ByteBuffer?.self).flatMap { StoreJSON.deliveryDate(Array(buffer: $0)) })
+            deliveryDate: try r["document"].decode(ByteBuffer?.self).flatMap { StoreJSON.deliveryDate(Array(buffer: $0)) },
+            version: try r["version"].decode(Int.self), revision: try r["revision"].decode(String?.self),
+            chain: try StoreJSON.digest(try r["chain"].decode(String?.self) ?? digest),
+            supersededBy: try r["superseded_by"].decode(String?.self).map(StoreJSON.digest))
     }
 
     public func agreement(digest: ContentDigest) async throws -> StoredAgreement? {
@@ -256,6 +267,7 @@ public final class PostgresStore: AgreementStore {
                     AND o.target = \(query.target)))
                   AND (\(query.receivedFrom)::bigint IS NULL OR received_at >= \(query.receivedFrom))
                   AND (\(query.receivedBefore)::bigint IS NULL OR received_at < \(query.receivedBefore))
+                  AND (NOT \(query.currentOnly) OR superseded_by IS NULL)
                   AND (\(query.search)::text IS NULL OR seq IN (
                     SELECT seq FROM agreements WHERE agreement_id = \(query.search) UNION SELECT seq FROM agreements WHERE digest = \(query.search)
                     UNION SELECT s.seq FROM outbox o JOIN agreements s ON s.digest = o.digest WHERE ((o.legacy_ref::jsonb) ->> 'id') = \(query.search)
@@ -275,12 +287,13 @@ public final class PostgresStore: AgreementStore {
     /// Recomputes an agreement's status from its entries, holding the agreement's row lock so that
     /// concurrent finishes of its actions cannot both compute from a stale view.
     func refreshStatus(_ db: PostgresConnection, digest: String) async throws {
-        try await db.query("SELECT 1 FROM agreements WHERE digest = \(digest) FOR UPDATE", logger: logger)
+        let revision = try await db.query("SELECT revision FROM agreements WHERE digest = \(digest) FOR UPDATE", logger: logger).collect()
+            .first?.decode(String?.self)
         let states = try await db.query("SELECT state, attempts FROM outbox WHERE digest = \(digest)", logger: logger).collect().map { row in
             let (state, attempts) = try row.decode((String, Int).self)
             return (state: OutboxState(rawValue: state) ?? .pending, attempts: attempts)
         }
-        let status = StatusRule.status(of: states).rawValue
+        let status = StatusRule.status(of: states, cancellation: revision == "cancellation").rawValue
         try await db.query("UPDATE agreements SET status = \(status) WHERE digest = \(digest)", logger: logger)
     }
 
@@ -292,7 +305,7 @@ public final class PostgresStore: AgreementStore {
                 WITH due AS (
                   SELECT id, state FROM outbox
                   WHERE ((state = 'pending' AND next_attempt_at <= \(request.now)) OR (state = 'in_flight' AND lease_until < \(request.now)))
-                    AND NOT (target = ANY(\(excluded)))
+                    AND NOT (target = ANY(\(excluded))) AND NOT \(unescaped: Self.waitsForPreviousVersion)
                   ORDER BY next_attempt_at, id LIMIT \(request.limit)
                   FOR UPDATE SKIP LOCKED)
                 UPDATE outbox o SET state = 'in_flight', claimed_by = \(request.worker), lease_until = \(leaseUntil),

@@ -155,6 +155,8 @@ public final class SQLiteStore: AgreementStore {
         migrator.registerMigration("v7") { db in try db.execute(sql: Self.schemaTracing) }
         // v6: the audit log of operator actions, append-only (SQLiteStore+Audit).
         migrator.registerMigration("v6") { db in try db.execute(sql: Self.schemaAudit) }
+        // v9: changes and cancellations, each version a row of its agreement's chain (SQLiteStore+Revisions).
+        migrator.registerMigration("v9") { db in try db.execute(sql: Self.schemaRevisions) }
         try migrator.migrate(pool)
     }
 
@@ -172,6 +174,7 @@ public final class SQLiteStore: AgreementStore {
         if let row = try SQLRow.fetchOne(db, sql: "SELECT status FROM agreements WHERE digest = ?", arguments: [agreement.digest.description]) {
             return .known(AgreementStatus(rawValue: row["status"]) ?? .accepted)
         }
+        if let revision = agreement.revision { return try acceptRevision(agreement, revision, in: db) }
         if let row = try SQLRow.fetchOne(db, sql: "SELECT digest FROM agreements WHERE partner = ? AND agreement_id = ?",
                                       arguments: [agreement.partner, agreement.agreementID]) {
             return .conflict(existing: try StoreJSON.digest(row["digest"]))
@@ -182,18 +185,24 @@ public final class SQLiteStore: AgreementStore {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             arguments: [agreement.digest.description, agreement.agreementID, agreement.partner, agreement.type,
-                        (agreement.actions.isEmpty ? AgreementStatus.delivered : .accepted).rawValue, Data(agreement.document),
+                        StatusRule.initial(agreement).rawValue, Data(agreement.document),
                         StoreJSON.text(agreement.verification), agreement.mappingID, agreement.mappingVersion,
                         agreement.mappingDigest.description, agreement.total, agreement.currency, agreement.receivedAt])
+        try insertEntries(agreement, in: db)
+        return .accepted
+    }
+
+    /// One outbox entry per action of an agreement being stored, in `state`.
+    static func insertEntries(_ agreement: IncomingAgreement, state: OutboxState = .pending, in db: Database) throws {
         for action in agreement.actions {
             try db.execute(sql: """
                 INSERT INTO outbox (digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, state, next_attempt_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """,
                 arguments: [agreement.digest.description, action.index, action.name, action.target, action.kind, action.adapter,
-                            StoreJSON.text(action.action), StoreJSON.text(action.provenance), action.receiptID, agreement.receivedAt])
+                            StoreJSON.text(action.action), StoreJSON.text(action.provenance), action.receiptID, state.rawValue,
+                            agreement.receivedAt])
         }
-        return .accepted
     }
 
     static let entryColumns = """
@@ -224,7 +233,9 @@ public final class SQLiteStore: AgreementStore {
             digest: try StoreJSON.digest(digest), agreementID: row["agreement_id"], partner: row["partner"],
             status: AgreementStatus(rawValue: row["status"]) ?? .accepted, total: row["total"], currency: row["currency"],
             receivedAt: row["received_at"], targets: entries.map { $0["target"] }, references: references, sequence: row["seq"],
-            deliveryDate: (row["document"] as Data?).flatMap { StoreJSON.deliveryDate(Array($0)) })
+            deliveryDate: (row["document"] as Data?).flatMap { StoreJSON.deliveryDate(Array($0)) },
+            version: row["version"] ?? 1, revision: row["revision"], chain: try StoreJSON.digest((row["chain"] as String?) ?? digest),
+            supersededBy: try (row["superseded_by"] as String?).map(StoreJSON.digest))
     }
 
     public func agreement(digest: ContentDigest) async throws -> StoredAgreement? {
@@ -264,6 +275,7 @@ public final class SQLiteStore: AgreementStore {
             }
             if let from = query.receivedFrom { conditions.append("received_at >= ?"); arguments.append(from) }
             if let to = query.receivedBefore { conditions.append("received_at < ?"); arguments.append(to) }
+            if query.currentOnly { conditions.append("superseded_by IS NULL") }
             if let search = query.search {
                 let labelled = StoreJSON.referenceIDs(labelled: search)
                 conditions.append("""
@@ -292,6 +304,7 @@ public final class SQLiteStore: AgreementStore {
             var sql = """
                 SELECT id, state FROM outbox
                 WHERE ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'in_flight' AND lease_until < ?))
+                  AND NOT \(Self.waitsForPreviousVersion)
                 """
             var arguments: [any DatabaseValueConvertible] = [request.now, request.now]
             if !request.excludingTargets.isEmpty {
@@ -331,7 +344,9 @@ public final class SQLiteStore: AgreementStore {
         let states = try SQLRow.fetchAll(db, sql: "SELECT state, attempts FROM outbox WHERE digest = ?", arguments: [digest]).map {
             (state: OutboxState(rawValue: $0["state"]) ?? .pending, attempts: $0["attempts"] as Int)
         }
-        try db.execute(sql: "UPDATE agreements SET status = ? WHERE digest = ?", arguments: [StatusRule.status(of: states).rawValue, digest])
+        let cancellation = try String.fetchOne(db, sql: "SELECT revision FROM agreements WHERE digest = ?", arguments: [digest]) == "cancellation"
+        try db.execute(sql: "UPDATE agreements SET status = ? WHERE digest = ?",
+                       arguments: [StatusRule.status(of: states, cancellation: cancellation).rawValue, digest])
     }
 
     public func finish(_ attempt: AttemptRecord) async throws -> Bool {
