@@ -276,6 +276,12 @@ struct AmendCancelCLITests {
         let previous = try SignedOriginal.read(example)
         #expect(document["parties"] == previous["parties"])
         #expect(result.stdout.hasPrefix("{\n  \"type\": \"PurchaseAgreementChange\""), "pretty JSON like 'causeway sign': \(result.stdout)")
+        // PREVIOUS from standard input (-): the same document, byte for byte.
+        let piped = try CommandRunner.causeway(["amend", "-", "--terms", original.file("terms.json"),
+                                                "--id", "urn:uuid:00000000-0000-4000-8000-000000000002", "--issued", "2026-11-25T08:00:00Z"],
+                                               stdin: try String(contentsOfFile: example, encoding: .utf8))
+        #expect(piped.status == 0, "\(piped)")
+        #expect(piped.stdout == result.stdout)
     }
 
     @Test("unusable input exits 2 with an error naming the problem")
@@ -306,6 +312,28 @@ struct AmendCancelCLITests {
             #expect(result.stderr.contains(expected), "\(arguments): expected '\(expected)' in \(result)")
             #expect(result.stdout.isEmpty, "\(arguments)")
         }
+    }
+
+    @Test("the examples of Docs/agreement-format.md run as written")
+    func documentedExamples() throws {
+        let original = try SignedOriginal()
+        try FileManager.default.copyItem(atPath: original.path, toPath: original.file("agreement.signed.json"))
+        let page = try String(contentsOf: TestPaths.repository.appendingPathComponent("Docs/agreement-format.md"), encoding: .utf8)
+        let heading = "## Changes and cancellations from the command line\n"
+        let start = try #require(page.range(of: heading), "the section '\(heading)' is missing").upperBound
+        let section = page[start...].components(separatedBy: "\n## ")[0]
+        let blocks = section.components(separatedBy: "```sh\n").dropFirst().map { $0.components(separatedBy: "\n```")[0] }
+        #expect(blocks.count == 2)
+        let binaries = URL(fileURLWithPath: CommandRunner.causewayBinary).deletingLastPathComponent().path
+        let shell = try CommandRunner.run("/bin/bash", ["-c", "set -eu\n" + blocks.joined(separator: "\n")], in: original.directory,
+                                          environment: ["PATH": binaries + ":/usr/bin:/bin"])
+        try #require(shell.status == 0, "\(shell)")
+        #expect(shell.stdout.contains("change-2.json: verified"), "\(shell)")
+        let change = try SignedOriginal.read(original.file("change-2.json"))
+        #expect(change["total"] == "1962.50")
+        try SignedOriginal.expectChain(change, version: 2, supersedes: original.path, amends: original.path)
+        let cancellation = try SignedOriginal.verified(original.file("cancel-3.json"), type: "PurchaseAgreementCancellation")
+        try SignedOriginal.expectChain(cancellation, version: 3, supersedes: original.file("change-2.json"), amends: original.path)
     }
 
     @Test("an existing -o file is never overwritten")
