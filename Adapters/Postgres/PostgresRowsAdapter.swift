@@ -13,7 +13,9 @@ import Synchronization
 /// table: a delivery first looks for a row with the same key, and an insert that meets the
 /// constraint (a concurrent delivery of the same key) reads the row that won. Values arrive as
 /// canonical text and are converted to each column's declared type; a value that does not fit
-/// is rejected naming the column.
+/// is rejected naming the column. A change or cancellation (``RowsAction/update``) updates the
+/// row the first version inserted instead, idempotent through its version column
+/// (`PostgresRowsAdapter+Update.swift`, Docs/adapters/postgresql.md).
 public final class PostgresRowsAdapter: Adapter {
     public static let descriptor = AdapterDescriptor(
         kind: "postgresql",
@@ -107,6 +109,7 @@ public final class PostgresRowsAdapter: Adapter {
         do {
             return try await client.withTransaction(logger: logger) { db in
                 if let problem = try await checkColumns(rows, db) { return .rejected(problem) }
+                if let update = rows.update { return try await self.update(rows, update, delivery, db) }
                 // No search first: the insert skips a row whose key exists, and only then is it looked up.
                 var parent = rows.row.cells
                 if let column = rows.provenanceColumn {
@@ -120,22 +123,15 @@ public final class PostgresRowsAdapter: Adapter {
                     return .rejected("the insert into \(rows.table) met a unique constraint that is not the mapping's key \(rows.key)")
                 }
                 for child in rows.children {
-                    var linked: [[(column: String, value: CellValue)]] = []
-                    for row in child.rows {
-                        var cells = row.cells
-                        for link in child.links {
-                            guard let value = returned[link.parentColumn] else {
-                                return .rejected("\(child.table).\(link.column): the parent insert did not return \(link.parentColumn)")
-                            }
-                            cells.append((link.column, .text(value, .text)))
-                        }
-                        linked.append(cells)
-                    }
-                    try await insertAll(table: child.table, rows: linked, db)
+                    try await insertAll(table: child.table, rows: try Self.linked(child, to: returned), db)
                 }
                 return .delivered(reference(rows, returned: returned))
             }
         } catch let error as PostgresTransactionError {
+            if let rejection = error.closureError as? RowsRejection {
+                // Rolled back: nothing of the delivery stays.
+                return .rejected(rejection.reason)
+            }
             if let commit = error.commitError {
                 // The COMMIT may or may not have taken effect: only a lookup can tell.
                 return (commit as? PSQLError).flatMap { Self.classify($0) } ?? .unknown("the connection failed while committing")
@@ -155,7 +151,8 @@ public final class PostgresRowsAdapter: Adapter {
         return await withDeadline(timeout, otherwise: .unavailable("no answer from the database within \(timeout)")) {
             do {
                 return try await self.client.withConnection { db in
-                    try await self.find(rows, db).map(LookupResult.found) ?? .notFound
+                    if let update = rows.update { return try await self.lookup(rows, update, db) }
+                    return try await self.find(rows, db).map(LookupResult.found) ?? .notFound
                 }
             } catch {
                 return .unavailable("cannot reach the database")
@@ -189,10 +186,12 @@ public final class PostgresRowsAdapter: Adapter {
         }
     }
 
-    /// The one check that needs no database: the write can only be idempotent with key columns.
+    /// The one check that needs no database: the write can only be idempotent with key columns (an
+    /// update: with match columns and a version, ``validate(_:_:)``).
     /// Values are checked against the columns' real types by ``checkColumns(_:_:)``.
     static func validate(_ rows: RowsAction) -> String? {
-        rows.key.isEmpty ? "\(rows.table): the mapping declares no key columns, so the write cannot be idempotent" : nil
+        if let update = rows.update { return validate(rows, update) }
+        return rows.key.isEmpty ? "\(rows.table): the mapping declares no key columns, so the write cannot be idempotent" : nil
     }
 
     /// Inserts one row; returns the `returning` columns as text, or nil when a unique constraint
@@ -266,7 +265,8 @@ public final class PostgresRowsAdapter: Adapter {
 
     /// Every column exists, and every value fits its column's type family; the problem names the column.
     func checkColumns(_ rows: RowsAction, _ db: PostgresConnection) async throws -> String? {
-        var sets: [(String, [Row], [String])] = [(rows.table, [rows.row], rows.provenanceColumn.map { [$0] } ?? [])]
+        let owned: [String] = (rows.provenanceColumn.map { [$0] } ?? []) + (rows.update.map { [$0.versionColumn] } ?? [])
+        var sets: [(String, [Row], [String])] = [(rows.table, [rows.row], owned)]
         for child in rows.children { sets.append((child.table, child.rows, child.links.map(\.column))) }
         for (table, tableRows, extra) in sets {
             let types = try await self.types(of: table, db)

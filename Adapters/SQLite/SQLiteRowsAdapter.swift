@@ -9,7 +9,8 @@ import Synchronization
 ///
 /// Values are written as their canonical text (decimals keep their scale; see
 /// `Deploy/examples/erp-staging.sqlite.sql`). Idempotent through the mapping's key columns, which
-/// must be UNIQUE in the table.
+/// must be UNIQUE in the table. A change or cancellation (``RowsAction/update``) updates the row
+/// the first version inserted instead (`SQLiteRowsAdapter+Update.swift`).
 public final class SQLiteRowsAdapter: Adapter {
     public static let descriptor = AdapterDescriptor(
         kind: "sqlite",
@@ -133,19 +134,26 @@ public final class SQLiteRowsAdapter: Adapter {
         guard case .rows(let rows) = delivery.action.payload else {
             return .rejected("the sqlite adapter performs rows actions, not \(delivery.action.kind.rawValue)")
         }
-        if rows.key.isEmpty { return .rejected("\(rows.table): the mapping declares no key columns, so the write cannot be idempotent") }
+        if let update = rows.update {
+            if let problem = Self.validate(rows, update) { return .rejected(problem) }
+        } else if rows.key.isEmpty {
+            return .rejected("\(rows.table): the mapping declares no key columns, so the write cannot be idempotent")
+        }
         do {
-            return try await queue.write { db -> DeliveryOutcome in
-                // Check every table and column first, naming what is missing.
-                var sets: [(String, [CausewayCore.Row], [String])] = [(rows.table, [rows.row], rows.provenanceColumn.map { [$0] } ?? [])]
-                for child in rows.children { sets.append((child.table, child.rows, child.links.map(\.column))) }
-                for (table, tableRows, extra) in sets {
-                    let known = try self.columns(of: table, db)
-                    guard !known.isEmpty else { return .rejected("the table \(table) does not exist") }
-                    for column in extra + tableRows.flatMap({ $0.cells.map(\.column) }) where !known.contains(column) {
-                        return .rejected("\(table).\(column): no such column")
+            if let update = rows.update {
+                return try await queue.writeWithoutTransaction { db -> DeliveryOutcome in
+                    // IMMEDIATE: the write lock is taken before the row is read, so that no other
+                    // writer changes it between the version check and the update.
+                    var outcome = DeliveryOutcome.rejected("the update did not run")
+                    try db.inTransaction(.immediate) {
+                        outcome = try self.update(rows, update, delivery, db)
+                        return .commit
                     }
+                    return outcome
                 }
+            }
+            return try await queue.write { db -> DeliveryOutcome in
+                if let problem = try self.checkColumns(rows, db) { return .rejected(problem) }
                 if let existing = try self.find(rows, db) { return .delivered(existing) }
                 var cells = rows.row.cells.map { ($0.column, Self.value($0.value)) }
                 if let column = rows.provenanceColumn {
@@ -162,22 +170,18 @@ public final class SQLiteRowsAdapter: Adapter {
                 var returned: [String: String] = [:]
                 for (index, column) in rows.returning.enumerated() { returned[column] = inserted?[index] }
                 for child in rows.children {
-                    for row in child.rows {
-                        var childCells = row.cells.map { ($0.column, Self.value($0.value)) }
-                        for link in child.links {
-                            guard let value = returned[link.parentColumn] else {
-                                return .rejected("\(child.table).\(link.column): the parent insert did not return \(link.parentColumn)")
-                            }
-                            childCells.append((link.column, value.databaseValue))
-                        }
-                        try db.execute(sql: "INSERT INTO \(Self.identifier(child.table)) (\(childCells.map { Self.identifier($0.0) }.joined(separator: ", "))) VALUES ("
-                                       + childCells.map { _ in "?" }.joined(separator: ", ") + ")", arguments: StatementArguments(childCells.map(\.1)))
-                    }
+                    try self.insert(try Self.linked(child, to: returned), into: child.table, db)
                 }
                 return .delivered(self.reference(rows, returned))
             }
+        } catch let rejection as RowsRejection {
+            // Thrown inside the transaction: rolled back, nothing of the delivery stays.
+            return .rejected(rejection.reason)
         } catch let error as DatabaseError {
-            guard Self.isRetryable(error.resultCode) else { return .rejected("the database refused the rows (\(error.resultCode))") }
+            // SQLite's message names the constraint or column (`NOT NULL constraint failed: t.c`), never the value.
+            guard Self.isRetryable(error.resultCode) else {
+                return .rejected("the database refused the rows (\(error.resultCode)\(error.message.map { ": " + $0 } ?? ""))")
+            }
             // Reopen next time: a connection opened read-only stays read-only after the file is fixed.
             connection.withLock { $0 = nil }
             return .retryable("the database cannot be written now (\(Self.name(error.resultCode)): \(error.message ?? "no detail")); "
@@ -188,10 +192,29 @@ public final class SQLiteRowsAdapter: Adapter {
         }
     }
 
+    /// Every table and column the action names exists (the parent's provenance and version
+    /// columns too); the problem names what is missing.
+    func checkColumns(_ rows: RowsAction, _ db: Database) throws -> String? {
+        let owned: [String] = (rows.provenanceColumn.map { [$0] } ?? []) + (rows.update.map { [$0.versionColumn] } ?? [])
+        var sets: [(String, [CausewayCore.Row], [String])] = [(rows.table, [rows.row], owned)]
+        for child in rows.children { sets.append((child.table, child.rows, child.links.map(\.column))) }
+        for (table, tableRows, extra) in sets {
+            let known = try columns(of: table, db)
+            guard !known.isEmpty else { return "the table \(table) does not exist" }
+            for column in extra + tableRows.flatMap({ $0.cells.map(\.column) }) where !known.contains(column) {
+                return "\(table).\(column): no such column"
+            }
+        }
+        return nil
+    }
+
     public func lookup(_ delivery: Delivery) async -> LookupResult {
         guard case .rows(let rows) = delivery.action.payload else { return .notFound }
         do {
-            return try await queue.read { db in try self.find(rows, db).map(LookupResult.found) ?? .notFound }
+            return try await queue.read { db in
+                if let update = rows.update { return try self.lookup(rows, update, db) }
+                return try self.find(rows, db).map(LookupResult.found) ?? .notFound
+            }
         } catch {
             return .unavailable("database unavailable")
         }
