@@ -191,6 +191,11 @@ struct GatewayAPI: Sendable {
         var extra: JSONObject = [:]
         if let digest { extra["digest"] = .string(digest.description) }
         if let reason = detail["reason"] { extra["reason"] = reason }
+        // A stale or closed chain names its current head: the sender has proven it is a party (its
+        // change verified before the chain was looked at), and needs the head to rebase on.
+        if refusal == .staleVersion || refusal == .agreementCancelled {
+            for key in ["current", "version", "cancellation"] { if let value = detail[key] { extra[key] = value } }
+        }
         for key in ["findings", "errors"] {
             guard case .array(let items)? = detail[key] else { continue }
             extra[key] = .array(items.map { item in
@@ -208,6 +213,7 @@ struct GatewayAPI: Sendable {
         case .notVerified: "the agreement is not verified; each finding names its code and the path in the agreement"
         case .mappingFailed: "the agreement cannot be mapped; each error names its code and the path in the agreement"
         case .conflict: "an agreement with this id and other content is already stored"
+        case .staleVersion, .agreementCancelled, .revisionNotMapped, .unknownAgreement: message
         default: refusal.title
         }
         return Problem(refusal.httpStatus, refusal.code, refusal.title, shown, extra: extra)
@@ -273,6 +279,9 @@ struct GatewayAPI: Sendable {
             "status": .string(summary.status.rawValue), "total": summary.total.map(JSONValue.string) ?? .null,
             "currency": summary.currency.map(JSONValue.string) ?? .null, "targets": .array(summary.targets.map(JSONValue.string)),
             "references": .array(summary.references.map(JSONValue.string)), "receivedAt": .number(Double(summary.receivedAt)),
+            "version": .number(Double(summary.version)), "revision": summary.revision.map(JSONValue.string) ?? .null,
+            "chain": summary.chain.map { .string($0.description) } ?? .null,
+            "supersededBy": summary.supersededBy.map { .string($0.description) } ?? .null,
         ]
     }
 
@@ -294,7 +303,8 @@ struct GatewayAPI: Sendable {
         })
         object["attempts"] = .array(stored.attempts.map { attempt in
             ["entry": .number(Double(attempt.entryID)), "number": .number(Double(attempt.number)), "outcome": .string(attempt.outcome),
-             "detail": attempt.detail.map(JSONValue.string) ?? .null, "finishedAt": .number(Double(attempt.finishedAt))]
+             "detail": attempt.detail.map(JSONValue.string) ?? .null, "startedAt": .number(Double(attempt.startedAt)),
+             "finishedAt": .number(Double(attempt.finishedAt))]
         })
         object["receipts"] = .array(try await store.receipts(digest: digest).map(JSONValue.object))
         return Self.json(.object(object))

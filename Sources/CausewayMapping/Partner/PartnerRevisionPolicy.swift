@@ -54,14 +54,11 @@ public struct PartnerRevisionPolicy: Sendable, Hashable {
 
     public func rules(for kind: AgreementRevision.Kind) -> Rules { kind == .change ? changes : cancellations }
 
-    /// The roles the verifier may find unsigned for this kind: every role that is not always
-    /// required. With `alone` rules every role is optional to the verifier; ``refusal`` then decides.
-    public func optionalSigners(for kind: AgreementRevision.Kind, roles: [String]) -> [String] {
-        let rules = rules(for: kind)
-        if !rules.alone.isEmpty { return roles }
-        let required = rules.signers ?? roles
-        return roles.filter { !required.contains($0) }
-    }
+    /// The roles the verifier may find unsigned for a change or cancellation: all of them.
+    /// ``refusal`` then decides with the verified signers, so that a missing signature is reported
+    /// as the partner's rule (`policy.revision_signers_missing`, naming `changes.signers` or the
+    /// `alone` time limit) rather than as a bare `party.unsigned`.
+    public func optionalSigners(for kind: AgreementRevision.Kind, roles: [String]) -> [String] { roles }
 
     /// Why the partner refuses this revision, or nil when it accepts it.
     /// - Parameters:

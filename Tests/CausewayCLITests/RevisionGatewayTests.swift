@@ -1,0 +1,279 @@
+import CausewayCore
+import CausewayTesting
+import Foundation
+import Testing
+
+/// Two parties' keys, a partners folder whose stahlteile partner trusts them, and a signed original
+/// (the bundled example, re-signed by these keys, delivery far in the future) for changes and
+/// cancellations to follow, built and signed with `causeway amend` / `causeway cancel`.
+struct RevisionParties {
+    let directory: URL
+    let sellerKey: String
+    let buyerKey: String
+    let partners: URL
+
+    init() throws {
+        directory = try CommandRunner.temporaryDirectory("revisions")
+        sellerKey = directory.appendingPathComponent("seller-key.json").path
+        buyerKey = directory.appendingPathComponent("buyer-key.json").path
+        for file in [sellerKey, buyerKey] {
+            let made = try CommandRunner.causeway(["keys", "new", "--out", file])
+            try #require(made.status == 0, "\(made)")
+        }
+        let seller = try #require(try Self.read(sellerKey)["did"]?.stringValue)
+        let buyer = try #require(try Self.read(buyerKey)["did"]?.stringValue)
+        partners = directory.appendingPathComponent("partners")
+        let folder = partners.appendingPathComponent("stahlteile")
+        try FileManager.default.createDirectory(at: partners, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: TestPaths.repository.appendingPathComponent("Mappings/stahlteile"), to: folder)
+        let yaml = folder.appendingPathComponent("partner.yaml")
+        var text = try String(contentsOf: yaml, encoding: .utf8)
+        text = text.replacingOccurrences(of: "did:key:z6Mko12SmkNyyRjr4TXqooiUtAWrExSipaUDVgNBnVzEit1Q", with: seller)
+            .replacingOccurrences(of: "did:key:z6Mko1omFks17fyYuRDs5Hvzm9dnyCSrx8sxtdZHC5QMYJaV", with: buyer)
+        try Data(text.utf8).write(to: yaml)
+    }
+
+    static func read(_ path: String) throws -> JSONValue { try JSONReader().read(Array(try Data(contentsOf: URL(fileURLWithPath: path)))) }
+
+    func file(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    /// A signed original (business id `id`) of the bundled example, delivery on `deliveryDate`.
+    func original(_ id: String, deliveryDate: String = "2036-12-15") throws -> String {
+        var example = try #require(try Self.read(TestPaths.repository.appendingPathComponent("Docs/examples/purchase-agreement.signed.json").path)
+            .objectValue)
+        example["proof"] = nil
+        example["id"] = .string(id)
+        var parties = try #require(example["parties"]?.objectValue)
+        for (role, key) in [("seller", sellerKey), ("buyer", buyerKey)] {
+            var party = try #require(parties[role]?.objectValue)
+            party["id"] = try #require(try Self.read(key)["did"])
+            parties[role] = .object(party)
+        }
+        example["parties"] = .object(parties)
+        var delivery = try #require(example["delivery"]?.objectValue)
+        delivery["date"] = .string(deliveryDate)
+        example["delivery"] = .object(delivery)
+        let unsigned = file("\(id).unsigned.json")
+        try Data(JSONWriter.string(.object(example), style: .pretty).utf8).write(to: URL(fileURLWithPath: unsigned))
+        let half = file("\(id).half.json")
+        let signed = file("\(id).json")
+        for (key, role, input, output) in [(sellerKey, "seller", unsigned, half), (buyerKey, "buyer", half, signed)] {
+            let result = try CommandRunner.causeway(["sign", "--key", key, "--role", role, "--out", output, input])
+            try #require(result.status == 0, "\(result)")
+        }
+        return signed
+    }
+
+    /// A change of `previous` with new terms, signed by `keys` (both parties by default).
+    func amend(_ previous: String, terms: String, name: String, keys: [String]? = nil) throws -> String {
+        let termsFile = file("\(name).terms.json")
+        try Data(terms.utf8).write(to: URL(fileURLWithPath: termsFile))
+        let out = file("\(name).json")
+        let result = try CommandRunner.causeway(["amend", previous, "--terms", termsFile, "-o", out]
+            + (keys ?? [sellerKey, buyerKey]).flatMap { ["--key", $0] })
+        try #require(result.status == 0, "\(result)")
+        return out
+    }
+
+    /// A cancellation of `previous`, signed by `keys`.
+    func cancel(_ previous: String, name: String, keys: [String]) throws -> String {
+        let out = file("\(name).json")
+        let result = try CommandRunner.causeway(["cancel", previous, "--reason", "project stopped", "-o", out] + keys.flatMap { ["--key", $0] })
+        try #require(result.status == 0, "\(result)")
+        return out
+    }
+
+    static func bytes(_ path: String) throws -> [UInt8] { Array(try Data(contentsOf: URL(fileURLWithPath: path))) }
+    static func digest(_ path: String) throws -> String { try Agreement(bytes: bytes(path)).digest.description }
+}
+
+/// The legacy staging tables of a gateway's target, read with the database's own client.
+enum StagingTarget: String, CaseIterable, CustomStringConvertible {
+    case sqlite
+    case postgresql
+
+    var description: String { rawValue }
+
+    /// A gateway (store and target of this kind) trusting `parties`, and the query function for its target.
+    func gateway(_ parties: RevisionParties, prefix: String) throws -> (RunningGateway, (String) throws -> String) {
+        switch self {
+        case .sqlite:
+            let gateway = try RunningGateway(partners: parties.partners, delivery: "  max_attempts: 3")
+            let path = gateway.directory.appendingPathComponent("erp.sqlite").path
+            return (gateway, { sql in
+                let result = try CommandRunner.run("/usr/bin/sqlite3", [path, sql])
+                guard result.status == 0 else { throw MissingTestInput(path: "sqlite3", hint: result.description) }
+                return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            })
+        case .postgresql:
+            let store = try ReliabilityTests.database("\(prefix)_store")
+            let target = try ReliabilityTests.database("\(prefix)_erp")
+            try ReliabilityTests.staging(target)
+            let gateway = try RunningGateway(store: store, targets: "  erp-staging: {adapter: postgresql, url: \"\(target)\"}",
+                                             partners: parties.partners, delivery: "  max_attempts: 3")
+            return (gateway, { sql in try ReliabilityTests.psql(target, sql) })
+        }
+    }
+}
+
+/// Issue 13 through a real `causeway serve`: an agreement is created, changed twice and cancelled;
+/// the staging rows, receipts and refusals are checked at each step, on both stores and targets.
+@Suite("Agreement changes and cancellations through a real gateway", .serialized)
+struct RevisionGatewayTests {
+    /// Waits until the agreement has `status`; returns its JSON.
+    static func wait(_ gateway: RunningGateway, _ digest: String, for status: String, sourceLocation: SourceLocation = #_sourceLocation)
+        async throws -> JSONValue
+    {
+        var last: JSONValue?
+        for _ in 0..<200 {
+            let (code, body) = try await gateway.request("GET", "/v1/agreements/\(digest)", token: gateway.token)
+            last = body
+            if code == 200, body?["status"]?.stringValue == status, status != "delivered" && status != "cancelled"
+                || (body?["receipts"]?.arrayValue?.count ?? 0) == (body?["actions"]?.arrayValue?.count ?? -1) {
+                return try #require(body)
+            }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        Issue.record("\(digest) never reached \(status): \(last.map { JSONWriter.string($0) } ?? "nothing")\n\(gateway.log)",
+                     sourceLocation: sourceLocation)
+        throw MissingTestInput(path: digest, hint: "not \(status)")
+    }
+
+    static func submit(_ gateway: RunningGateway, _ path: String) async throws -> (Int, JSONValue?) {
+        try await gateway.request("POST", "/v1/agreements", body: try RevisionParties.bytes(path))
+    }
+
+    @Test("create → change quantity and price → change lines → cancel: rows updated in place, lines replaced, provenance appended, receipts linked; stale, unsigned and late revisions refused",
+          arguments: StagingTarget.allCases)
+    func life(target: StagingTarget) async throws {
+        let parties = try RevisionParties()
+        let (gateway, query) = try target.gateway(parties, prefix: "life")
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+
+        // Version 1.
+        let v1 = try parties.original("urn:uuid:life-1")
+        let v1Digest = try RevisionParties.digest(v1)
+        #expect(try await Self.submit(gateway, v1).0 == 202)
+        let first = try await Self.wait(gateway, v1Digest, for: "delivered")
+        let firstReceipt = try #require(first["receipts"]?.arrayValue?.first?["id"]?.stringValue)
+        let row = "SELECT coalesce(version, 1) || ' ' || status || ' ' || total_amount FROM erp_purchase_order WHERE agreement_digest = '\(v1Digest)'"
+        #expect(try query(row) == "1 open 3048.00")
+        let lines = "SELECT group_concat(item_code || ':' || quantity || '@' || unit_price, ',') FROM (SELECT * FROM erp_purchase_order_line ORDER BY line_no)"
+        let pgLines = "SELECT string_agg(item_code || ':' || quantity || '@' || unit_price, ',' ORDER BY line_no) FROM erp_purchase_order_line"
+        let linesSQL = target == .sqlite ? lines : pgLines
+        #expect(try query(linesSQL) == "BRG-6205:200.000@7.8500,BRG-NU205:40.000@31.2000,BRG-22205:12.500@18.4000")
+
+        // Version 2: more bearings at a lower price.
+        let v2 = try parties.amend(v1, terms: """
+            {"lines": [
+              {"sku": "STL-6205-2RS", "description": "Rillenkugellager 6205-2RS, abgedichtet", "quantity": "250", "unit": "pcs", "unitPrice": "7.60"},
+              {"sku": "STL-NU205", "description": "Zylinderrollenlager NU205", "quantity": "40", "unit": "pcs", "unitPrice": "31.20"},
+              {"sku": "STL-22205-E", "description": "Pendelrollenlager 22205-E", "quantity": "12.5", "unit": "kg", "unitPrice": "18.40"}]}
+            """, name: "v2")
+        let v2Digest = try RevisionParties.digest(v2)
+        let (accepted, answer) = try await Self.submit(gateway, v2)
+        #expect(accepted == 202, "\(answer.map { JSONWriter.string($0) } ?? "")")
+        let second = try await Self.wait(gateway, v2Digest, for: "delivered")
+        #expect(try query(row) == "2 open 3378.00")
+        #expect(try query(linesSQL) == "BRG-6205:250.000@7.6000,BRG-NU205:40.000@31.2000,BRG-22205:12.500@18.4000")
+        let provenanceCount = target == .sqlite
+            ? "SELECT json_array_length(provenance) FROM erp_purchase_order" : "SELECT jsonb_array_length(provenance) FROM erp_purchase_order"
+        #expect(try query(provenanceCount) == "2", "the change's provenance is appended to the original's, never over it")
+        let receipt = try #require(second["receipts"]?.arrayValue?.first)
+        #expect(receipt["agreement"]?["version"]?.exactInt == 2)
+        #expect(receipt["agreement"]?["amends"]?.stringValue == v1Digest)
+        #expect(receipt["previousReceipt"]?.stringValue == firstReceipt)
+
+        // Someone else's version 2, built from v1 after v2 was accepted: stale, naming the current version.
+        let late = try parties.amend(v1, terms: #"{"payment": {"terms": "NET60"}}"#, name: "v2-late")
+        let (staleStatus, stale) = try await Self.submit(gateway, late)
+        #expect(staleStatus == 409)
+        #expect(stale?["code"]?.stringValue == "intake.stale_version")
+        #expect(stale?["current"]?.stringValue == v2Digest)
+
+        // A change the seller did not sign: the partner requires both.
+        let unsigned = try parties.amend(v2, terms: #"{"payment": {"terms": "NET45"}}"#, name: "v3-buyer-only", keys: [parties.buyerKey])
+        let (refusedStatus, refused) = try await Self.submit(gateway, unsigned)
+        #expect(refusedStatus == 422)
+        #expect(JSONWriter.string(refused ?? .null).contains("policy.revision_signers_missing"))
+
+        // Version 3: a line dropped, one added.
+        let v3 = try parties.amend(v2, terms: """
+            {"lines": [
+              {"sku": "STL-6205-2RS", "description": "Rillenkugellager 6205-2RS, abgedichtet", "quantity": "250", "unit": "pcs", "unitPrice": "7.60"},
+              {"sku": "STL-51105", "description": "Axial-Rillenkugellager 51105", "quantity": "30", "unit": "pcs", "unitPrice": "4.10"}]}
+            """, name: "v3")
+        let v3Digest = try RevisionParties.digest(v3)
+        #expect(try await Self.submit(gateway, v3).0 == 202)
+        _ = try await Self.wait(gateway, v3Digest, for: "delivered")
+        #expect(try query(row) == "3 open 2023.00")
+        #expect(try query(linesSQL) == "BRG-6205:250.000@7.6000,BRG-51105:30.000@4.1000")
+
+        // The seller alone may not cancel; the buyer alone may (more than 7 days before delivery).
+        let bySeller = try parties.cancel(v3, name: "cancel-seller", keys: [parties.sellerKey])
+        #expect(try await Self.submit(gateway, bySeller).0 == 422)
+        let cancel = try parties.cancel(v3, name: "cancel", keys: [parties.buyerKey])
+        let cancelDigest = try RevisionParties.digest(cancel)
+        #expect(try await Self.submit(gateway, cancel).0 == 202)
+        let cancelled = try await Self.wait(gateway, cancelDigest, for: "cancelled")
+        #expect(cancelled["receipts"]?.arrayValue?.first?["agreement"]?["version"]?.exactInt == 4)
+        #expect(try query(row) == "4 cancelled 2023.00", "a cancellation marks the order; the rest of the row stays")
+        #expect(try query(linesSQL) == "BRG-6205:250.000@7.6000,BRG-51105:30.000@4.1000")
+        #expect(try query(provenanceCount) == "4")
+
+        // Nothing follows a cancellation.
+        let after = try parties.amend(v3, terms: #"{"payment": {"terms": "NET10"}}"#, name: "after")
+        let (closedStatus, closed) = try await Self.submit(gateway, after)
+        #expect(closedStatus == 409)
+        #expect(closed?["code"]?.stringValue == "intake.agreement_cancelled" || closed?["code"]?.stringValue == "intake.stale_version")
+        // Exactly one order row, whatever happened.
+        #expect(try query("SELECT count(*) FROM erp_purchase_order") == "1")
+    }
+
+    @Test("two changes of one version at once: one is accepted, the other is answered 409 naming the winner", arguments: StagingTarget.allCases)
+    func concurrentChanges(target: StagingTarget) async throws {
+        let parties = try RevisionParties()
+        let (gateway, query) = try target.gateway(parties, prefix: "race")
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        let v1 = try parties.original("urn:uuid:race-1")
+        #expect(try await Self.submit(gateway, v1).0 == 202)
+        let a = try parties.amend(v1, terms: #"{"payment": {"terms": "NET45"}}"#, name: "a")
+        let b = try parties.amend(v1, terms: #"{"payment": {"terms": "NET60"}}"#, name: "b")
+        async let first = Self.submit(gateway, a)
+        async let second = Self.submit(gateway, b)
+        let answers = [try await first, try await second]
+        #expect(answers.map(\.0).sorted() == [202, 409])
+        let winner = try #require(answers.first { $0.0 == 202 }?.1?["digest"]?.stringValue)
+        #expect(answers.first { $0.0 == 409 }?.1?["current"]?.stringValue == winner)
+        _ = try await Self.wait(gateway, winner, for: "delivered")
+        let terms = winner == (try RevisionParties.digest(a)) ? "NET45" : "NET60"
+        #expect(try query("SELECT payment_terms || ' ' || version FROM erp_purchase_order") == "\(terms) 2")
+    }
+
+    @Test("a change submitted before its original is delivered is delivered after it", arguments: [StagingTarget.sqlite])
+    func inOrder(target: StagingTarget) async throws {
+        let parties = try RevisionParties()
+        let (gateway, query) = try target.gateway(parties, prefix: "order")
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        let v1 = try parties.original("urn:uuid:order-1")
+        let v2 = try parties.amend(v1, terms: #"{"payment": {"terms": "NET45"}}"#, name: "v2")
+        let v3 = try parties.amend(v2, terms: #"{"payment": {"terms": "NET60"}}"#, name: "v3")
+        for file in [v1, v2, v3] { #expect(try await Self.submit(gateway, file).0 == 202) }
+        let last = try await Self.wait(gateway, try RevisionParties.digest(v3), for: "delivered")
+        var finished: [Int64] = []
+        for file in [v1, v2] {
+            let body = try await Self.wait(gateway, try RevisionParties.digest(file), for: "delivered")
+            finished.append(try #require(body["attempts"]?.arrayValue?.last?["finishedAt"]?.exactInt).int64)
+        }
+        let started = try #require(last["attempts"]?.arrayValue?.first?["startedAt"]?.exactInt).int64
+        #expect(finished[0] <= finished[1] && finished[1] <= started, "versions committed in order: \(finished) then \(started)")
+        #expect(try query("SELECT payment_terms || ' ' || version FROM erp_purchase_order") == "NET60 3")
+    }
+}
+
+extension Int {
+    fileprivate var int64: Int64 { Int64(self) }
+}
