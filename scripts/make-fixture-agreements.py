@@ -115,6 +115,53 @@ write("stahlteile", "limit-exceeded", sign(agreement("stahlteile", 8, [
 write("stahlteile", "wrong-currency", sign(agreement("stahlteile", 9, [
     line("STL-6205-2RS", "Rillenkugellager 6205-2RS", "10", "pcs", "7.85")], "SEK", **S), "stahlteile"))
 
+def digest(doc):
+    return "sha256:" + hashlib.sha256(jcs.canonicalize({k: v for k, v in doc.items() if k != "proof"})).hexdigest()
+
+
+def revision(partner, previous, original, version, issued, lines=None, delivery=None, reason=None, cancel=False):
+    """A PurchaseAgreementChange (complete new terms) or PurchaseAgreementCancellation following `previous`."""
+    from decimal import Decimal
+    body = {k: v for k, v in previous.items() if k != "proof"}
+    doc = {"type": "PurchaseAgreementCancellation" if cancel else "PurchaseAgreementChange",
+           "id": "urn:uuid:" + hashlib.sha256(f"{partner}/{body['id']}/v{version}".encode()).hexdigest()[:8] + f"-4b7a-4c1e-9a51-{version:012d}",
+           "amends": digest(original), "supersedes": digest(previous), "version": version,
+           "parties": body["parties"], "issued": issued}
+    if cancel:
+        doc["reason"] = reason
+    else:
+        lines = lines if lines is not None else body["lines"]
+        total = sum(Decimal(l["quantity"]) * Decimal(l["unitPrice"]) for l in lines)
+        doc.update(currency=body["currency"], lines=lines,
+                   total=f"{total:.2f}" if total == total.quantize(Decimal('0.01')) else str(total))
+        if delivery or "delivery" in body:
+            doc["delivery"] = delivery or body["delivery"]
+        if "payment" in body:
+            doc["payment"] = body["payment"]
+        if reason:
+            doc["reason"] = reason
+    return doc
+
+
+def sign_revision(doc, partner, signers=("seller", "buyer")):
+    keys = {"seller": KEYS[f"{partner}/seller"], "buyer": KEYS["konepaja/buyer"]}
+    return dict(doc, proof=[didata.make_proof(doc, keys[role], doc["issued"]) for role in signers])
+
+
+# Changes and cancellations of the multi-line agreements: version 2 changes quantities and prices,
+# drops a line and adds one; version 3 cancels (the buyer alone).
+stahl_v1 = json.load(open(os.path.join(root, "Mappings", "stahlteile", "fixtures", "agreements", "multi-line.json"), encoding="utf-8"))
+stahl_v2 = sign_revision(revision("stahlteile", stahl_v1, stahl_v1, 2, "2026-11-20T08:00:00+02:00", lines=[
+    line("STL-6205-2RS", "Deep groove ball bearing 6205-2RS", "450", "pcs", "7.55"),
+    line("STL-51105", "Axial-Rillenkugellager 51105", "80", "pcs", "11.90"),
+    line("STL-NU205", "Zylinderrollenlager NU205", "24", "pcs", "31.20"),
+    line("STL-22205-E", "Pendelrollenlager 22205-E, Fett lose", "3.5", "kg", "18.40")],
+    delivery={"incoterm": "DAP", "place": "Tampere, FI", "date": "2026-12-19"}, reason="more bearings, 6206 no longer needed"),
+    "stahlteile")
+write("stahlteile", "multi-line.v2-change", stahl_v2)
+write("stahlteile", "multi-line.v3-cancel", sign_revision(revision("stahlteile", stahl_v2, stahl_v1, 3, "2026-11-21T08:00:00+02:00",
+                                                                   reason="project postponed", cancel=True), "stahlteile", ("buyer",)))
+
 N = dict(seller_name="Nordic Fasteners AB", seller_vat="SE556677889901")
 write("nordic-fasteners", "one-line", sign(agreement("nordic-fasteners", 1, [
     line("NF-M8X40-A2", "Sechskantschraube M8×40, A2-70", "500", "pcs", "1.35")], "SEK", **N), "nordic-fasteners"))

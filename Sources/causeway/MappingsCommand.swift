@@ -78,7 +78,8 @@ struct MappingsCommand: ParsableCommand {
                 }
                 let verifier = AgreementVerifier(policy: PartnerPolicyLoader.policy(for: partner))
                 let runner = FixtureRunner(partner: partner, mappings: mappings) { agreement in
-                    verifier.verify(agreement).errors.map(\.code.rawValue)
+                    // A change's or cancellation's signers are the partner's revision rules' business (intake), not the verifier's.
+                    AgreementVerifier(policy: verifier.policy.applying(to: agreement)).verify(agreement).errors.map(\.code.rawValue)
                 }
                 let outcomes = runner.run(update: update)
                 if outcomes.isEmpty {
@@ -120,6 +121,24 @@ struct MappingsCommand: ParsableCommand {
         @Argument(help: "The agreement (JSON), or - for standard input.")
         var agreement: String
 
+        @Option(name: .long, help: "For a change or cancellation: the version it supersedes (JSON).")
+        var previous: String?
+
+        @Option(name: .long, help: "For a change or cancellation: the original agreement (default: --previous).")
+        var original: String?
+
+        /// The agreement at `path`, or an error naming the file and the JSON problem.
+        static func read(_ path: String) throws -> Agreement {
+            do {
+                return try Agreement(bytes: try CLIInput.bytes(path))
+            } catch let error as AgreementReadError {
+                if case .json(let json) = error {
+                    throw CLIError("\(path):\(json.line):\(json.column): \(json.message) (\(json.code))")
+                }
+                throw CLIError("\(path): \(error) (\(error.code))")
+            }
+        }
+
         func run() throws {
             let configuration = try PartnerPolicyLoader.partner(at: partner)
             let mappings: [Mapping]
@@ -131,16 +150,28 @@ struct MappingsCommand: ParsableCommand {
             guard let selected = mapping.map({ name in mappings.first { $0.file == name } }) ?? mappings.first else {
                 throw CLIError("the partner has no mapping file \(mapping ?? "")")
             }
-            let document: Agreement
-            do {
-                document = try Agreement(bytes: try CLIInput.bytes(agreement))
-            } catch let error as AgreementReadError {
-                if case .json(let json) = error {
-                    throw CLIError("\(agreement):\(json.line):\(json.column): \(json.message) (\(json.code))")
+            let document = try Self.read(agreement)
+            var context = MappingContext(digest: document.digest, partner: configuration.name)
+            if let kind = AgreementRevision.kind(ofType: document.type) {
+                // A change or cancellation maps through on_change / on_cancel and reads the versions before it.
+                guard let previous else {
+                    throw CLIError("\(agreement) is a \(document.type ?? ""): give the version it supersedes with --previous FILE (and --original FILE unless that is version 1)")
                 }
-                throw CLIError("\(agreement): \(error) (\(error.code))")
+                let before = try Self.read(previous)
+                let first = try original.map(Self.read) ?? before
+                guard let revision = AgreementRevision.check(document.document, kind: kind).revision else {
+                    throw CLIError("\(agreement) breaks the \(document.type ?? "") content rules; `causeway verify` names each finding")
+                }
+                guard revision.supersedes == before.digest else {
+                    throw CLIError("'supersedes' is \(revision.supersedes), but --previous \(previous) has the digest \(before.digest)")
+                }
+                guard revision.amends == first.digest else {
+                    throw CLIError("'amends' is \(revision.amends), but the original (\(original ?? previous)) has the digest \(first.digest)")
+                }
+                context.revision = .init(kind: kind, version: revision.version, amends: revision.amends, supersedes: revision.supersedes,
+                                         previous: .object(before.document.removing("proof")), original: .object(first.document.removing("proof")))
             }
-            let result = selected.map(.object(document.document), context: MappingContext(digest: document.digest, partner: configuration.name))
+            let result = selected.map(.object(document.document), context: context)
             var output = result.json.objectValue!
             output["mapping"] = ["id": .string(selected.id), "version": .string(selected.version), "digest": .string(selected.digest.description)]
             output["agreement"] = ["digest": .string(document.digest.description), "id": document.id.map(JSONValue.string) ?? .null]

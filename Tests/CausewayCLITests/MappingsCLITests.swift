@@ -116,6 +116,28 @@ struct MappingsCLITests {
         #expect(bad.stderr.contains("$['lines'][1]['sku']"))
     }
 
+    @Test("preview of a change and a cancellation: on_change / on_cancel with the versions before them; a missing or wrong --previous is named")
+    func previewRevisions() throws {
+        let agreements = stahlteile + "/fixtures/agreements/"
+        let change = try CommandRunner.causeway(["mappings", "preview", "--partner", stahlteile, "--previous", agreements + "multi-line.json",
+                                                 agreements + "multi-line.v2-change.json"])
+        #expect(change.status == 0, "\(change)")
+        let changed = try JSONReader().read(change.stdout)
+        #expect(changed["actions"]?[0]?["rows"]?["update"]?["version"]?.exactInt == 2)
+        #expect(changed["actions"]?[0]?["rows"]?["children"]?[0]?["rows"]?.arrayValue?.count == 4)
+        let cancel = try CommandRunner.causeway(["mappings", "preview", "--partner", stahlteile, "--previous", agreements + "multi-line.v2-change.json",
+                                                 "--original", agreements + "multi-line.json", agreements + "multi-line.v3-cancel.json"])
+        #expect(cancel.status == 0, "\(cancel)")
+        #expect(try JSONReader().read(cancel.stdout)["actions"]?[0]?["rows"]?["values"]?["status"]?.stringValue == "cancelled")
+        let missing = try CommandRunner.causeway(["mappings", "preview", "--partner", stahlteile, agreements + "multi-line.v2-change.json"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("--previous"))
+        let wrong = try CommandRunner.causeway(["mappings", "preview", "--partner", stahlteile, "--previous", agreements + "one-line.json",
+                                                agreements + "multi-line.v2-change.json"])
+        #expect(wrong.status != 0)
+        #expect(wrong.stderr.contains("'supersedes'"), "\(wrong)")
+    }
+
     @Test("verify --partner applies roles and limits", arguments: [
         ("one-line.json", Int32(0)), ("delegated-agent.json", 0), ("limit-exceeded.json", 1), ("wrong-currency.json", 1),
     ])

@@ -23,7 +23,7 @@ struct PartnerFixtureTests {
         let policy = VerificationPolicy(roles: partner.roles, maxTotal: partner.maxTotal, currencies: partner.currencies,
                                         agreementTypes: partner.accepts)
         let runner = FixtureRunner(partner: partner, mappings: mappings) { agreement in
-            AgreementVerifier(policy: policy).verify(agreement).errors.map(\.code.rawValue)
+            AgreementVerifier(policy: policy.applying(to: agreement)).verify(agreement).errors.map(\.code.rawValue)
         }
         let outcomes = runner.run()
         #expect(outcomes.count >= 6, "\(partner.name) needs at least six fixtures")

@@ -18,14 +18,11 @@ enum RevisionPlanning: Sendable {
 }
 
 extension VerificationPolicy {
-    /// The policy for a change or cancellation of the partner's agreements: the revision types are
-    /// accepted with the base type, roles the partner lets go unsigned are optional to the verifier
-    /// (``PartnerRevisionPolicy/refusal`` decides after), and a change's limit is `changes.max_total`.
-    mutating func adapt(for kind: AgreementRevision.Kind, partner: PartnerConfiguration) {
-        if let types = agreementTypes, types.contains(PurchaseAgreement.typeName) {
-            agreementTypes = types + [AgreementRevision.changeType, AgreementRevision.cancellationType]
-        }
-        optionalSigners = partner.revisions.optionalSigners(for: kind, roles: partner.roles.keys.sorted())
+    /// The policy for a change or cancellation of the partner's agreements: every role is optional
+    /// to the verifier (``PartnerRevisionPolicy/refusal`` decides with the verified signers), and a
+    /// change's limit is `changes.max_total` when set.
+    mutating func adapt(for kind: AgreementRevision.Kind, agreement: Agreement, partner: PartnerConfiguration) {
+        self = applying(to: agreement)
         if kind == .change, let limit = partner.revisions.changes.maxTotal { maxTotal = limit }
     }
 }

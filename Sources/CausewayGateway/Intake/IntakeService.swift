@@ -94,7 +94,7 @@ public struct IntakeService: Sendable {
         // A change or cancellation: the partner's revision policy decides which signatures it needs (after verification).
         let revisionKind = AgreementRevision.kind(ofType: agreement.type)
         var policy = partner.policy
-        if let revisionKind { policy.adapt(for: revisionKind, partner: partner.configuration) }
+        if let revisionKind { policy.adapt(for: revisionKind, agreement: agreement, partner: partner.configuration) }
         let verifier = AgreementVerifier(policy: policy, limits: configuration.limits, now: Timestamp(epochSeconds: receivedAt / 1000),
                                          keyStates: keyStates)
         var report = verifier.verify(agreement)

@@ -12,6 +12,15 @@ public import Foundation
 /// # or: expect_errors: [{code: mapping.lookup_missing, path: "$['lines'][1]['sku']"}]
 /// # or: expect_findings: [policy.limit_exceeded]
 /// ```
+///
+/// A change or cancellation (`PurchaseAgreementChange`, `PurchaseAgreementCancellation`) is mapped
+/// through the actions' `on_change` / `on_cancel` sections and needs the versions it follows:
+///
+/// ```yaml
+/// agreement: agreements/multi-line.v3.json
+/// previous: agreements/multi-line.v2.json   # the version it supersedes
+/// original: agreements/multi-line.json      # version 1 (default: previous, for a version 2)
+/// ```
 public struct Fixture: Sendable {
     public enum Expectation: Sendable {
         /// The golden file (relative to the fixtures folder) with `{"actions": [...]}`.
@@ -29,8 +38,12 @@ public struct Fixture: Sendable {
     public let mapping: String?
     public let verify: Bool
     public let expectation: Expectation
+    /// For a change or cancellation: the version it supersedes, and the original.
+    public var previous: String? = nil
+    public var original: String? = nil
 
-    static let keys: Set<String> = ["description", "agreement", "mapping", "verify", "expect", "expect_errors", "expect_findings"]
+    static let keys: Set<String> = ["description", "agreement", "previous", "original", "mapping", "verify", "expect", "expect_errors",
+                                    "expect_findings"]
 
     public static func load(_ url: URL) throws(MappingLoadError) -> Fixture {
         var d = Diagnostics()
@@ -63,8 +76,11 @@ public struct Fixture: Sendable {
         }
         guard d.isEmpty, let agreement, let expectation else { throw MappingLoadError(d.sorted()) }
         let name = url.lastPathComponent.replacingOccurrences(of: ".test.yaml", with: "")
-        return Fixture(name: name, file: url, description: top["description"]?.scalar, agreement: agreement, mapping: top["mapping"]?.scalar,
-                       verify: verify, expectation: expectation)
+        var fixture = Fixture(name: name, file: url, description: top["description"]?.scalar, agreement: agreement, mapping: top["mapping"]?.scalar,
+                              verify: verify, expectation: expectation)
+        fixture.previous = top["previous"]?.scalar
+        fixture.original = top["original"]?.scalar
+        return fixture
     }
 }
 
@@ -124,6 +140,27 @@ public struct FixtureRunner: Sendable {
         } catch {
             return fail(["\(agreementURL.path): \(error)"])
         }
+        // A change or cancellation: the versions it follows, as the gateway would have them stored.
+        var context = MappingContext(digest: agreement.digest, partner: partner.name)
+        let revisionKind = AgreementRevision.kind(ofType: agreement.type)
+        if let revisionKind {
+            guard let previousFile = fixture.previous else {
+                return fail(["a \(agreement.type ?? "") needs 'previous': the agreement file of the version it supersedes"])
+            }
+            func read(_ file: String) -> Agreement? {
+                FileManager.default.contents(atPath: fixturesFolder.appendingPathComponent(file).path).flatMap { try? Agreement(bytes: Array($0)) }
+            }
+            guard let previous = read(previousFile) else { return fail(["cannot read the previous version \(previousFile)"]) }
+            guard let original = fixture.original.map(read) ?? previous else { return fail(["cannot read the original \(fixture.original ?? "")"]) }
+            guard let revision = AgreementRevision.check(agreement.document, kind: revisionKind).revision else {
+                return fail(["the \(agreement.type ?? "") breaks its content rules (run causeway verify on it)"])
+            }
+            guard revision.supersedes == previous.digest, revision.amends == original.digest else {
+                return fail(["'supersedes' must be the digest of \(previousFile) and 'amends' the digest of \(fixture.original ?? previousFile)"])
+            }
+            context.revision = .init(kind: revisionKind, version: revision.version, amends: revision.amends, supersedes: revision.supersedes,
+                                     previous: .object(previous.document.removing("proof")), original: .object(original.document.removing("proof")))
+        }
         let mapping: Mapping
         if let file = fixture.mapping {
             guard let m = mappings.first(where: { $0.file == file }) else { return fail(["the partner has no mapping file \(file)"]) }
@@ -145,7 +182,7 @@ public struct FixtureRunner: Sendable {
             return fail(["expect_findings needs verify: true"])
         }
 
-        let result = mapping.map(.object(agreement.document), context: MappingContext(digest: agreement.digest, partner: partner.name))
+        let result = mapping.map(.object(agreement.document), context: context)
         switch fixture.expectation {
         case .findings: return fail(["unreachable"])
         case .errors(let expected):

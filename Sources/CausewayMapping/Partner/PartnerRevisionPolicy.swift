@@ -54,12 +54,6 @@ public struct PartnerRevisionPolicy: Sendable, Hashable {
 
     public func rules(for kind: AgreementRevision.Kind) -> Rules { kind == .change ? changes : cancellations }
 
-    /// The roles the verifier may find unsigned for a change or cancellation: all of them.
-    /// ``refusal`` then decides with the verified signers, so that a missing signature is reported
-    /// as the partner's rule (`policy.revision_signers_missing`, naming `changes.signers` or the
-    /// `alone` time limit) rather than as a bare `party.unsigned`.
-    public func optionalSigners(for kind: AgreementRevision.Kind, roles: [String]) -> [String] { roles }
-
     /// Why the partner refuses this revision, or nil when it accepts it.
     /// - Parameters:
     ///   - signed: the roles whose signature verified.

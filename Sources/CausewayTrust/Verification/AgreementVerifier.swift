@@ -72,7 +72,9 @@ public struct AgreementVerifier: Sendable {
                                     "the type '\(agreement.type ?? "(none)")' has no content rules here; only its signatures were checked",
                                     path: "$['type']", severity: .warning))
         }
-        if let types = policy.agreementTypes, !(agreement.type ?? "").isExactlyOne(of: types) {
+        // A partner that takes PurchaseAgreements takes their changes and cancellations (its partner.yaml decides who signs them).
+        let acceptedType = (AgreementRevision.kind(ofType: agreement.type) != nil ? PurchaseAgreement.typeName : agreement.type) ?? ""
+        if let types = policy.agreementTypes, !acceptedType.isExactlyOne(of: types) {
             findings.append(Finding(.policyTypeNotAllowed,
                                     "the partner accepts \(types.joined(separator: ", ")), not '\(agreement.type ?? "(none)")'",
                                     path: "$['type']"))

@@ -1,3 +1,4 @@
+public import CausewayCore
 public import Foundation
 
 /// What an agreement must satisfy beyond valid proofs: who may sign which role, and limits.
@@ -29,6 +30,16 @@ public struct VerificationPolicy: Sendable {
         self.currencies = currencies
         self.agreementTypes = agreementTypes
         self.keri = keri
+    }
+
+    /// The policy for this agreement: for a change or cancellation every role becomes optional to
+    /// the verifier — the partner's `changes:` / `cancellations:` rules decide with the verified
+    /// signers afterwards (intake; `PartnerRevisionPolicy`). Any other agreement: this policy.
+    public func applying(to agreement: Agreement) -> VerificationPolicy {
+        guard AgreementRevision.kind(ofType: agreement.type) != nil else { return self }
+        var policy = self
+        policy.optionalSigners = (roles?.keys.sorted() ?? []) + agreement.parties.map(\.role)
+        return policy
     }
 
     /// Parties must sign; no partner limits.
