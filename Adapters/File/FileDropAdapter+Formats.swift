@@ -63,7 +63,8 @@ extension FileDropAdapter {
                                      provenance: configuration.provenance ? delivery.provenance.canonicalBytes : nil))
     }
 
-    /// The JSON file: the idempotency key, the agreement, then the action's own JSON form
+    /// The JSON file: the idempotency key, the agreement, for a change or cancellation its
+    /// `revision` (operation, version, amends, supersedes), then the action's own JSON form
     /// (index, name, kind, target and its payload). Every decimal stays the exact text the
     /// mapping produced; there are no JSON numbers for money or quantities.
     static func jsonDocument(_ delivery: Delivery) -> JSONValue {
@@ -71,6 +72,8 @@ extension FileDropAdapter {
             ("idempotencyKey", .string(delivery.idempotencyKey)),
             ("agreement", ["id": .string(delivery.agreementID), "digest": .string(delivery.agreementDigest.description)]),
         ])
+        // A change's or cancellation's file says which version it is and what it follows (absent for an original).
+        if let revision = delivery.revisionJSON { object["revision"] = revision }
         for member in delivery.action.json.objectValue ?? JSONObject() { object[member.key] = member.value }
         return .object(object)
     }

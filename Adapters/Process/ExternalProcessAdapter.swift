@@ -187,10 +187,13 @@ public final class ExternalProcessAdapter: Adapter {
             "id": .string(delivery.agreementID), "digest": .string(delivery.agreementDigest.description),
             "signed_base64": .string(Data(delivery.signedAgreement).base64EncodedString()),
         ]
-        let reply = await supervisor.request(.deliver, actionKind: delivery.action.kind, fields: [
+        var fields: [(String, JSONValue)] = [
             ("idempotency_key", .string(delivery.idempotencyKey)), ("attempt", .number(Double(delivery.attempt))),
             ("action", delivery.action.json), ("provenance", delivery.provenance.json), ("agreement", agreement),
-        ])
+        ]
+        // A change's or cancellation's action says so: the program updates or cancels what the original's delivery made.
+        if let revision = delivery.revisionJSON { fields.append(("revision", revision)) }
+        let reply = await supervisor.request(.deliver, actionKind: delivery.action.kind, fields: fields)
         switch reply {
         case .answer(.outcome(let outcome)): return outcome
         case .answer(.lookup): return .unknown("the program answered a deliver request with a lookup answer")

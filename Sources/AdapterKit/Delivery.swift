@@ -20,6 +20,21 @@ public struct Delivery: Sendable {
     public let signedAgreement: [UInt8]
     /// 1 for the first try.
     public let attempt: Int
+    /// What the delivery does to the agreement's legacy document: `create` for an original
+    /// agreement's action, `change` or `cancel` for the action of a change or cancellation (its
+    /// provenance record carries `revision`: the version, the original's digest, the version it follows).
+    public var operation: String {
+        guard provenance.revision != nil else { return "create" }
+        return provenance.agreementType == AgreementRevision.cancellationType ? "cancel" : "change"
+    }
+
+    /// `{"operation", "version", "amends", "supersedes"}` for a change's or cancellation's action; nil for an original's.
+    public var revisionJSON: JSONValue? {
+        guard let revision = provenance.revision else { return nil }
+        return ["operation": .string(operation), "version": .number(Double(revision.version)),
+                "amends": .string(revision.amends.description), "supersedes": .string(revision.supersedes.description)]
+    }
+
     /// The W3C `traceparent` of this delivery's span, when the gateway traces (Docs/operations.md,
     /// Traces). Adapters that call out over HTTP send it, so the target's spans join the trace.
     public var traceparent: String? = nil

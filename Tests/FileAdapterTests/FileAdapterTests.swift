@@ -182,6 +182,25 @@ struct FileAdapterTests {
         #expect(body["http"]?["body"]?["total"] == .string("675.00"))
     }
 
+    @Test("JSON: a change's or cancellation's file names its operation, version and the versions it follows; an original's has no revision")
+    func revisionJSON() async throws {
+        let (adapter, folder) = try dropFolder("json")
+        let original = try MappedDeliveries.rows(nonce: "revision")
+        let cancel = try original.asRevision(version: 3, cancellation: true)
+        #expect(cancel.operation == "cancel")
+        let outcome = await adapter.deliver(cancel)
+        let document = try JSONReader().read(try contents(folder.appendingPathComponent(try #require(outcome.reference?.id, "\(outcome)"))))
+        #expect(document["revision"]?["operation"]?.stringValue == "cancel")
+        #expect(document["revision"]?["version"]?.exactInt == 3)
+        #expect(document["revision"]?["amends"]?.stringValue == original.agreementDigest.description)
+        #expect(original.operation == "create")
+        let first = await adapter.deliver(original)
+        let plain = try JSONReader().read(try contents(folder.appendingPathComponent(try #require(first.reference?.id, "\(first)"))))
+        #expect(plain["revision"] == nil)
+        #expect(first.reference?.id != outcome.reference?.id, "a change is a new file beside the original's")
+        #expect(try original.asRevision(version: 2, cancellation: false).operation == "change")
+    }
+
     @Test("the provenance companion holds the record's canonical bytes")
     func provenance() async throws {
         let (adapter, folder) = try dropFolder("xml", provenance: true)

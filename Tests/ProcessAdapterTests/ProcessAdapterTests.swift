@@ -42,6 +42,23 @@ struct ProcessAdapterTests {
         #expect(adapter.status.starts == 1)
     }
 
+    @Test("a change's delivery tells the program its operation and version; the example ledger records it beside the original's line")
+    func revision() async throws {
+        let ledger = try CommandRunner.temporaryDirectory("jsonl-ledger").appendingPathComponent("ledger.jsonl")
+        let adapter = try ledgerAdapter(ledger: ledger)
+        defer { adapter.shutdown() }
+        let original = steering("purchase-order", nonce: "revision")
+        #expect(await adapter.deliver(original).outcomeClass == .delivered)
+        let change = try original.asRevision(version: 2, cancellation: false)
+        #expect(await adapter.deliver(change).outcomeClass == .delivered)
+        let lines = try String(decoding: try Data(contentsOf: ledger), as: UTF8.self).split(separator: "\n").map { try JSONReader().read(String($0)) }
+        #expect(lines.count == 2)
+        #expect(lines[0]["revision"] == nil)
+        #expect(lines[1]["revision"]?["operation"]?.stringValue == "change")
+        #expect(lines[1]["revision"]?["version"]?.exactInt == 2)
+        #expect(lines[1]["revision"]?["amends"]?.stringValue == original.agreementDigest.description)
+    }
+
     @Test("the ledger is durable: a new program instance finds what an earlier one wrote")
     func durableLedger() async throws {
         let ledger = try CommandRunner.temporaryDirectory("jsonl-ledger").appendingPathComponent("ledger.jsonl")

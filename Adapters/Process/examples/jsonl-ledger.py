@@ -105,6 +105,10 @@ def main():
                 "action": action,
                 "provenance": message.get("provenance"),
             }
+            if "revision" in message:
+                # A change or cancellation of an agreement delivered earlier: recorded as its own line,
+                # which a reader applies over the original's (revision.amends) in version order.
+                record["revision"] = message["revision"]
             try:
                 append(path, record)
             except OSError as error:
