@@ -163,6 +163,10 @@ struct StatusCommand: AsyncParsableCommand {
         }
         if digest != nil {
             print("\(body["digest"]?.stringValue ?? "")  \(body["status"]?.stringValue ?? "")  \(body["partner"]?.stringValue ?? "")  \(body["id"]?.stringValue ?? "")")
+            if let version = body["version"]?.exactInt, version > 1 || body["supersededBy"]?.stringValue != nil {
+                let superseded = body["supersededBy"]?.stringValue.map { "; superseded by \($0)" } ?? "; the current version"
+                print("  version \(version) (\(body["revision"]?.stringValue ?? "original"))\(superseded)")
+            }
             for action in body["actions"]?.arrayValue ?? [] {
                 let reference = action["legacyRef"]?["id"]?.stringValue.map { " ref \($0)" } ?? ""
                 let error = action["lastError"]?.stringValue.map { " — \($0)" } ?? ""
@@ -170,6 +174,18 @@ struct StatusCommand: AsyncParsableCommand {
             }
             for receipt in body["receipts"]?.arrayValue ?? [] {
                 print("  receipt \(receipt["id"]?.stringValue ?? "") ledger #\(receipt["ledger"]?["seq"]?.exactInt ?? -1)")
+            }
+            // The chain of changes and cancellation, when there is more than the original.
+            let versions = body["versions"]?.arrayValue ?? []
+            if versions.count > 1 {
+                print("  versions:")
+                for version in versions {
+                    let kind = version["revision"]?.stringValue ?? "original"
+                    let this = version["digest"]?.stringValue == body["digest"]?.stringValue ? "  ← this" : ""
+                    let label = "v\(version["version"]?.exactInt ?? 0) \(kind)".padding(toLength: 18, withPad: " ", startingAt: 0)
+                    let state = (version["status"]?.stringValue ?? "").padding(toLength: 11, withPad: " ", startingAt: 0)
+                    print("    \(label)\(state)\(version["digest"]?.stringValue ?? "")\(this)")
+                }
             }
         } else {
             for agreement in body["agreements"]?.arrayValue ?? [] {

@@ -222,6 +222,18 @@ struct RevisionGatewayTests {
         #expect(try query(linesSQL) == "BRG-6205:250.000@7.6000,BRG-51105:30.000@4.1000")
         #expect(try query(provenanceCount) == "4")
 
+        // The API and `causeway status` show the chain from any version.
+        let shown = try #require(try await gateway.request("GET", "/v1/agreements/\(v2Digest)", token: gateway.viewerToken).1)
+        #expect(shown["versions"]?.arrayValue?.map { $0["version"]?.exactInt ?? 0 } == [1, 2, 3, 4])
+        #expect(shown["versions"]?.arrayValue?.compactMap { $0["status"]?.stringValue } == ["delivered", "delivered", "delivered", "cancelled"])
+        #expect(shown["supersededBy"]?.stringValue == v3Digest)
+        let status = try CommandRunner.causeway(["status", "--gateway", "http://127.0.0.1:\(gateway.port)", v2Digest],
+                                                environment: ["CAUSEWAY_TOKEN": gateway.viewerToken])
+        #expect(status.status == 0, "\(status)")
+        #expect(status.stdout.contains("version 2 (change); superseded by \(v3Digest)"), "\(status.stdout)")
+        #expect(status.stdout.contains("v4 cancellation   cancelled  \(cancelDigest)"), "\(status.stdout)")
+        #expect(status.stdout.contains("\(v2Digest)  ← this"))
+
         // Nothing follows a cancellation.
         let after = try parties.amend(v3, terms: #"{"payment": {"terms": "NET10"}}"#, name: "after")
         let (closedStatus, closed) = try await Self.submit(gateway, after)

@@ -307,6 +307,14 @@ struct GatewayAPI: Sendable {
              "finishedAt": .number(Double(attempt.finishedAt))]
         })
         object["receipts"] = .array(try await store.receipts(digest: digest).map(JSONValue.object))
+        // The agreement's life: every version of its chain, oldest first (one entry for an agreement never changed).
+        if let chain = stored.summary.chain {
+            object["versions"] = .array(try await store.versions(of: chain).map { version in
+                ["digest": .string(version.digest.description), "version": .number(Double(version.version)),
+                 "revision": version.revision.map(JSONValue.string) ?? .null, "status": .string(version.status.rawValue),
+                 "receivedAt": .number(Double(version.receivedAt))]
+            })
+        }
         return Self.json(.object(object))
     }
 
