@@ -74,16 +74,19 @@ func checkTutorialOutcome(_ r: CommandRunner.Result, folder: URL, database: Stri
     #expect(r.stdout.contains("action 0 order → my-erp: delivered"), "\(r)")
     #expect(r.stdout.contains("ledger intact: 1 entries"), "\(r)")
     #expect(r.stdout.contains("everything matched"), "\(r)")
-    // The rows, read independently of the tutorial's own psql lines.
+    // The rows, read independently of the tutorial's own psql lines: the one order, changed (step 9:
+    // 150 bearings at 7.60) and then cancelled, its provenance the three versions' records in order.
     let rows = try CommandRunner.run("/usr/bin/psql", [database, "-At", "-F", "|", "-c", """
-        SELECT o.supplier, o.total, o.currency, count(l.*), sum(l.quantity * l.unit_price),
-               o.provenance->'agreement'->>'digest', o.provenance->'plan'->>'partner', o.provenance->'plan'->>'mapping',
-               jsonb_array_length(o.provenance->'signers')
+        SELECT o.supplier, o.total, o.currency, count(l.*), sum(l.quantity * l.unit_price), o.version, o.status,
+               o.provenance->0->'agreement'->>'digest', o.provenance->0->'plan'->>'partner', o.provenance->0->'plan'->>'mapping',
+               jsonb_array_length(o.provenance->0->'signers'), jsonb_array_length(o.provenance),
+               o.provenance->2->'revision'->>'version', o.provenance->2->'revision'->>'amends'
         FROM partner_order o JOIN partner_order_line l USING (order_id) GROUP BY o.order_id
         """])
     #expect(rows.status == 0, "\(rows)")
     #expect(rows.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-        == "ACME Components|1235.00|EUR|2|1235.0000000|\(digest)|acme|acme-po|2", "\(rows)")
+        == "ACME Components|1590.00|EUR|2|1590.0000000|3|cancelled|\(digest)|acme|acme-po|2|3|3|\(digest)", "\(rows)")
+    #expect(r.stdout.contains("v3 cancellation"), "status lists the versions: \(r)")
     // The stop step ran: nothing answers on the tutorial's port any more is not asserted by time; the
     // serve process is gone from the shell's jobs (bash exited 0 after `kill %1`).
 }
