@@ -301,10 +301,9 @@ struct Dashboard: Sendable {
 
     func orders(_ request: Request, _ session: DashboardSessions.Session) async throws -> Response {
         let (query, form, problems) = listQuery(request)
-        let summaries = problems.isEmpty ? try await store.agreements(query) : []
-        let next = summaries.count == query.limit ? summaries.last?.sequence : nil
+        let (rows, next) = problems.isEmpty ? try await orderRows(query) : ([], nil)
         let lists = lists
-        return Self.html(DashboardPages.orders(session: session, summaries: summaries, form: form, problems: problems, next: next,
+        return Self.html(DashboardPages.orders(session: session, rows: rows, form: form, problems: problems, next: next,
                                                partners: lists.partners, targets: lists.targets, names: lists.names, now: Self.now()),
                          status: problems.isEmpty ? .ok : .badRequest)
     }
@@ -324,7 +323,8 @@ struct Dashboard: Sendable {
         }
         return Self.html(DashboardPages.order(session: session, stored: stored, receipts: receipts, checkpoints: checkpoints, retried: retried,
                                               partnerName: lists.names[stored.summary.partner], now: Self.now(),
-                                              archive: try await (store as? any RetentionStore)?.archiveRecord(digest: digest)))
+                                              archive: try await (store as? any RetentionStore)?.archiveRecord(digest: digest),
+                                              chain: try await versionChain(of: stored.summary)))
     }
 
     /// One signed receipt of an order, as the JSON the ledger holds (to read, save or check with
@@ -390,14 +390,16 @@ struct Dashboard: Sendable {
     // MARK: Live updates
 
     /// What a page shows changes when this text changes: the status counts and ledger head for
-    /// the list and overview, the agreement's entries, attempts and receipts for a detail page.
+    /// the list and overview, the agreement's entries, attempts and receipts and its chain's versions
+    /// and their statuses for a detail page.
     func fingerprint(digest: ContentDigest?) async throws -> String {
         if let digest {
             guard let stored = try await store.agreement(digest: digest) else { return "none" }
             let entries = stored.entries.map { "\($0.state.rawValue)/\($0.attempts)" }.joined(separator: ",")
             let receipts = try await store.receipts(digest: digest).count
             let checkpointed = try await store.latestCheckpoint()?.size ?? 0
-            return "\(stored.summary.status.rawValue)|\(entries)|\(stored.attempts.count)|\(receipts)|\(checkpointed)"
+            let chain = try await chainFingerprint(stored.summary)
+            return "\(stored.summary.status.rawValue)|\(entries)|\(stored.attempts.count)|\(receipts)|\(checkpointed)|\(chain)"
         }
         let counts = try await store.statusCounts().sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.key.rawValue)=\($0.value)" }
         let head = try await store.ledgerHead()?.sequence ?? -1

@@ -104,6 +104,35 @@ enum DashboardAssets {
           border: 1px solid var(--line); border-radius: 8px; }
         .retry button { background: var(--bad); color: #fff; border: 0; border-radius: 4px; padding: .45rem .9rem; }
         table.counts { width: auto; background: #fff; border: 1px solid var(--line); margin-bottom: 1rem; }
+        /* An agreement's versions: a vertical timeline of cards; every change is said in words, colour only helps. */
+        .version-tag { display: inline-block; font-size: .75rem; font-weight: 600; padding: 0 .35rem; border: 1px solid var(--muted); border-radius: 4px;
+          color: var(--muted); vertical-align: bottom; white-space: nowrap; }
+        ol.timeline { list-style: none; margin: 0 0 1rem .4rem; padding: 0 0 0 1.1rem; border-left: 3px solid var(--line); }
+        ol.timeline > li { position: relative; background: #fff; border: 1px solid var(--line); border-radius: 6px; padding: .6rem .85rem;
+          margin-bottom: .75rem; overflow-wrap: anywhere; }
+        ol.timeline > li::before { content: ""; position: absolute; left: calc(-1.1rem - 9px); top: .85rem; width: 11px; height: 11px;
+          border-radius: 50%; background: #fff; border: 2px solid var(--muted); }
+        ol.timeline > li.head::before { background: var(--accent); border-color: var(--accent); }
+        ol.timeline > li.here { border-color: var(--accent); box-shadow: 0 0 0 1px var(--accent); }
+        ol.timeline > li.gap { background: none; border-style: dashed; color: var(--muted); }
+        ol.timeline h3 { margin: 0 0 .35rem; }
+        ol.timeline h4 { font-size: .9rem; margin: .6rem 0 .25rem; }
+        .this-page { font-weight: 400; color: var(--muted); font-size: .85rem; }
+        .version-meta { display: flex; flex-wrap: wrap; gap: .3rem .8rem; align-items: center; margin: .2rem 0; }
+        .version-ids { margin: .2rem 0; font-size: .85rem; color: var(--muted); }
+        .version-ids .ident { max-width: min(100%, 22em); }
+        .reason { margin: .4rem 0; }
+        ul.diff { margin: .2rem 0; padding-left: 0; list-style: none; }
+        ul.diff li { margin: .25rem 0; }
+        .diff-tag { display: inline-block; min-width: 4.2em; text-align: center; font-size: .75rem; font-weight: 600; padding: 0 .3rem; border-radius: 4px; }
+        .diff-added { background: #d9f2e1; color: var(--ok); }
+        .diff-removed { background: #fbdcd9; color: var(--bad); }
+        .diff-changed { background: #fff0cc; color: var(--warn); }
+        .was-now { font-variant-numeric: tabular-nums; font-weight: 600; }
+        .line-name { color: var(--muted); }
+        .receipts-h { margin: .5rem 0 .1rem; }
+        ul.version-receipts { margin: 0; padding-left: 1.1rem; }
+        .notice.superseded { border-left: 4px solid var(--warn); }
         @media (max-width: 640px) {
           main { padding: .6rem; }
           .who { margin-left: 0; }

@@ -170,7 +170,8 @@ enum DashboardPages {
         "<a href=\"\(HTML.escape(HTML.searchPath(label)))\" title=\"Orders with this reference\"><code>\(HTML.escape(label))</code></a>"
     }
 
-    static func orders(session: Session, summaries: [AgreementSummary], form: [String: String], problems: [String], next: Int64?,
+    /// The orders list: one row per agreement, its latest version (``OrderRow``).
+    static func orders(session: Session, rows orderRows: [OrderRow], form: [String: String], problems: [String], next: Int64?,
                        partners: [String], targets: [String], names: [String: String], now: Int64) -> String {
         func select(_ name: String, _ label: String, _ options: [(String, String)]) -> String {
             var out = "<div class=\"field\"><label for=\"f-\(name)\">\(label)</label><select id=\"f-\(name)\" name=\"\(name)\"><option value=\"\">All</option>"
@@ -179,7 +180,7 @@ enum DashboardPages {
             }
             return out + "</select></div>"
         }
-        let statuses: [AgreementStatus] = [.accepted, .delivering, .delivered, .retrying, .deadLetter]
+        let statuses: [AgreementStatus] = [.accepted, .delivering, .delivered, .retrying, .deadLetter, .cancelled]
         let filters = """
             <form method="get" action="/orders" class="filters" role="search" aria-label="Filter orders">
             \(select("partner", "Partner", partners.map { ($0, names[$0] ?? $0) }))
@@ -193,20 +194,22 @@ enum DashboardPages {
             </form>
             """
         let errors = problems.isEmpty ? "" : "<ul class=\"error\" role=\"alert\">" + problems.map { "<li>\(HTML.escape($0))</li>" }.joined() + "</ul>"
-        let rows = summaries.map { summary -> [String] in
-            [
-                "<a href=\"\(HTML.orderPath(summary.digest))\" class=\"ident\" title=\"\(HTML.escape(summary.agreementID))\">\(HTML.escape(summary.agreementID))</a>",
+        let rows = orderRows.map { row -> [String] in
+            let summary = row.head
+            return [
+                "<a href=\"\(HTML.orderPath(summary.digest))\" class=\"ident\" title=\"\(HTML.escape(row.agreementID))\">\(HTML.escape(row.agreementID))</a>"
+                    + versionTag(summary),
                 names[summary.partner].map { "<span title=\"\(HTML.escape(summary.partner))\">\(HTML.escape($0))</span>" } ?? HTML.escape(summary.partner),
-                "<span class=\"money\">\(HTML.escape(HTML.money(summary.total, summary.currency)))</span>",
+                "<span class=\"money\">\(HTML.escape(HTML.money(row.terms.total, row.terms.currency)))</span>",
                 HTML.status(summary.status),
                 HTML.escape(summary.targets.isEmpty ? "—" : Array(Set(summary.targets)).sorted().joined(separator: ", ")),
                 summary.references.isEmpty ? "—" : summary.references.map(reference).joined(separator: "<br>"),
-                summary.deliveryDate.map { "<span class=\"date\">\(HTML.escape($0))</span>" } ?? "—",
+                row.terms.deliveryDate.map { "<span class=\"date\">\(HTML.escape($0))</span>" } ?? "—",
                 HTML.timeTag(summary.receivedAt, now: now),
             ]
         }
         let paging = pagingLinks(path: "/orders", form: form, next: next, ids: ("page-newest", "page-older")).links
-        let table = HTML.table(caption: "Orders, newest first (times in UTC)",
+        let table = HTML.table(caption: "Orders at their latest version, newest first (times in UTC)",
                                headers: ["Agreement", "Partner", "Total", "Status", "Target", "ERP reference", "Delivery", "Received"],
                                rows: rows, empty: "No orders match.", id: "orders")
         return layout(title: "Orders", session: session, active: "Orders", live: "", """
@@ -245,7 +248,7 @@ enum DashboardPages {
     }
 
     static func order(session: Session, stored: StoredAgreement, receipts: [JSONObject], checkpoints: [String: StoredCheckpoint] = [:],
-                      retried: Int?, partnerName: String?, now: Int64, archive: ArchiveRecord? = nil) -> String {
+                      retried: Int?, partnerName: String?, now: Int64, archive: ArchiveRecord? = nil, chain: VersionChain? = nil) -> String {
         let summary = stored.summary
         // A pruned agreement (retention): its document and attempts are in an archive file.
         let archived = archive.map {
@@ -268,8 +271,13 @@ enum DashboardPages {
         let delivery = document?["delivery"]
         let deliveryText = [delivery?["date"]?.stringValue, delivery?["place"]?.stringValue, delivery?["incoterm"]?.stringValue]
             .compactMap { $0 }.joined(separator: " · ")
+        let versionFact: [(String, String)] = chain.map { chain in
+            [("Version", "\(summary.version) of \(chain.count), the \(kind(summary))"
+                + (summary.version > 1 ? " of agreement <code>\(HTML.escape(chain.original.agreementID))</code>" : ""))]
+        } ?? []
         let agreement = HTML.facts([
-            ("Agreement id", "<code>\(HTML.escape(summary.agreementID))</code>"), ("Digest", HTML.ident(summary.digest.description)),
+            ("Agreement id", "<code>\(HTML.escape(summary.agreementID))</code>"), ("Digest", HTML.ident(summary.digest.description))]
+            + versionFact + (document?["reason"]?.stringValue.map { [("Reason", HTML.escape($0))] } ?? []) + [
             ("Partner", partnerShown), ("Total", "<span class=\"money\">\(HTML.escape(HTML.money(summary.total, summary.currency)))</span>"),
             ("Delivery", HTML.escape(deliveryText.isEmpty ? "—" : deliveryText)),
             ("Payment", HTML.escape(document?["payment"]?["terms"]?.stringValue ?? "—")),
@@ -395,12 +403,15 @@ enum DashboardPages {
                 """
         }
 
-        return layout(title: "Order \(summary.agreementID)", session: session, active: "Orders", live: summary.digest.description, """
+        let title = chain.map { "Order \($0.original.agreementID), version \(summary.version)" } ?? "Order \(summary.agreementID)"
+        return layout(title: title, session: session, active: "Orders", live: summary.digest.description, """
             <div id="live">
-            <p class="status-line">\(HTML.status(summary.status)) <span>\(partnerShown)</span>
-              <span class="money">\(HTML.escape(HTML.money(summary.total, summary.currency)))</span>
+            \(supersededNotice(summary, chain: chain))
+            <p class="status-line">\(HTML.status(summary.status))\(chain.map { " <span class=\"version-tag\">version \(summary.version) of \($0.count), \(kind(summary))</span>" } ?? "") <span>\(partnerShown)</span>
+              \(summary.revision == "cancellation" ? "" : "<span class=\"money\">\(HTML.escape(HTML.money(summary.total, summary.currency)))</span>")
               \(summary.deliveryDate.map { "<span>delivery \(HTML.escape($0))</span>" } ?? "")</p>
             \(retry)
+            \(chain.map { timeline($0, viewing: summary.digest, now: now) } ?? "")
             <section aria-labelledby="h-provenance"><h2 id="h-provenance">What happened</h2>\(provenance.isEmpty ? "<p class=\"empty\">No actions.</p>" : provenance)</section>
             <section aria-labelledby="h-agreement"><h2 id="h-agreement">Agreement</h2>\(archived)\(agreement)</section>
             <section aria-labelledby="h-verification"><h2 id="h-verification">Verification</h2>\(verificationHTML)</section>
