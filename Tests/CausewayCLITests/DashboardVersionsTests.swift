@@ -116,7 +116,9 @@ struct DashboardVersionsTests {
         #expect(!otherRow.contains("version-tag") && otherRow.contains("status-delivered"), "\(otherRow)")
 
         // The search finds the agreement by any version's digest or business id, shown at its current version.
-        for q in [chain.v1, chain.v2, chain.v3, "urn:uuid:dash-versions-1", chain.v2ID, chain.v3ID] {
+        // (and by the ERP reference every version's action wrote to: the one staging row, updated in place).
+        #expect(row.contains(">sqlite:erp_purchase_order:1</code>"), "\(row)")
+        for q in [chain.v1, chain.v2, chain.v3, "urn:uuid:dash-versions-1", chain.v2ID, chain.v3ID, "sqlite:erp_purchase_order:1"] {
             let found = Self.rows(try page("/orders?q=\(Self.query(q))").body)
             #expect(found.count == 1 && found[0].contains("href=\"/orders/\(chain.v3)\"") && found[0].contains(">v3</span>"), "q=\(q): \(found)")
         }
