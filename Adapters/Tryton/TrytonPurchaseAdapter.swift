@@ -87,8 +87,18 @@ public final class TrytonPurchaseAdapter: Adapter {
             return .rejected("the tryton adapter performs erp-purchase-order actions, not \(delivery.action.kind.rawValue)")
         }
         if let problem = Self.validate(order) { return .rejected(problem) }
-        let key = connection.endpoint + " " + delivery.idempotencyKey
-        return await Self.serializer.run(key) { await self.perform(order, delivery) }
+        guard order.operation != .create else {
+            let key = connection.endpoint + " " + delivery.idempotencyKey
+            return await Self.serializer.run(key) { await self.perform(order, delivery) }
+        }
+        // A change or cancellation: serialised with every delivery to the same purchase (the first version's key).
+        guard let originalKey = Self.originalKey(delivery) else {
+            return .rejected("an \(order.operation.rawValue) action needs the provenance's revision (the original's digest) "
+                + "to find the purchase; deliver it through the gateway's change or cancellation intake")
+        }
+        return await Self.serializer.run(connection.endpoint + " " + originalKey) {
+            await self.performRevision(order, delivery, originalKey: originalKey)
+        }
     }
 
     /// Where a delivery is: while only reading, any failure leaves Tryton unchanged.
@@ -174,6 +184,7 @@ public final class TrytonPurchaseAdapter: Adapter {
 
     public func lookup(_ delivery: Delivery) async -> LookupResult {
         guard case .erpPurchaseOrder(let order) = delivery.action.payload else { return .notFound }
+        guard order.operation == .create else { return await lookupRevision(order, delivery) }
         do throws(TrytonFailure) {
             guard let purchase = try await find(delivery.idempotencyKey) else { return .notFound }
             // A purchase left half-way is not the performed action: delivering again continues it.
@@ -242,10 +253,7 @@ public final class TrytonPurchaseAdapter: Adapter {
         var lines: [JSONValue] = []
         for (number, line) in order.lines.enumerated() {
             let product = products[line.product]!, unit = units[line.unit]!
-            guard product.unitCategory == unit.category else {
-                throw .invalid("line \(number + 1): product \(line.product) is bought in units like '\(product.unitSymbol)' in Tryton, "
-                    + "and '\(line.unit)' is not of that kind; fix the unit crosswalk or the product's purchase unit")
-            }
+            try Self.checkUnit(product, unit, line: number + 1, code: line.product, unitName: line.unit)
             var values: JSONObject = [
                 "product": .number(Double(product.id)),
                 // Tryton keeps quantities as floats; prices are Decimals and travel as Decimal objects.
@@ -272,11 +280,21 @@ public final class TrytonPurchaseAdapter: Adapter {
         return .object(purchase)
     }
 
+    /// A line's unit must be of the category of the product's purchase unit.
+    static func checkUnit(_ product: Product, _ unit: Unit, line: Int, code: String, unitName: String) throws(TrytonFailure) {
+        guard product.unitCategory == unit.category else {
+            throw .invalid("line \(line): product \(code) is bought in units like '\(product.unitSymbol)' in Tryton, "
+                + "and '\(unitName)' is not of that kind; fix the unit crosswalk or the product's purchase unit")
+        }
+    }
+
     /// Tryton's JSON form of a Decimal.
     static func decimal(_ text: String) -> JSONValue { ["__class__": "Decimal", "decimal": .string(text)] }
 
     /// Checks that need no ERP: lines, decimals, the date.
     static func validate(_ order: ERPPurchaseOrderAction) -> String? {
+        // A cancellation's lines, if the mapping gives any, are not used.
+        if order.operation == .cancel { return nil }
         if order.supplier.isEmpty { return "supplier: empty party code" }
         if order.lines.isEmpty { return "lines: a purchase order needs at least one line" }
         for (index, line) in order.lines.enumerated() {
@@ -294,15 +312,17 @@ public final class TrytonPurchaseAdapter: Adapter {
 
     // MARK: Attachments
 
-    /// The attachment name of each document.
-    static func attachmentName(_ attachment: ERPPurchaseOrderAction.Attachment) -> String {
-        switch attachment {
-        case .agreement: "causeway-signed-agreement.json"
-        case .provenance: "causeway-provenance.json"
+    /// The attachment name of each document; a change's or cancellation's carry its version
+    /// (`causeway-signed-agreement-v2.json`), so every version's documents sit beside the first's.
+    static func attachmentName(_ attachment: ERPPurchaseOrderAction.Attachment, version: Int? = nil) -> String {
+        let suffix = version.map { "-v\($0)" } ?? ""
+        return switch attachment {
+        case .agreement: "causeway-signed-agreement\(suffix).json"
+        case .provenance: "causeway-provenance\(suffix).json"
         }
     }
 
-    func missingAttachments(_ order: ERPPurchaseOrderAction, _ delivery: Delivery, _ id: Int) async throws(TrytonFailure)
+    func missingAttachments(_ order: ERPPurchaseOrderAction, _ delivery: Delivery, _ id: Int, version: Int? = nil) async throws(TrytonFailure)
         -> [ERPPurchaseOrderAction.Attachment]
     {
         guard !order.attachments.isEmpty else { return [] }
@@ -311,24 +331,24 @@ public final class TrytonPurchaseAdapter: Adapter {
         ])
         let names = Set((existing.arrayValue ?? []).compactMap { $0["name"]?.stringValue })
         var missing: [ERPPurchaseOrderAction.Attachment] = []
-        for attachment in order.attachments where !names.contains(Self.attachmentName(attachment)) && !missing.contains(attachment) {
+        for attachment in order.attachments where !names.contains(Self.attachmentName(attachment, version: version)) && !missing.contains(attachment) {
             missing.append(attachment)
         }
         return missing
     }
 
-    /// Attaches the documents the purchase does not have yet, in one call.
-    func attach(_ order: ERPPurchaseOrderAction, _ delivery: Delivery, to id: Int) async throws(TrytonFailure) {
-        let missing = try await missingAttachments(order, delivery, id)
+    /// Attaches the documents the purchase does not have yet, in one call; `version` for a change's or cancellation's.
+    func attach(_ order: ERPPurchaseOrderAction, _ delivery: Delivery, version: Int? = nil, to id: Int) async throws(TrytonFailure) {
+        let missing = try await missingAttachments(order, delivery, id, version: version)
         guard !missing.isEmpty else { return }
         let records: [JSONValue] = missing.map { attachment in
             let bytes = attachment == .agreement ? delivery.signedAgreement : delivery.provenance.canonicalBytes
             return [
-                "name": .string(Self.attachmentName(attachment)),
+                "name": .string(Self.attachmentName(attachment, version: version)),
                 "type": "data",
                 "resource": .string("\(Self.model),\(id)"),
                 "description": .string(attachment == .agreement
-                    ? "Signed agreement \(delivery.agreementID) (\(delivery.agreementDigest))"
+                    ? "Signed \(version.map { "\(delivery.operation) v\($0) of agreement" } ?? "agreement") \(delivery.agreementID) (\(delivery.agreementDigest))"
                     : "Causeway provenance record for \(delivery.idempotencyKey)"),
                 "data": ["__class__": "bytes", "base64": .string(Data(bytes).base64EncodedString())],
             ]
