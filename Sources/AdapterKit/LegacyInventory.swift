@@ -2,37 +2,67 @@ public import CausewayCore
 import Foundation
 
 /// An action Causeway expects to find in a legacy system: what the pinned mapping produced for one
-/// agreement, under its idempotency key.
+/// agreement, under its idempotency key, and the place of that agreement in its chain of versions.
 public struct ExpectedDocument: Sendable {
     /// `sha256:…/N`.
     public let idempotencyKey: String
     public let agreementDigest: ContentDigest
     public let action: LegacyAction
+    /// The original agreement's digest: the chain this version belongs to (its own for an original).
+    public let chain: ContentDigest
+    /// Its version in the chain: 1 for the original, 2 and up for changes and the cancellation.
+    public let version: Int
 
-    public init(agreementDigest: ContentDigest, action: LegacyAction) {
+    /// - Parameters:
+    ///   - chain: the original's digest; `agreementDigest` (an original) when nil.
+    ///   - version: 1 for an original.
+    public init(agreementDigest: ContentDigest, action: LegacyAction, chain: ContentDigest? = nil, version: Int = 1) {
         self.agreementDigest = agreementDigest
         self.action = action
         self.idempotencyKey = action.idempotencyKey(for: agreementDigest)
+        self.chain = chain ?? agreementDigest
+        self.version = version
     }
 }
 
 /// One document found in a legacy system: a purchase order row with its lines, an ERP purchase.
+///
+/// A document written by an original and updated by changes holds one version of its chain: the
+/// reconciler compares it with the chain's latest delivered version and reports `stale` when it
+/// holds an older one.
 public struct LegacyDocument: Sendable, Hashable {
-    /// The idempotency key the document belongs to — from the provenance it carries, or from its
-    /// key values matching an expected action — or nil when nothing ties it to an agreement.
+    /// The idempotency key of the last version applied to the document — from the provenance it
+    /// carries (its last record), or from its key values matching an expected action — or nil when
+    /// nothing ties it to an agreement.
     public let idempotencyKey: String?
-    /// The agreement digest the document names itself (a column, a reference), if any.
+    /// The agreement digest the document names itself (a column, a reference, its last provenance
+    /// record), if any.
     public let agreementDigest: String?
     /// The legacy system's name for it.
     public let reference: LegacyReference
     /// Its comparable fields, as the adapter reads them back (values as text, NULL as null).
     public let fields: JSONValue
+    /// The chain it belongs to: the original agreement's digest (`revision.amends` of a change's
+    /// provenance record, the record's own agreement digest for an original). Nil when the adapter
+    /// cannot tell; the reconciler then takes the chain of the entry ``idempotencyKey`` names.
+    public let chain: String?
+    /// The version of the chain it holds (1: the original, as inserted). Nil when the document does
+    /// not say; the reconciler then compares it with the chain's latest delivered version and
+    /// cannot report it `stale`.
+    public let version: Int?
+    /// Where the document contradicts itself about what it holds (the row's version column and its
+    /// last provenance record name different versions). Reported as `divergent`; empty normally.
+    public let inconsistencies: [FieldDifference]
 
-    public init(idempotencyKey: String?, agreementDigest: String?, reference: LegacyReference, fields: JSONValue) {
+    public init(idempotencyKey: String?, agreementDigest: String?, reference: LegacyReference, fields: JSONValue, chain: String? = nil,
+                version: Int? = nil, inconsistencies: [FieldDifference] = []) {
         self.idempotencyKey = idempotencyKey
         self.agreementDigest = agreementDigest
         self.reference = reference
         self.fields = fields
+        self.chain = chain
+        self.version = version
+        self.inconsistencies = inconsistencies
     }
 }
 
@@ -200,48 +230,102 @@ extension CellValue {
 }
 
 /// Turns the rows a rows adapter read back into documents: one per parent row, with its child
-/// rows, tied to an idempotency key by its provenance or its key values.
+/// rows, tied to an idempotency key by its provenance or its key values, and to the version of its
+/// agreement's chain it holds.
+///
+/// The provenance column holds one record (an original, as inserted) or, once a change or
+/// cancellation updated the row, an array of records, one per version applied, oldest first: the
+/// last record is the version the row holds. When the mapping declares a version column (`version:`
+/// in `on_change`/`on_cancel`) the row's value (NULL = 1) must name the same version; a row where
+/// they differ is reported with an inconsistency.
 public enum RowsInventory {
     /// A row as read: column → text (nil for NULL).
     public typealias TextRow = [String: String?]
 
     /// The parent tables the expected rows actions write to, each with one action as the template
-    /// of its shape (key, returning and provenance columns, child tables and links).
+    /// of its shape: a first version's insert where there is one (its key, returning and provenance
+    /// columns), with the child tables of every action on the table (a cancellation may list none)
+    /// and the version column and match columns of the changes (``RowsAction/update``), if any.
     public static func templates(_ expected: [ExpectedDocument]) -> [(table: String, template: RowsAction)] {
-        var seen: [String: RowsAction] = [:]
+        var byTable: [String: [RowsAction]] = [:]
         var order: [String] = []
         for document in expected {
-            guard case .rows(let rows) = document.action.payload, seen[rows.table] == nil else { continue }
-            seen[rows.table] = rows
-            order.append(rows.table)
+            guard case .rows(let rows) = document.action.payload else { continue }
+            if byTable[rows.table] == nil { order.append(rows.table) }
+            byTable[rows.table, default: []].append(rows)
         }
-        return order.map { ($0, seen[$0]!) }
+        return order.compactMap { table in
+            guard let actions = byTable[table], let base = actions.first(where: { $0.update == nil }) ?? actions.first else { return nil }
+            var children = base.children
+            for action in actions {
+                for child in action.children where !children.contains(where: { $0.table == child.table }) {
+                    children.append(ChildRows(table: child.table, links: child.links, rows: []))
+                }
+            }
+            let template = RowsAction(
+                table: table, key: base.key, returning: base.returning.isEmpty ? actions.first { !$0.returning.isEmpty }?.returning ?? [] : base.returning,
+                row: base.row, children: children, provenanceColumn: base.provenanceColumn ?? actions.lazy.compactMap(\.provenanceColumn).first,
+                update: base.update ?? actions.lazy.compactMap(\.update).first)
+            return (table, template)
+        }
     }
 
     /// Documents from one parent table's rows and its child tables' rows.
     public static func documents(system: String, template: RowsAction, parents: [TextRow], children: [String: [TextRow]],
                                  expected: [ExpectedDocument]) -> [LegacyDocument] {
-        // Key values → idempotency key, for rows that carry no provenance.
-        var byKeyValues: [String: String] = [:]
+        // Key values → the chain's first version, for rows that carry no provenance (a change
+        // matches the row by the original's values, so only first versions are listed). And
+        // chain/index/version → key, to name the version such a row holds.
+        var byKeyValues: [String: ExpectedDocument] = [:]
+        var versionKeys: [String: String] = [:]
+        var versionColumn = template.update?.versionColumn
         for document in expected {
             guard case .rows(let rows) = document.action.payload, rows.table == template.table else { continue }
+            versionKeys[versionText(document.chain.description, document.action.index, document.version)] = document.idempotencyKey
+            if versionColumn == nil { versionColumn = rows.update?.versionColumn }
+            guard rows.update == nil else { continue }
             let values = rows.key.map { column in rows.row[column].map { normalized($0.comparableText, $0.type) } ?? nil }
-            byKeyValues[keyText(values)] = document.idempotencyKey
+            byKeyValues[keyText(values)] = document
         }
         let keyTypes = template.key.map { template.row[$0]?.type ?? .text }
         return parents.map { parent in
             var key: String?
             var digest: String?
-            if let column = template.provenanceColumn, let text = parent[column] ?? nil, let provenance = try? JSONReader().read(text),
-                let agreement = provenance["agreement"]?["digest"]?.stringValue, let index = provenance["plan"]?["actionIndex"]?.exactInt
-            {
-                digest = agreement
-                key = "\(agreement)/\(index)"
+            var chain: String?
+            var version: Int?
+            var inconsistencies: [FieldDifference] = []
+            if let column = template.provenanceColumn, let text = parent[column] ?? nil, let record = lastRecord(text) {
+                digest = record.digest
+                key = "\(record.digest)/\(record.actionIndex)"
+                chain = record.chain
+                version = record.version
             }
+            var index: Int?
             if key == nil {
                 let values = zip(template.key, keyTypes).map { column, type in normalized(parent[column] ?? nil, type) }
-                key = byKeyValues[keyText(values)]
+                if let first = byKeyValues[keyText(values)] {
+                    key = first.idempotencyKey
+                    chain = first.chain.description
+                    index = first.action.index
+                }
                 digest = key.map { String($0.prefix { $0 != "/" }) }
+            }
+            // The version column, when the mapping has one and the table does too.
+            if let versionColumn, let cell = parent[versionColumn] {
+                let held = cell.map { Int($0.trimmingCharacters(in: .whitespaces)) } ?? 1
+                if let held, let recorded = version, recorded != held {
+                    inconsistencies.append(FieldDifference(field: "\(template.table).\(versionColumn)", expected: "\(recorded)", actual: cell ?? "null"))
+                } else if let held, version == nil, let chainDigest = chain, let index {
+                    // No provenance: the version column says which version the row holds.
+                    version = held
+                    if let versionKey = versionKeys[versionText(chainDigest, index, held)] {
+                        key = versionKey
+                        digest = String(versionKey.prefix { $0 != "/" })
+                    }
+                } else if held == nil {
+                    inconsistencies.append(FieldDifference(field: "\(template.table).\(versionColumn)", expected: version.map { "\($0)" },
+                                                           actual: cell ?? "null"))
+                }
             }
             var row = JSONObject()
             for (column, value) in parent.sorted(by: { $0.key < $1.key }) where column != template.provenanceColumn {
@@ -265,8 +349,40 @@ public enum RowsInventory {
             let idColumns = template.returning.isEmpty ? template.key : template.returning
             let id = idColumns.compactMap { parent[$0] ?? nil }.joined(separator: "/")
             return LegacyDocument(idempotencyKey: key, agreementDigest: digest, reference: LegacyReference(system: system, kind: template.table, id: id),
-                                  fields: ["row": .object(row), "children": .object(childObject)])
+                                  fields: ["row": .object(row), "children": .object(childObject)], chain: chain, version: version,
+                                  inconsistencies: inconsistencies)
         }
+    }
+
+    /// What the last provenance record in a provenance column says about the row.
+    public struct ProvenanceSummary: Sendable, Hashable {
+        /// The agreement digest of the version applied last (a change's own digest).
+        public let digest: String
+        public let actionIndex: Int
+        /// The original's digest: `revision.amends`, or ``digest`` for an original's record.
+        public let chain: String
+        /// `revision.version`, or 1 for an original's record.
+        public let version: Int
+        /// Records in the column (1 for a single object).
+        public let records: Int
+    }
+
+    /// Reads a provenance column: one record (an object) or an array of records, oldest first.
+    /// Nil when the text is not JSON or the last record names no agreement digest and action index.
+    public static func lastRecord(_ text: String) -> ProvenanceSummary? {
+        guard let value = try? JSONReader().read(text) else { return nil }
+        let records: [JSONValue]
+        switch value {
+        case .array(let array): records = array
+        case .object: records = [value]
+        default: return nil
+        }
+        guard let last = records.last, let digest = last["agreement"]?["digest"]?.stringValue, let index = last["plan"]?["actionIndex"]?.exactInt
+        else { return nil }
+        let revision = last["revision"]
+        let version = revision?["version"]?.exactInt ?? 1
+        return ProvenanceSummary(digest: digest, actionIndex: index, chain: revision?["amends"]?.stringValue ?? digest, version: version,
+                                 records: records.count)
     }
 
     /// Numbers by value (`5.000` and `5` are one key), everything else as text.
@@ -279,6 +395,8 @@ public enum RowsInventory {
     }
 
     static func keyText(_ values: [String?]) -> String { values.map { $0 ?? "\u{0}" }.joined(separator: "\u{1f}") }
+
+    static func versionText(_ chain: String, _ index: Int, _ version: Int) -> String { "\(chain)/\(index)#\(version)" }
 }
 
 extension LegacyInventory {

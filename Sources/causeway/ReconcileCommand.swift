@@ -11,8 +11,11 @@ struct ReconcileCommand: AsyncParsableCommand {
         commandName: "reconcile",
         abstract: "Compare the store's agreements, the legacy systems' state and the receipts; report every difference.",
         discussion: """
-            Finding classes: matched, missing, orphan, divergent, delivered_without_receipt, receipt_without_delivery, \
-            invalid_receipt_signature, duplicate. Targets whose adapter cannot list what it wrote are listed as not reconcilable. \
+            Finding classes: matched, missing, stale, orphan, divergent, delivered_without_receipt, receipt_without_delivery, \
+            invalid_receipt_signature, duplicate. A changed agreement is compared in the version its legacy document should hold: \
+            the latest delivered change or cancellation of its chain (stale: the document still holds an older one). \
+            Targets whose adapter cannot list what it wrote are listed as not reconcilable. \
+            --repair re-drives missing deliveries and stale chains (lookup first). \
             Exit 0 when everything matched, 1 when anything is off (also after --repair), 2 on a usage or configuration error. \
             See Docs/reconciliation.md.
             """)
@@ -26,7 +29,7 @@ struct ReconcileCommand: AsyncParsableCommand {
     @Flag(name: .long, help: "Print {findings, summary} as JSON instead of a table.")
     var json = false
 
-    @Flag(name: .long, help: "Re-drive the missing deliveries (lookup first) and change nothing else.")
+    @Flag(name: .long, help: "Re-drive the missing deliveries and the stale chains' latest versions (lookup first) and change nothing else.")
     var repair = false
 
     func run() async throws {
@@ -76,7 +79,7 @@ struct ReconcileCommand: AsyncParsableCommand {
             return digest.hasPrefix("sha256:") ? String(digest.prefix(19)) + "…" : digest
         }
         // What needs a person first; matched last.
-        let order: [ReconcileFinding.Class] = [.missing, .divergent, .duplicate, .orphan, .invalidReceiptSignature, .receiptWithoutDelivery,
+        let order: [ReconcileFinding.Class] = [.missing, .stale, .divergent, .duplicate, .orphan, .invalidReceiptSignature, .receiptWithoutDelivery,
                                                .deliveredWithoutReceipt, .matched]
         let sorted = order.flatMap { findingClass in report.findings.filter { $0.findingClass == findingClass } }
         let rows = [["CLASS", "DIGEST", "TARGET", "DETAIL"]]
@@ -98,9 +101,9 @@ struct ReconcileCommand: AsyncParsableCommand {
             }
         }
         for repair in repairs ?? [] {
-            lines.append("repair \(repair.action.rawValue): \(repair.idempotencyKey) on \(repair.target) — \(repair.detail)")
+            lines.append("repair \(repair.action.rawValue) (\(repair.finding.rawValue)): \(repair.idempotencyKey) on \(repair.target) — \(repair.detail)")
         }
-        if let repairs, repairs.isEmpty { lines.append("repair: nothing missing, nothing re-queued") }
+        if let repairs, repairs.isEmpty { lines.append("repair: nothing missing or stale, nothing re-queued") }
         lines.append(report.isClean ? "everything matched" : "not everything matched")
         return lines.joined(separator: "\n")
     }

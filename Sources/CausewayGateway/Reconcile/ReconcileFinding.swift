@@ -21,6 +21,9 @@ public struct ReconcileFinding: Sendable, Hashable {
         case invalidReceiptSignature = "invalid_receipt_signature"
         /// More than one legacy document for one agreement action.
         case duplicate
+        /// The legacy document still holds an older version of its agreement than the latest
+        /// delivered change or cancellation of the chain.
+        case stale
     }
 
     public let findingClass: Class
@@ -78,8 +81,13 @@ public struct ReconcileReport: Sendable {
     /// Receipts checked: the ledger's, and the parties' (nil when none were given).
     public let ledgerReceipts: Int
     public let partyReceipts: Int?
-    /// The entries behind `missing` findings, for `--repair`.
+    /// The entries behind `missing` findings, for `--repair` (a chain's versions oldest first).
     public let missingEntries: [OutboxEntry]
+    /// The delivered versions behind `stale` findings that the legacy documents do not hold yet,
+    /// each chain's oldest first, for `--repair`.
+    public let staleEntries: [OutboxEntry]
+    /// Outbox entry id → `original digest/action index`: which chain each entry belongs to.
+    let chainKeys: [Int64: String]
 
     /// Nothing is off: every finding is `matched` and no reconcilable target was unreadable.
     public var isClean: Bool {
@@ -109,12 +117,13 @@ public struct ReconcileReport: Sendable {
     public var json: JSONValue { ["findings": .array(findings.map(\.json)), "summary": summary] }
 }
 
-/// What `--repair` did for one missing entry.
+/// What `--repair` did for one missing entry or one version of a stale chain.
 public struct RepairRecord: Sendable, Hashable {
     public enum Action: String, Sendable, Hashable {
         /// A dead-lettered entry put back in the queue (the store's retry path; the worker looks the key up first).
         case requeued
-        /// A delivered entry whose document was gone: looked up (not found), then delivered again.
+        /// A delivered entry whose document was gone, or a delivered version the document did not
+        /// hold (stale): looked up (not found), then delivered again.
         case redelivered
         /// The lookup found the document after all: nothing was written.
         case foundOnLookup = "found_on_lookup"
@@ -127,9 +136,11 @@ public struct RepairRecord: Sendable, Hashable {
     public let idempotencyKey: String
     public let action: Action
     public let detail: String
+    /// The finding repaired: `missing` or `stale`.
+    public let finding: ReconcileFinding.Class
 
     public var json: JSONValue {
         ["digest": .string(digest), "target": .string(target), "idempotency_key": .string(idempotencyKey), "action": .string(action.rawValue),
-         "detail": .string(detail)]
+         "detail": .string(detail), "finding": .string(finding.rawValue)]
     }
 }

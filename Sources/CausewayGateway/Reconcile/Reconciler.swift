@@ -70,14 +70,16 @@ public struct Reconciler: Sendable {
     }
 
     public func run() async throws -> ReconcileReport {
-        // The store: every agreement and its outbox entries.
+        // The store: every agreement (every version of every chain) and its outbox entries.
         var entries: [OutboxEntry] = []
+        var places: [ContentDigest: ChainPlace] = [:]
         var agreements = 0
         var before: Int64?
         while true {
             let page = try await store.agreements(AgreementQuery(before: before, limit: 200))
             for summary in page {
                 agreements += 1
+                places[summary.digest] = ChainPlace(chain: summary.chain ?? summary.digest, version: summary.version)
                 entries += try await store.agreement(digest: summary.digest)?.entries ?? []
             }
             guard let last = page.last, page.count == 200 else { break }
@@ -94,16 +96,22 @@ public struct Reconciler: Sendable {
         var findings: [ReconcileFinding] = []
         var targets: [TargetReconciliation] = []
         var missing: [OutboxEntry] = []
+        var stale: [OutboxEntry] = []
+        var chainKeys: [Int64: String] = [:]
         var inProgress = 0
         let keyOf = { (entry: OutboxEntry) in "\(entry.digest)/\(entry.actionIndex)" }
+        let place = { (entry: OutboxEntry) in places[entry.digest] ?? ChainPlace(chain: entry.digest, version: 1) }
+        // One action of one chain: `original digest/action index`, the same for every version.
+        let chainKeyOf = { (entry: OutboxEntry) in "\(place(entry).chain)/\(entry.actionIndex)" }
         let entriesByKey = Dictionary(entries.map { (keyOf($0), $0) }, uniquingKeysWith: { first, _ in first })
+        let chains = Dictionary(grouping: entries, by: chainKeyOf)
+        for entry in entries { chainKeys[entry.id] = chainKeyOf(entry) }
 
         // The legacy systems, target by target.
         let byTarget = Dictionary(grouping: entries, by: \.target)
         for target in Set(byTarget.keys).union(adapters.keys).sorted() {
             let targetEntries = byTarget[target] ?? []
-            let settled = targetEntries.filter { $0.state == .delivered || $0.state == .deadLetter }
-            inProgress += targetEntries.count - settled.count
+            inProgress += targetEntries.filter { $0.state == .pending || $0.state == .inFlight }.count
             guard let adapter = adapters[target] else {
                 targets.append(.init(target: target, state: .notReconcilable, reason: "no target named '\(target)' is configured", documents: 0))
                 continue
@@ -117,7 +125,7 @@ public struct Reconciler: Sendable {
             var actions: [String: LegacyAction] = [:]
             for entry in targetEntries {
                 guard let action = try? LegacyAction(json: entry.action) else { continue }
-                let document = ExpectedDocument(agreementDigest: entry.digest, action: action)
+                let document = ExpectedDocument(agreementDigest: entry.digest, action: action, chain: place(entry).chain, version: place(entry).version)
                 expected.append(document)
                 actions[document.idempotencyKey] = action
             }
@@ -129,11 +137,14 @@ public struct Reconciler: Sendable {
                 continue
             }
             targets.append(.init(target: target, state: .reconciled, reason: nil, documents: documents.count))
-            var byKey: [String: [LegacyDocument]] = [:]
+            var byChain: [String: [LegacyDocument]] = [:]
             for document in documents {
-                // Another target's document in a table both write to: that target reports it.
-                if let key = document.idempotencyKey, let entry = entriesByKey[key], entry.target != target { continue }
-                guard let key = document.idempotencyKey, entriesByKey[key] != nil else {
+                let entry = document.idempotencyKey.flatMap { entriesByKey[$0] }
+                var chainKey = entry.map(chainKeyOf)
+                if let chain = document.chain, let key = document.idempotencyKey, let index = key.split(separator: "/").last {
+                    chainKey = "\(chain)/\(index)"
+                }
+                guard let chainKey, let versions = chains[chainKey] else {
                     findings.append(ReconcileFinding(
                         .orphan, digest: document.agreementDigest, target: target,
                         detail: "\(document.reference) is tied to no agreement in the store",
@@ -141,40 +152,120 @@ public struct Reconciler: Sendable {
                                    "fields": document.fields]))
                     continue
                 }
-                byKey[key, default: []].append(document)
+                // Another target's document in a table both write to: that target reports it.
+                if (entry ?? versions.first)?.target != target { continue }
+                byChain[chainKey, default: []].append(document)
             }
-            for entry in targetEntries.sorted(by: { $0.id < $1.id }) {
-                let key = keyOf(entry)
-                let found = byKey[key] ?? []
-                let digest = entry.digest.description
+            let targetChains = Dictionary(grouping: targetEntries, by: chainKeyOf)
+            for (chainKey, group) in targetChains.sorted(by: { ($0.value.map(\.id).min() ?? 0) < ($1.value.map(\.id).min() ?? 0) }) {
+                let versions = group.sorted { (place($0).version, $0.id) < (place($1).version, $1.id) }
+                let found = byChain[chainKey] ?? []
+                let settled = versions.filter { $0.state == .delivered || $0.state == .deadLetter }
+                let latestDelivered = versions.last { $0.state == .delivered }
+                let chain = place(versions[0]).chain.description
+                func evidence(_ entry: OutboxEntry, _ more: JSONObject = [:]) -> JSONValue {
+                    var object: JSONObject = ["idempotency_key": .string(keyOf(entry)), "chain": .string(chain),
+                                              "version": .number(Double(place(entry).version))]
+                    for (name, value) in more { object[name] = value }
+                    return .object(object)
+                }
                 if found.count > 1 {
+                    let entry = latestDelivered ?? settled.last ?? versions[versions.count - 1]
                     findings.append(ReconcileFinding(
-                        .duplicate, digest: digest, target: target,
-                        detail: "\(found.count) legacy documents for \(key): \(found.map(\.reference.description).joined(separator: ", "))",
-                        evidence: ["idempotency_key": .string(key), "references": .array(found.map(\.reference.json))]))
+                        .duplicate, digest: entry.digest.description, target: target,
+                        detail: "\(found.count) legacy documents for \(keyOf(entry)): \(found.map(\.reference.description).joined(separator: ", "))",
+                        evidence: evidence(entry, ["references": .array(found.map(\.reference.json))])))
                     continue
                 }
-                guard entry.state == .delivered || entry.state == .deadLetter else { continue }
                 guard let document = found.first else {
-                    missing.append(entry)
+                    // Nothing in the legacy system: reported once, for the chain's latest settled
+                    // version; a repair re-drives the chain's settled versions, oldest first.
+                    guard let entry = settled.last else { continue }  // in progress, or voided by a cancellation
+                    missing += settled
+                    let key = keyOf(entry)
                     let why = entry.state == .delivered ? "delivered per the store" : "dead-lettered (should have been delivered)"
+                    let version = place(entry).version
                     findings.append(ReconcileFinding(
-                        .missing, digest: digest, target: target, detail: "\(key) is \(why) but not in the legacy system",
-                        evidence: ["idempotency_key": .string(key), "state": .string(entry.state.rawValue),
-                                   "recorded_reference": entry.legacyReference ?? .null, "last_error": entry.lastError.map(JSONValue.string) ?? .null]))
+                        .missing, digest: entry.digest.description, target: target,
+                        detail: "\(key)\(version > 1 ? " (version \(version))" : "") is \(why) but not in the legacy system",
+                        evidence: evidence(entry, ["state": .string(entry.state.rawValue), "recorded_reference": entry.legacyReference ?? .null,
+                                                   "last_error": entry.lastError.map(JSONValue.string) ?? .null])))
                     continue
                 }
-                guard let action = actions[key] else { continue }
-                let differences = inventory.differences(document, from: action)
-                if differences.isEmpty {
-                    findings.append(ReconcileFinding(.matched, digest: digest, target: target, detail: "\(document.reference) matches the mapping",
-                                                     evidence: ["idempotency_key": .string(key), "reference": document.reference.json]))
-                } else {
+                if settled.isEmpty {
+                    if versions.allSatisfy({ $0.state == .void }) {
+                        findings.append(ReconcileFinding(
+                            .orphan, digest: document.agreementDigest, target: target,
+                            detail: "\(document.reference) belongs to chain \(chain), whose actions a cancellation voided before any was tried",
+                            evidence: ["reference": document.reference.json, "idempotency_key": document.idempotencyKey.map(JSONValue.string) ?? .null,
+                                       "chain": .string(chain), "fields": document.fields]))
+                    }
+                    continue  // otherwise in progress
+                }
+                if !document.inconsistencies.isEmpty {
+                    let entry = latestDelivered ?? settled[settled.count - 1]
                     findings.append(ReconcileFinding(
-                        .divergent, digest: digest, target: target,
-                        detail: "\(document.reference): " + differences.map(\.description).joined(separator: "; "),
-                        evidence: ["idempotency_key": .string(key), "reference": document.reference.json,
-                                   "differences": .array(differences.map(\.json))]))
+                        .divergent, digest: entry.digest.description, target: target,
+                        detail: "\(document.reference) contradicts itself about the version it holds: "
+                            + document.inconsistencies.map(\.description).joined(separator: "; "),
+                        evidence: evidence(entry, ["reference": document.reference.json, "differences": .array(document.inconsistencies.map(\.json))])))
+                    continue
+                }
+                // The version the document holds; one that does not say is taken to hold the latest delivered.
+                let compared: OutboxEntry?
+                if let held = document.version {
+                    compared = versions.last { place($0).version == held }
+                } else {
+                    compared = latestDelivered ?? settled.last
+                }
+                let held = document.version ?? compared.map { place($0).version } ?? 1
+                if let latest = latestDelivered, held < place(latest).version {
+                    let heldEntry = versions.last { place($0).version == held }
+                    stale += versions.filter { $0.state == .delivered && place($0).version > held }
+                    findings.append(ReconcileFinding(
+                        .stale, digest: latest.digest.description, target: target,
+                        detail: "\(document.reference) still holds version \(held) of \(chain); version \(place(latest).version) "
+                            + "(\(latest.digest)) is delivered",
+                        evidence: evidence(latest, [
+                            "reference": document.reference.json, "held_version": .number(Double(held)),
+                            "expected_version": .number(Double(place(latest).version)),
+                            "held_digest": (heldEntry?.digest.description ?? document.agreementDigest).map(JSONValue.string) ?? .null,
+                            "expected_digest": .string(latest.digest.description),
+                            "held_idempotency_key": document.idempotencyKey.map(JSONValue.string) ?? .null])))
+                } else if let entry = compared, entry.state != .void {
+                    if entry.state == .pending || entry.state == .inFlight { continue }  // its outcome is not recorded yet
+                    guard let action = actions[keyOf(entry)] else { continue }
+                    let differences = inventory.differences(document, from: action)
+                    let what = place(entry).version > 1 ? " (version \(place(entry).version))" : ""
+                    if differences.isEmpty {
+                        findings.append(ReconcileFinding(.matched, digest: entry.digest.description, target: target,
+                                                         detail: "\(document.reference) matches the mapping\(what)",
+                                                         evidence: evidence(entry, ["reference": document.reference.json])))
+                    } else {
+                        findings.append(ReconcileFinding(
+                            .divergent, digest: entry.digest.description, target: target,
+                            detail: "\(document.reference)\(what): " + differences.map(\.description).joined(separator: "; "),
+                            evidence: evidence(entry, ["reference": document.reference.json, "differences": .array(differences.map(\.json))])))
+                    }
+                } else {
+                    // The document names a version the store does not hold for this action (or one a cancellation voided).
+                    let entry = latestDelivered ?? settled[settled.count - 1]
+                    let difference = FieldDifference(field: "version", expected: "\(place(entry).version)", actual: "\(held)")
+                    findings.append(ReconcileFinding(
+                        .divergent, digest: entry.digest.description, target: target,
+                        detail: "\(document.reference) holds version \(held) of \(chain), which the store does not hold as delivered: \(difference)",
+                        evidence: evidence(entry, ["reference": document.reference.json, "differences": [difference.json]])))
+                }
+                // A later version that was dead-lettered should have been applied too.
+                for entry in versions where entry.state == .deadLetter && place(entry).version > held {
+                    missing.append(entry)
+                    findings.append(ReconcileFinding(
+                        .missing, digest: entry.digest.description, target: target,
+                        detail: "\(keyOf(entry)) (version \(place(entry).version)) is dead-lettered (should have been delivered) "
+                            + "but \(document.reference) holds version \(held)",
+                        evidence: evidence(entry, ["state": .string(entry.state.rawValue), "held_version": .number(Double(held)),
+                                                   "reference": document.reference.json,
+                                                   "last_error": entry.lastError.map(JSONValue.string) ?? .null])))
                 }
             }
         }
@@ -204,7 +295,8 @@ public struct Reconciler: Sendable {
         }
 
         return ReconcileReport(findings: findings, targets: targets, agreements: agreements, entries: entries.count, inProgress: inProgress,
-                               ledgerReceipts: ledger.count, partyReceipts: partyReceipts?.count, missingEntries: missing)
+                               ledgerReceipts: ledger.count, partyReceipts: partyReceipts?.count, missingEntries: missing, staleEntries: stale,
+                               chainKeys: chainKeys)
     }
 
     /// A receipt's signature (by the gateway) and whether the store holds its action as delivered.
@@ -229,17 +321,28 @@ public struct Reconciler: Sendable {
                        "legacy_reference": receipt["legacyRef"] ?? .null])]
     }
 
-    /// Re-drives the `missing` deliveries and changes nothing else. A dead-lettered entry goes back
-    /// in the queue through the store's retry path (the worker looks its key up first); a delivered
-    /// entry whose document is gone is looked up in the target and, only when not found, delivered
-    /// again through its adapter with the same action, key and provenance.
+    /// Re-drives the `stale` chains and the `missing` deliveries, and changes nothing else.
+    ///
+    /// - A dead-lettered entry goes back in the queue through the store's retry path (the worker
+    ///   looks its key up first).
+    /// - A delivered entry whose document is gone, or a delivered version the legacy document does
+    ///   not hold yet (`stale`), is looked up in the target and, only when not found, delivered
+    ///   again through its adapter with the same action, key and provenance. A chain's versions go
+    ///   oldest first (a change applies only over the version it supersedes); once one fails, the
+    ///   chain's later versions are not tried.
     public func repair(_ report: ReconcileReport, now: Int64) async throws -> [RepairRecord] {
         var records: [RepairRecord] = []
         var requeued = Set<ContentDigest>()
-        for entry in report.missingEntries {
+        var failedChains = Set<String>()
+        // Stale chains first: a re-queued dead letter of a later version waits for these.
+        let work = report.staleEntries.map { (ReconcileFinding.Class.stale, $0) } + report.missingEntries.map { (ReconcileFinding.Class.missing, $0) }
+        for (finding, entry) in work {
             let key = "\(entry.digest)/\(entry.actionIndex)"
+            let chainKey = report.chainKeys[entry.id] ?? key
             func record(_ action: RepairRecord.Action, _ detail: String) {
-                records.append(RepairRecord(digest: entry.digest.description, target: entry.target, idempotencyKey: key, action: action, detail: detail))
+                records.append(RepairRecord(digest: entry.digest.description, target: entry.target, idempotencyKey: key, action: action, detail: detail,
+                                            finding: finding))
+                if action == .failed { failedChains.insert(chainKey) }
             }
             if entry.state == .deadLetter {
                 if requeued.insert(entry.digest).inserted {
@@ -248,6 +351,10 @@ public struct Reconciler: Sendable {
                 } else {
                     record(.requeued, "re-queued with its agreement's other dead-lettered entries")
                 }
+                continue
+            }
+            if failedChains.contains(chainKey) {
+                record(.failed, "not tried: an earlier version of the chain could not be re-applied")
                 continue
             }
             guard let adapter = adapters[entry.target] else { record(.failed, "no target named '\(entry.target)' is configured"); continue }
@@ -266,7 +373,8 @@ public struct Reconciler: Sendable {
             case .notFound:
                 let outcome = await adapter.deliver(delivery)
                 if outcome.outcomeClass == .delivered {
-                    record(.redelivered, "delivered again as \(outcome.reference.map(\.description) ?? "?")")
+                    let what = finding == .stale ? "re-applied" : "delivered again"
+                    record(.redelivered, "\(what) as \(outcome.reference.map(\.description) ?? "?")")
                 } else {
                     record(.failed, "the delivery ended \(outcome)")
                 }
@@ -274,4 +382,12 @@ public struct Reconciler: Sendable {
         }
         return records
     }
+}
+
+/// Where an agreement sits in its chain of versions.
+struct ChainPlace: Sendable, Hashable {
+    /// The original's digest.
+    let chain: ContentDigest
+    /// 1 for the original.
+    let version: Int
 }
