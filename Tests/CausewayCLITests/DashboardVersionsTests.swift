@@ -51,12 +51,28 @@ struct DashboardVersionsTests {
         let v3ID = "urn:uuid:dash-versions-3"
         static let reason = "Projekt gestoppt <b>& verschoben</b> — \"bis 2037\""
 
-        init() async throws {
-            parties = try RevisionParties()
-            gateway = try RunningGateway(partners: parties.partners, delivery: "  max_attempts: 3")
+        /// `target`: the kind of the gateway's store and staging target (SQLite or PostgreSQL). The
+        /// gateway is stopped when anything here fails; otherwise the test stops it.
+        init(target: StagingTarget = .sqlite) async throws {
+            let parties = try RevisionParties()
+            let gateway = try target.gateway(parties, prefix: "dashver").0
+            self.parties = parties
+            self.gateway = gateway
+            do {
+                (v1, v2, v3, other) = try await Self.make(gateway, parties, v2ID: v2ID, v3ID: v3ID)
+            } catch {
+                _ = gateway.stop()
+                throw error
+            }
+        }
+
+        /// Submits the versions and the other order, each once the one before is delivered; returns their digests.
+        static func make(_ gateway: RunningGateway, _ parties: RevisionParties, v2ID: String, v3ID: String) async throws
+            -> (String, String, String, String)
+        {
             try await gateway.waitUntilReady()
             let original = try parties.original("urn:uuid:dash-versions-1", deliveryDate: "2036-12-15")
-            v1 = try RevisionParties.digest(original)
+            let v1 = try RevisionParties.digest(original)
             try #require(try await RevisionGatewayTests.submit(gateway, original).0 == 202)
             _ = try await RevisionGatewayTests.wait(gateway, v1, for: "delivered")
 
@@ -73,28 +89,30 @@ struct DashboardVersionsTests {
             let amend = try CommandRunner.causeway(["amend", original, "--terms", terms, "--id", v2ID, "--reason", "more 6205, no 22205",
                                                     "--key", parties.sellerKey, "--key", parties.buyerKey, "-o", changed])
             try #require(amend.status == 0, "\(amend)")
-            v2 = try RevisionParties.digest(changed)
+            let v2 = try RevisionParties.digest(changed)
             try #require(try await RevisionGatewayTests.submit(gateway, changed).0 == 202)
             _ = try await RevisionGatewayTests.wait(gateway, v2, for: "delivered")
 
             let cancelled = parties.file("v3.json")
-            let cancel = try CommandRunner.causeway(["cancel", changed, "--reason", Self.reason, "--id", v3ID, "--key", parties.buyerKey,
+            let cancel = try CommandRunner.causeway(["cancel", changed, "--reason", reason, "--id", v3ID, "--key", parties.buyerKey,
                                                      "-o", cancelled])
             try #require(cancel.status == 0, "\(cancel)")
-            v3 = try RevisionParties.digest(cancelled)
+            let v3 = try RevisionParties.digest(cancelled)
             try #require(try await RevisionGatewayTests.submit(gateway, cancelled).0 == 202)
             _ = try await RevisionGatewayTests.wait(gateway, v3, for: "cancelled")
 
             let unrelated = try parties.original("urn:uuid:dash-versions-other", deliveryDate: "2036-11-30")
-            other = try RevisionParties.digest(unrelated)
+            let other = try RevisionParties.digest(unrelated)
             try #require(try await RevisionGatewayTests.submit(gateway, unrelated).0 == 202)
             _ = try await RevisionGatewayTests.wait(gateway, other, for: "delivered")
+            return (v1, v2, v3, other)
         }
     }
 
-    @Test("over HTTP: one row per agreement at its current version (v3, cancelled); the search finds any version; the timeline with diff, reason, receipts and links")
-    func listAndTimeline() async throws {
-        let chain = try await Chain()
+    @Test("over HTTP: one row per agreement at its current version (v3, cancelled); the search finds any version; the timeline with diff, reason, receipts and links",
+          arguments: StagingTarget.allCases)
+    func listAndTimeline(target: StagingTarget) async throws {
+        let chain = try await Chain(target: target)
         let gateway = chain.gateway
         defer { _ = gateway.stop() }
         let (cookie, _) = try DashboardTests.signIn(gateway, token: gateway.viewerToken)
@@ -117,8 +135,8 @@ struct DashboardVersionsTests {
 
         // The search finds the agreement by any version's digest or business id, shown at its current version.
         // (and by the ERP reference every version's action wrote to: the one staging row, updated in place).
-        #expect(row.contains(">sqlite:erp_purchase_order:1</code>"), "\(row)")
-        for q in [chain.v1, chain.v2, chain.v3, "urn:uuid:dash-versions-1", chain.v2ID, chain.v3ID, "sqlite:erp_purchase_order:1"] {
+        let reference = try #require(row.firstMatch(of: />([a-z]+:erp_purchase_order:[0-9]+)<\/code>/).map { String($0.1) }, "\(row)")
+        for q in [chain.v1, chain.v2, chain.v3, "urn:uuid:dash-versions-1", chain.v2ID, chain.v3ID, reference] {
             let found = Self.rows(try page("/orders?q=\(Self.query(q))").body)
             #expect(found.count == 1 && found[0].contains("href=\"/orders/\(chain.v3)\"") && found[0].contains(">v3</span>"), "q=\(q): \(found)")
         }

@@ -83,9 +83,10 @@ extension DashboardPages {
         return "\(HTML.escape(field.name)) was \(shown(field.was)) → now \(shown(field.now))"
     }
 
-    /// A change's differences as a list of sentences, each starting with its kind in words.
-    static func diff(_ diff: TermsDiff, against previous: AgreementSummary, id: String) -> String {
-        guard !diff.isEmpty else { return "<p class=\"hint\" id=\"\(id)\">The terms are the same as in version \(previous.version).</p>" }
+    /// A change's differences against version `previous` as a list of sentences, each starting with
+    /// its kind in words (`added`, `removed`, `changed`).
+    static func diff(_ diff: TermsDiff, against previous: Int, id: String) -> String {
+        guard !diff.isEmpty else { return "<p class=\"hint\" id=\"\(id)\">The terms are the same as in version \(previous).</p>" }
         func tag(_ word: String) -> String { "<span class=\"diff-tag diff-\(word)\">\(word)</span>" }
         func line(_ sku: String, _ description: String) -> String {
             "line <code>\(HTML.escape(sku))</code>" + (description.isEmpty ? "" : " <span class=\"line-name\">\(HTML.escape(description))</span>")
@@ -102,7 +103,7 @@ extension DashboardPages {
             }
         }
         for field in diff.terms { items.append("<li>\(tag("changed")) \(fieldChange(field))</li>") }
-        return "<ul class=\"diff\" id=\"\(id)\" aria-label=\"Changes against version \(previous.version)\">\(items.joined())</ul>"
+        return "<ul class=\"diff\" id=\"\(id)\" aria-label=\"Changes against version \(previous)\">\(items.joined())</ul>"
     }
 
     /// The chain as a timeline, oldest first; the version shown on this page is marked.
@@ -134,7 +135,7 @@ extension DashboardPages {
             }
             if summary.revision == "change", let previous = version.supersedes {
                 body += "<h4>Changed against version \(previous.version)</h4>"
-                body += version.diff.map { diff($0, against: previous, id: "diff-\(summary.version)") }
+                body += version.diff.map { diff($0, against: previous.version, id: "diff-\(summary.version)") }
                     ?? "<p class=\"hint\" id=\"diff-\(summary.version)\">The documents cannot be read back (archived), so the changes cannot be shown.</p>"
             }
             let receipts = version.receipts.map { receipt -> String in
