@@ -286,6 +286,55 @@ struct RevisionGatewayTests {
     }
 }
 
+extension RevisionGatewayTests {
+    @Test("kill -9 between and during versions: every acknowledged version is applied once, in order, with one receipt each")
+    func crashBetweenVersions() async throws {
+        let parties = try RevisionParties()
+        let (gateway, query) = try StagingTarget.postgresql.gateway(parties, prefix: "revcrash")
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        var files = [try parties.original("urn:uuid:crash-1")]
+        for version in 2...6 {
+            files.append(try parties.amend(files[version - 2], terms: """
+                {"lines": [{"sku": "STL-6205-2RS", "description": "Rillenkugellager 6205-2RS", "quantity": "\(100 * version)", "unit": "pcs", "unitPrice": "7.85"}]}
+                """, name: "v\(version)"))
+        }
+        var generator = SeededGenerator(seed: 13)
+        for (index, file) in files.enumerated() {
+            // Submit until acknowledged: a crash may cut the answer off; resubmitting is harmless (200 known).
+            var answered = 0
+            for _ in 0..<20 {
+                if let (status, _) = try? await Self.submit(gateway, file), status == 202 || status == 200 {
+                    answered = status
+                    break
+                }
+                try await gateway.waitUntilReady()
+            }
+            #expect(answered == 202 || answered == 200, "version \(index + 1) acknowledged")
+            // Crash at a random moment after most submissions: while delivering, or between versions.
+            if index < files.count - 1, Int.random(in: 0..<3, using: &generator) > 0 {
+                try await Task.sleep(for: .milliseconds(Int.random(in: 0..<150, using: &generator)))
+                gateway.crash()
+                try gateway.start()
+                try await gateway.waitUntilReady()
+            }
+        }
+        let last = try RevisionParties.digest(files[5])
+        _ = try await Self.wait(gateway, last, for: "delivered")
+        #expect(try query("SELECT count(*) || ' ' || version || ' ' || total_amount FROM erp_purchase_order GROUP BY version, total_amount") == "1 6 4710.00")
+        #expect(try query("SELECT jsonb_array_length(provenance) FROM erp_purchase_order") == "6", "each version's provenance appended exactly once")
+        #expect(try query("SELECT string_agg(p->'revision'->>'version', ',' ORDER BY n) FROM erp_purchase_order, jsonb_array_elements(provenance) WITH ORDINALITY AS e(p, n)")
+                == "2,3,4,5,6", "in version order (the original's record has no revision)")
+        #expect(try query("SELECT string_agg(quantity::text, ',') FROM erp_purchase_order_line") == "600.000")
+        for file in files {
+            let body = try #require(try await gateway.request("GET", "/v1/agreements/\(try RevisionParties.digest(file))", token: gateway.token).1)
+            #expect(body["receipts"]?.arrayValue?.count == 1, "one receipt for \(file)")
+        }
+        let verified = try CommandRunner.causeway(["ledger", "verify", "--config", gateway.configFile], in: gateway.directory)
+        #expect(verified.status == 0, "\(verified)")
+    }
+}
+
 extension Int {
     fileprivate var int64: Int64 { Int64(self) }
 }
