@@ -161,7 +161,22 @@ extension TrytonPurchaseAdapter {
             step = .writing("model.purchase.amendment.validate_amendment")
             return try await validate(amendment, purchase: purchase.state.id, order)
         } catch {
-            return Self.outcome(error, step)
+            return Self.outcome(Self.explained(error), step)
+        }
+    }
+
+    /// Tryton's answers when the ERP is not set up for amendments, turned into reasons that say the fix.
+    static func explained(_ failure: TrytonFailure) -> TrytonFailure {
+        switch failure {
+        case .serverError(let message) where message.contains("purchase.amendment"):
+            // An unknown model: Tryton answers with its name only.
+            .invalid("Tryton has no purchase.amendment model: activate the purchase_amendment module (trytond-purchase-amendment 8.2) "
+                + "in the ERP, then re-drive this delivery")
+        case .userError(let message) where message.contains("validate_amendment") && message.contains("not allowed"):
+            .invalid("Tryton refused to validate the amendment (\(message)); put the target's user in the Purchase Amendment group, "
+                + "then re-drive this delivery")
+        default:
+            failure
         }
     }
 

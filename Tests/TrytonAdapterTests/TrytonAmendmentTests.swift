@@ -249,6 +249,13 @@ struct TrytonAmendmentTests {
         #expect(throws: TrytonFailure.invalid("Tryton 8.2 cannot add a line to a confirmed purchase (product P9); cancel and re-order, or add it in the ERP")) {
             try TrytonPurchaseAdapter.amendmentLines(existing: lines, wanted: [wanted(1, 5), wanted(9, 1)])
         }
+        // Tryton without the module, or a user outside the Purchase Amendment group: the reason says the fix.
+        let noModule = TrytonPurchaseAdapter.outcome(TrytonPurchaseAdapter.explained(.serverError("'purchase.amendment'")), .reading)
+        #expect(noModule.outcomeClass == .rejected && noModule.reason?.contains("activate the purchase_amendment module") == true)
+        let button = #"Calling button "validate_amendment on "Purchase Amendment" is not allowed."#
+        let noGroup = TrytonPurchaseAdapter.outcome(TrytonPurchaseAdapter.explained(.userError(button)), .writing("validate_amendment"))
+        #expect(noGroup.outcomeClass == .rejected && noGroup.reason?.contains("Purchase Amendment group") == true)
+        #expect(TrytonPurchaseAdapter.explained(.notSent("x")) == .notSent("x"))
         // A second line of one product is an added line too.
         #expect(throws: TrytonFailure.self) { try TrytonPurchaseAdapter.amendmentLines(existing: lines, wanted: [wanted(1, 5), wanted(1, 2)]) }
     }
