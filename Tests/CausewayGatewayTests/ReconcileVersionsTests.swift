@@ -160,6 +160,27 @@ struct ReconcileVersionsTests {
         #expect(contradiction.of(.stale).isEmpty && contradiction.of(.matched).isEmpty)
     }
 
+    @Test("a change not yet delivered does not count (the row is compared with version 1); a delivered change without a receipt is delivered_without_receipt")
+    func pendingAndUnreceipted() async throws {
+        let rig = try await ReconcileRig()
+        let v1 = try await rig.accept(1)
+        try await rig.settle()
+        let v2 = try await rig.acceptVersion(1, original: v1, supersedes: v1, version: 2, quantity: 7)
+        let pending = try await rig.reconcile()
+        #expect(pending.isClean, "\(pending.findings.map(\.detail))")
+        #expect(pending.of(.matched).map(\.digest) == [v1.description])
+        #expect(pending.inProgress == 1)
+
+        try await rig.settle(receipts: false)
+        let unreceipted = try await rig.reconcile()
+        #expect(unreceipted.of(.matched).map(\.digest) == [v2.description], "\(unreceipted.findings.map(\.detail))")
+        #expect(unreceipted.of(.deliveredWithoutReceipt).map(\.digest) == [v2.description])
+        #expect(unreceipted.of(.deliveredWithoutReceipt).first?.evidence["idempotency_key"]?.stringValue == "\(v2)/0")
+        #expect(unreceipted.of(.missing).isEmpty && unreceipted.of(.stale).isEmpty)
+        _ = try await rig.issuer.issuePending()
+        #expect(try await rig.reconcile().isClean)
+    }
+
     @Test("a cancelled chain whose row shows the cancellation is matched; an edited status is divergent against the cancellation")
     func cancelled() async throws {
         let rig = try await ReconcileRig()
