@@ -183,4 +183,17 @@ write("nordic-fasteners", "unknown-sku", sign(agreement("nordic-fasteners", 6, [
 write("nordic-fasteners", "limit-exceeded", sign(agreement("nordic-fasteners", 7, [
     line("NF-M10X60-A4", "Sexkantskruv M10x60 A4-80", "600000", "pcs", "4.85")], "SEK", **N), "nordic-fasteners"))
 
+# A change and a cancellation of the nordic multi-line agreement. Tryton cannot add a product to a
+# confirmed purchase, so version 2 only changes: more M8 bolts at a lower price, the M10 nuts dropped.
+# Version 3 cancels; partner.yaml wants both signatures on a cancellation.
+nordic_v1 = json.load(open(os.path.join(root, "Mappings", "nordic-fasteners", "fixtures", "agreements", "multi-line.json"), encoding="utf-8"))
+nordic_v2 = sign_revision(revision("nordic-fasteners", nordic_v1, nordic_v1, 2, "2026-11-20T10:00:00+01:00", lines=[
+    line("NF-M8X40-A2", "Sechskantschraube M8×40, A2-70", "1200", "pcs", "1.25"),
+    line("NF-M10X60-A4", "Sexkantskruv M10x60 A4-80 «rostfri»", "400", "pcs", "4.85")],
+    reason="fler M8-skruvar; M10-muttrar köps lokalt"), "nordic-fasteners")
+write("nordic-fasteners", "multi-line.v2-change", nordic_v2)
+write("nordic-fasteners", "multi-line.v3-cancel", sign_revision(revision("nordic-fasteners", nordic_v2, nordic_v1, 3,
+                                                                         "2026-11-21T10:00:00+01:00", reason="projektet är uppskjutet",
+                                                                         cancel=True), "nordic-fasteners"))
+
 print(json.dumps(DID, indent=2))

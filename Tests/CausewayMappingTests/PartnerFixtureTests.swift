@@ -47,22 +47,26 @@ struct PartnerFixtureTests {
     }
 }
 
-/// The nordic-fasteners UBL Order documents validate against the XSD shipped in the partner
-/// folder, checked with libxml2's own validator (`xmllint`, Debian libxml2-utils).
+/// The nordic-fasteners UBL documents (Order, and a change's OrderChange and a cancellation's
+/// OrderCancellation) validate against the XSD each action names in the partner folder, checked with
+/// libxml2's own validator (`xmllint`, Debian libxml2-utils).
 @Suite("UBL Order documents against the partner's XSD")
 struct UBLSchemaTests {
     @Test("every golden UBL document validates; a broken one does not")
     func validate() throws {
         let folder = TestPaths.repository.appendingPathComponent("Mappings/nordic-fasteners")
-        let schema = folder.appendingPathComponent("schemas/UBL-Order-2.1-subset.xsd").path
         let xmllint = ["/usr/bin/xmllint", "/bin/xmllint"].first { FileManager.default.isExecutableFile(atPath: $0) }
         let tool = try #require(xmllint, "xmllint is missing: install libxml2-utils (scripts/test does)")
         let scratch = try CommandRunner.temporaryDirectory("ubl")
         var documents = 0
+        var schemas: Set<String> = []
         for name in try FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("fixtures/expected").path).sorted() {
             let golden = try JSONReader().read(Array(try Data(contentsOf: folder.appendingPathComponent("fixtures/expected/" + name))))
             for action in golden["actions"]?.arrayValue ?? [] where action["kind"] == "xml" {
                 let document = try #require(action["xml"]?["document"]?.stringValue)
+                let named = try #require(action["xml"]?["schema"]?.stringValue, "\(name): an xml action without its schema")
+                let schema = folder.appendingPathComponent(named).path
+                schemas.insert(named)
                 let file = scratch.appendingPathComponent(name + ".xml")
                 try Data(document.utf8).write(to: file)
                 let r = try CommandRunner.run(tool, ["--noout", "--schema", schema, file.path])
@@ -73,7 +77,9 @@ struct UBLSchemaTests {
                 #expect(try CommandRunner.run(tool, ["--noout", "--schema", schema, file.path]).status != 0)
             }
         }
-        #expect(documents >= 5)
+        #expect(documents >= 7)
+        #expect(schemas == ["schemas/UBL-Order-2.1-subset.xsd", "schemas/UBL-OrderChange-2.1-subset.xsd",
+                            "schemas/UBL-OrderCancellation-2.1-subset.xsd"])
     }
 }
 
