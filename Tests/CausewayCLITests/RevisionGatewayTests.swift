@@ -335,6 +335,36 @@ extension RevisionGatewayTests {
     }
 }
 
+extension RevisionGatewayTests {
+    @Test("a change of an agreement whose versions retention archived is refused by name; a cancelled chain is archived like a delivered one")
+    func archived() async throws {
+        let parties = try RevisionParties()
+        let gateway = try RunningGateway(partners: parties.partners, extra: "retention:\n  days: 30\n  archive: archive", start: false)
+        try FileManager.default.createDirectory(at: gateway.directory.appendingPathComponent("archive"), withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        try gateway.start()
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        let kept = try parties.original("urn:uuid:archived-1")
+        let cancelled = try parties.original("urn:uuid:archived-2")
+        for file in [kept, cancelled] { #expect(try await Self.submit(gateway, file).0 == 202) }
+        for file in [kept, cancelled] { _ = try await Self.wait(gateway, try RevisionParties.digest(file), for: "delivered") }
+        let cancel = try parties.cancel(cancelled, name: "archived-2-cancel", keys: [parties.buyerKey, parties.sellerKey])
+        #expect(try await Self.submit(gateway, cancel).0 == 202)
+        _ = try await Self.wait(gateway, try RevisionParties.digest(cancel), for: "cancelled")
+        // Age everything by 100 days, then prune.
+        let digests = try [kept, cancelled, cancel].map(RevisionParties.digest)
+        try StoreRetentionTests.age(gateway, nil, digests)
+        let pruned = try CommandRunner.causeway(["store", "prune", "--config", gateway.configFile], in: gateway.directory)
+        #expect(pruned.status == 0, "\(pruned)")
+        #expect(pruned.stdout.contains("archived 3 agreements"), "\(pruned)")
+        let late = try parties.amend(kept, terms: #"{"payment": {"terms": "NET60"}}"#, name: "archived-1-v2")
+        let (status, body) = try await Self.submit(gateway, late)
+        #expect(status == 422)
+        #expect(body?["code"]?.stringValue == "intake.agreement_archived", "\(body.map { JSONWriter.string($0) } ?? "")")
+    }
+}
+
 extension Int {
     fileprivate var int64: Int64 { Int64(self) }
 }

@@ -213,7 +213,7 @@ struct GatewayAPI: Sendable {
         case .notVerified: "the agreement is not verified; each finding names its code and the path in the agreement"
         case .mappingFailed: "the agreement cannot be mapped; each error names its code and the path in the agreement"
         case .conflict: "an agreement with this id and other content is already stored"
-        case .staleVersion, .agreementCancelled, .revisionNotMapped, .unknownAgreement: message
+        case .staleVersion, .agreementCancelled, .revisionNotMapped, .unknownAgreement, .agreementArchived: message
         default: refusal.title
         }
         return Problem(refusal.httpStatus, refusal.code, refusal.title, shown, extra: extra)

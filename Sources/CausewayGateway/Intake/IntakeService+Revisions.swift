@@ -51,6 +51,12 @@ extension IntakeService {
             return .refused(Self.chainRefusal(.stale(current: head.digest, version: head.version), digest: digest, partner: partner.name))
         }
         let previous = head.digest == original.summary.digest ? original : try await store.agreement(digest: head.digest)
+        // Retention archived the version in force (or the original): its terms are no longer here to follow.
+        if original.document.isEmpty || previous?.document.isEmpty == true {
+            return .refused(.refused(.agreementArchived,
+                                     "the agreement's versions were archived by retention (retention.days in causeway.yaml); a change or cancellation of it is no longer taken here",
+                                     digest: digest, detail: ["partner": .string(partner.name), "amends": .string(revision.amends.description)]))
+        }
         guard let previous,
             let previousDocument = try? Agreement(bytes: previous.document, limits: .init(maxBytes: previous.document.count + 1, maxDepth: 256)),
             let originalDocument = try? Agreement(bytes: original.document, limits: .init(maxBytes: original.document.count + 1, maxDepth: 256))

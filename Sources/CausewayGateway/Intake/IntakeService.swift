@@ -242,6 +242,8 @@ public struct IntakeRefusal: Sendable, Hashable, CustomStringConvertible {
     public static let staleVersion = IntakeRefusal(code: "intake.stale_version", httpStatus: 409, title: "Stale version")
     /// The agreement is cancelled: nothing follows a cancellation (409).
     public static let agreementCancelled = IntakeRefusal(code: "intake.agreement_cancelled", httpStatus: 409, title: "Agreement cancelled")
+    /// The agreement's versions were archived by retention: nothing can follow them here (422).
+    public static let agreementArchived = IntakeRefusal(code: "intake.agreement_archived", httpStatus: 422, title: "Agreement archived")
     /// The partner's mapping has no `on_change` / `on_cancel` section (422).
     public static let revisionNotMapped = IntakeRefusal(code: "intake.revision_not_mapped", httpStatus: 422, title: "Revision not mapped")
 }

@@ -27,7 +27,7 @@ extension PostgresStore: RetentionStore {
             func candidates(only: [String]?) async throws -> [String] {
                 try await db.query("""
                     SELECT a.digest FROM agreements a
-                    WHERE a.received_at < \(request.cutoff) AND a.status IN ('delivered', 'dead_letter', 'rejected')
+                    WHERE a.received_at < \(request.cutoff) AND a.status IN ('delivered', 'dead_letter', 'rejected', 'cancelled')
                       AND (\(only)::text[] IS NULL OR a.digest = ANY(\(only)::text[]))
                       AND NOT EXISTS (SELECT 1 FROM archived_agreements z WHERE z.digest = a.digest)
                       AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.digest = a.digest

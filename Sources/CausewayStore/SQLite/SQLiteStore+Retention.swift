@@ -18,7 +18,7 @@ extension SQLiteStore: RetentionStore {
     /// The finished, old, not yet archived agreements (see ``RetentionStore``), oldest first.
     static let pruneCandidates = """
         SELECT a.digest FROM agreements a
-        WHERE a.received_at < ? AND a.status IN ('delivered', 'dead_letter', 'rejected')
+        WHERE a.received_at < ? AND a.status IN ('delivered', 'dead_letter', 'rejected', 'cancelled')
           AND NOT EXISTS (SELECT 1 FROM archived_agreements z WHERE z.digest = a.digest)
           AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.digest = a.digest
             AND (o.state IN ('pending', 'in_flight') OR (o.state = 'delivered' AND o.receipt_seq IS NULL)))
