@@ -220,6 +220,44 @@ struct TrytonAmendmentTests {
         }
     }
 
+    @Test("reconciliation: the inventory names the version a purchase holds (its latest amendment's key), and compares it with that version's action")
+    func inventory() async throws {
+        let adapter = try await TrytonTestServer.adapter()
+        let (original, _) = try await Self.multiLine(adapter)
+        let (untouched, _) = try await Self.multiLine(adapter)
+        let lines = try NordicDeliveries.order(original).lines
+        let change = try Revisions.delivery(of: original, version: 2, lines: [
+            Line(product: "FAST-M8X40", quantity: "1100.000", unit: "u", unitPrice: "1.3000", description: lines[0].description), lines[1],
+        ])
+        let cancel = try Revisions.delivery(of: original, version: 3, lines: nil)
+        let expected = [ExpectedDocument(agreementDigest: original.agreementDigest, action: original.action),
+                        ExpectedDocument(agreementDigest: change.agreementDigest, action: change.action, chain: original.agreementDigest, version: 2),
+                        ExpectedDocument(agreementDigest: cancel.agreementDigest, action: cancel.action, chain: original.agreementDigest, version: 3),
+                        ExpectedDocument(agreementDigest: untouched.agreementDigest, action: untouched.action)]
+        func document(_ delivery: Delivery) async throws -> LegacyDocument {
+            try #require(try await adapter.inventory(expected: expected).first { $0.chain == delivery.agreementDigest.description })
+        }
+
+        #expect(await adapter.deliver(change).outcomeClass == .delivered)
+        let amended = try await document(original)
+        #expect(amended.version == 2 && amended.idempotencyKey == change.idempotencyKey)
+        #expect(adapter.differences(amended, from: change.action).isEmpty, "\(adapter.differences(amended, from: change.action))")
+        #expect(adapter.differences(amended, from: original.action).map(\.field).contains { $0.hasPrefix("lines") }, "the first version's lines differ")
+        #expect(!adapter.differences(amended, from: cancel.action).isEmpty)
+
+        #expect(await adapter.deliver(cancel).outcomeClass == .delivered)
+        let cancelled = try await document(original)
+        #expect(cancelled.version == 3 && cancelled.idempotencyKey == cancel.idempotencyKey)
+        #expect(adapter.differences(cancelled, from: cancel.action).isEmpty, "\(adapter.differences(cancelled, from: cancel.action))")
+        // Against the change, the zeroed purchase has none of its lines.
+        #expect(adapter.differences(cancelled, from: change.action).contains { $0.field.hasPrefix("lines") },
+                "\(adapter.differences(cancelled, from: change.action))")
+
+        let plain = try await document(untouched)
+        #expect(plain.version == 1 && plain.idempotencyKey == untouched.idempotencyKey)
+        #expect(adapter.differences(plain, from: untouched.action).isEmpty)
+    }
+
     @Test("matching without I/O: same product and unit first, unchanged lines left out, unmatched lines zeroed, added products refused")
     func matching() throws {
         func existing(_ id: Int, _ product: Int, _ quantity: Double, _ unit: Int = 1, _ price: String = "2.00") -> TrytonPurchaseAdapter.ExistingLine {
