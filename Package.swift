@@ -229,7 +229,8 @@ let package = Package(
         // The Python helpers beside the tests are run by them, not built.
         .testTarget(
             name: "CausewayCLITests", dependencies: ["causeway", "CausewayTrust", "CausewayTesting"],
-            exclude: ["Support/callback_recorder.py", "Support/dashboard_browser.py", "Support/independent_signer.py", "Support/tryton_query.py"],
+            exclude: ["Support/audit_browser.py", "Support/callback_recorder.py", "Support/dashboard_browser.py", "Support/independent_signer.py",
+                      "Support/tryton_query.py", "Support/versions_browser.py"],
             swiftSettings: swiftSettings
         ),
     ]

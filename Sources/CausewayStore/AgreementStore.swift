@@ -94,7 +94,8 @@ public protocol AgreementStore: MerkleNodeSource, Sendable {
     /// Moves a named reader's cursor (only forward; a smaller value is ignored).
     func setCursor(_ name: String, to sequence: Int) async throws
 
-    /// How many agreements have each status (statuses with none are absent).
+    /// How many agreements have each status (statuses with none are absent), counting each chain of
+    /// changes once, at its current version.
     func statusCounts() async throws -> [AgreementStatus: Int]
 
     /// The stored key event log of a KERI AID, or nil when none was accepted.

@@ -96,7 +96,7 @@ struct RevisionStoreTests {
                 "nothing is delivered for a voided chain")
         #expect(try await store.entriesAwaitingReceipts(limit: 10).isEmpty)
         #expect(try await store.accept(Self.revision(4, supersedes: cancel.digest)) == .closed(cancellation: cancel.digest))
-        #expect(try await store.statusCounts()[.cancelled] == 3)
+        #expect(try await store.statusCounts() == [.cancelled: 1], "a chain counts once, at its current version")
     }
 
     @Test("a cancellation after delivery is delivered itself and ends as cancelled", arguments: StoreKind.allCases)

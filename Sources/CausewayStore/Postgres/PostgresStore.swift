@@ -484,7 +484,7 @@ public final class PostgresStore: AgreementStore {
 
     public func statusCounts() async throws -> [AgreementStatus: Int] {
         var counts: [AgreementStatus: Int] = [:]
-        for row in try await client.query("SELECT status, COUNT(*) FROM agreements GROUP BY status", logger: logger).collect() {
+        for row in try await client.query("SELECT status, COUNT(*) FROM agreements WHERE superseded_by IS NULL GROUP BY status", logger: logger).collect() {
             let (status, count) = try row.decode((String, Int64).self)
             if let status = AgreementStatus(rawValue: status) { counts[status] = Int(count) }
         }

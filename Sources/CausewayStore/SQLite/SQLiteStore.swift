@@ -490,7 +490,7 @@ public final class SQLiteStore: AgreementStore {
     public func statusCounts() async throws -> [AgreementStatus: Int] {
         try await pool.read { db in
             var counts: [AgreementStatus: Int] = [:]
-            for row in try SQLRow.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM agreements GROUP BY status") {
+            for row in try SQLRow.fetchAll(db, sql: "SELECT status, COUNT(*) AS n FROM agreements WHERE superseded_by IS NULL GROUP BY status") {
                 if let status = AgreementStatus(rawValue: row["status"]) { counts[status] = row["n"] }
             }
             return counts
