@@ -28,6 +28,10 @@ public protocol AgreementStore: MerkleNodeSource, Sendable {
     /// changes and cancellation accepted for it. Empty when the digest names no original.
     func versions(of original: ContentDigest) async throws -> [AgreementSummary]
 
+    /// The latest version of an agreement's chain (the original itself when it never changed), or
+    /// nil when the digest names no original: one indexed read, whatever the chain's length.
+    func latestVersion(of original: ContentDigest) async throws -> AgreementSummary?
+
     /// Agreements, newest first, filtered and paged by a cursor.
     func agreements(_ query: AgreementQuery) async throws -> [AgreementSummary]
 

@@ -50,6 +50,9 @@ struct RevisionStoreTests {
 
         let versions = try await store.versions(of: original.digest)
         #expect(versions.map(\.version) == [1, 2])
+        #expect(try await store.latestVersion(of: original.digest)?.digest == v2.digest)
+        #expect(try await store.latestVersion(of: v2.digest) == nil, "a change's digest names no chain")
+        #expect(try await store.latestVersion(of: incoming(55).digest) == nil)
         #expect(versions.map(\.revision) == [nil, "change"])
         #expect(versions.map(\.chain) == [original.digest, original.digest])
         #expect(versions[0].supersededBy == v2.digest)

@@ -27,7 +27,7 @@ extension Dashboard {
         for summary in try await store.agreements(matching) {
             let chain = summary.chain ?? summary.digest
             guard seen.insert(chain).inserted else { continue }
-            let head = summary.supersededBy == nil ? summary : (try await store.versions(of: chain).last ?? summary)
+            let head = summary.supersededBy == nil ? summary : (try await store.latestVersion(of: chain) ?? summary)
             guard query.partner.map({ $0 == head.partner }) ?? true, query.status.map({ $0 == head.status }) ?? true,
                 query.target.map({ head.targets.contains($0) }) ?? true, query.receivedFrom.map({ head.receivedAt >= $0 }) ?? true,
                 query.receivedBefore.map({ head.receivedAt < $0 }) ?? true, query.before.map({ head.sequence < $0 }) ?? true

@@ -42,8 +42,7 @@ extension IntakeService {
         guard let original = try await store.agreement(digest: revision.amends), original.summary.partner == partner.name,
             original.summary.revision == nil
         else { return .refused(Self.chainRefusal(.unknownAgreement, digest: digest, partner: partner.name, amends: revision.amends)) }
-        let versions = try await store.versions(of: revision.amends)
-        guard let head = versions.last else {
+        guard let head = try await store.latestVersion(of: revision.amends) else {
             return .refused(Self.chainRefusal(.unknownAgreement, digest: digest, partner: partner.name, amends: revision.amends))
         }
         if head.revision == "cancellation" { return .refused(Self.chainRefusal(.closed(cancellation: head.digest), digest: digest, partner: partner.name)) }

@@ -85,6 +85,17 @@ extension PostgresStore {
         }
     }
 
+    public func latestVersion(of original: ContentDigest) async throws -> AgreementSummary? {
+        try await client.withConnection { db in
+            let text = original.description
+            guard let row = try await db.query("""
+                SELECT * FROM agreements WHERE (digest = \(text) AND chain IS NULL) OR chain = \(text) ORDER BY version DESC LIMIT 1
+                """, logger: logger).collect().first
+            else { return nil }
+            return try await summary(row, db)
+        }
+    }
+
     public func versions(of original: ContentDigest) async throws -> [AgreementSummary] {
         try await client.withConnection { db in
             let text = original.description

@@ -74,6 +74,13 @@ extension SQLiteStore {
         return touched == 0
     }
 
+    public func latestVersion(of original: ContentDigest) async throws -> AgreementSummary? {
+        try await pool.read { db in
+            try SQLRow.fetchOne(db, sql: "SELECT * FROM agreements WHERE (digest = ? AND chain IS NULL) OR chain = ? ORDER BY version DESC LIMIT 1",
+                                arguments: [original.description, original.description]).map { try Self.summary($0, db) }
+        }
+    }
+
     public func versions(of original: ContentDigest) async throws -> [AgreementSummary] {
         try await pool.read { db in
             try SQLRow.fetchAll(db, sql: "SELECT * FROM agreements WHERE digest = ? OR chain = ? ORDER BY version",
