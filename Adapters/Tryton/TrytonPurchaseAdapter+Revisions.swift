@@ -94,7 +94,7 @@ extension TrytonPurchaseAdapter {
                 if amendment.state == "validated" { return .delivered(Self.revisionReference(purchase.state)) }
                 if let refusal = try await settledInERP(purchase, what) { return .rejected(refusal) }
                 step = .writing("model.purchase.amendment.validate_amendment")
-                return try await validate(amendment.id, purchase: purchase.state.id, order)
+                return try await validate(amendment.id, purchase: purchase.state.id)
             }
 
             // 2. The purchase the first version created.
@@ -159,7 +159,7 @@ extension TrytonPurchaseAdapter {
             ]]])
             guard let amendment = created[0]?.exactInt else { throw .malformed("purchase.amendment.create answered without an id") }
             step = .writing("model.purchase.amendment.validate_amendment")
-            return try await validate(amendment, purchase: purchase.state.id, order)
+            return try await validate(amendment, purchase: purchase.state.id)
         } catch {
             return Self.outcome(Self.explained(error), step)
         }
@@ -188,7 +188,7 @@ extension TrytonPurchaseAdapter {
     }
 
     /// Validates a draft amendment and answers with the purchase's reference.
-    func validate(_ amendment: Int, purchase: Int, _ order: ERPPurchaseOrderAction) async throws(TrytonFailure) -> DeliveryOutcome {
+    func validate(_ amendment: Int, purchase: Int) async throws(TrytonFailure) -> DeliveryOutcome {
         _ = try await connection.call("model.purchase.amendment.validate_amendment", [[.number(Double(amendment))]])
         return .delivered(Self.revisionReference(try await read(purchase)))
     }
@@ -210,7 +210,7 @@ extension TrytonPurchaseAdapter {
             guard purchase.isCancelled, try await marker(delivery.idempotencyKey, purchase: found.id) else { return .notFound }
             return .found(Self.revisionReference(purchase.state))
         } catch {
-            return .unavailable(Self.outcome(error, .reading).reason ?? "Tryton cannot be asked")
+            return .unavailable(Self.outcome(Self.explained(error), .reading).reason ?? "Tryton cannot be asked")
         }
     }
 
