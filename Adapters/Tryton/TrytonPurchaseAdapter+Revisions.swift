@@ -109,7 +109,7 @@ extension TrytonPurchaseAdapter {
                 if purchase.isCancelled {
                     step = .writing("model.ir.attachment.create")
                     try await attach(order, delivery, version: version, to: purchase.state.id)
-                    try await mark(delivery, version: version, state: purchase.state.state, purchase: purchase.state.id)
+                    try await mark(delivery, .cancel, version: version, state: purchase.state.state, purchase: purchase.state.id)
                     return .delivered(Self.revisionReference(purchase.state))
                 }
                 switch purchase.state.state {
@@ -125,7 +125,7 @@ extension TrytonPurchaseAdapter {
                     step = .writing("model.purchase.purchase.cancel")
                     _ = try await connection.call("model.purchase.purchase.cancel", [.array(id)])
                     step = .writing("model.ir.attachment.create")
-                    try await mark(delivery, version: version, state: "cancelled", purchase: purchase.state.id)
+                    try await mark(delivery, .cancel, version: version, state: "cancelled", purchase: purchase.state.id)
                     return .delivered(Self.revisionReference(try await read(purchase.state.id)))
                 case "processing", "done":
                     break
@@ -133,9 +133,33 @@ extension TrytonPurchaseAdapter {
                     return .rejected("purchase \(purchase.name) is in state '\(purchase.state.state)' in Tryton, "
                         + "from which the adapter cannot cancel it; cancel it in the ERP, or dead-letter this delivery")
                 }
+            } else if ["draft", "quotation"].contains(purchase.state.state) {
+                // Not confirmed yet: Tryton takes the new lines directly (added products too); the marker says it was done.
+                if try await marker(key, purchase: purchase.state.id) { return .delivered(Self.revisionReference(purchase.state)) }
+                let operations = Self.draftLineOperations(existing: try await existingLines(purchase.lines), wanted: try await wantedLines(order))
+                step = .writing("model.ir.attachment.create")
+                try await attach(order, delivery, version: version, to: purchase.state.id)
+                let id: [JSONValue] = [.number(Double(purchase.state.id))]
+                if purchase.state.state == "quotation" {
+                    step = .writing("model.purchase.purchase.draft")
+                    _ = try await connection.call("model.purchase.purchase.draft", [.array(id)])
+                }
+                if !operations.isEmpty {
+                    step = .writing("model.purchase.purchase.write")
+                    _ = try await connection.call("model.purchase.purchase.write", [.array(id), ["lines": .array(operations)]])
+                }
+                // A purchase that was quoted keeps its number in draft: quoted again (also after an interrupted try).
+                if purchase.state.number != nil {
+                    step = .writing("model.purchase.purchase.quote")
+                    _ = try await connection.call("model.purchase.purchase.quote", [.array(id)])
+                }
+                let after = try await read(purchase.state.id)
+                step = .writing("model.ir.attachment.create")
+                try await mark(delivery, .amend, version: version, state: after.state, purchase: purchase.state.id)
+                return .delivered(Self.revisionReference(after))
             } else if !["processing", "done"].contains(purchase.state.state) {
-                return .rejected("purchase \(purchase.name) is in state '\(purchase.state.state)' in Tryton; "
-                    + "Tryton amends confirmed purchases only (processing or done) — change it in the ERP, or dead-letter this delivery")
+                return .rejected("purchase \(purchase.name) is in state '\(purchase.state.state)' in Tryton, "
+                    + "from which the adapter cannot amend it — change it in the ERP, or dead-letter this delivery")
             }
 
             // 3. A confirmed purchase: refuse what Tryton would take but could not honour.
@@ -195,8 +219,9 @@ extension TrytonPurchaseAdapter {
 
     // MARK: Lookup
 
-    /// Found when an amendment marked with the key is validated, or (a cancellation of a purchase
-    /// that never reached processing) when the purchase is cancelled and carries the marker attachment.
+    /// Found when an amendment marked with the key is validated, or (a purchase that never reached
+    /// processing) when the purchase carries the marker attachment and is cancelled (a
+    /// cancellation) or not (a change).
     func lookupRevision(_ order: ERPPurchaseOrderAction, _ delivery: Delivery) async -> LookupResult {
         guard let originalKey = Self.originalKey(delivery) else { return .notFound }
         do throws(TrytonFailure) {
@@ -205,9 +230,12 @@ extension TrytonPurchaseAdapter {
                 let purchase = try await read(amendment.purchase)
                 return .found(Self.revisionReference(purchase))
             }
-            guard order.operation == .cancel, let found = try await find(originalKey) else { return .notFound }
+            guard let found = try await find(originalKey) else { return .notFound }
             let purchase = try await details(found.id)
-            guard purchase.isCancelled, try await marker(delivery.idempotencyKey, purchase: found.id) else { return .notFound }
+            // A cancellation leaves the purchase cancelled; a change of a draft or quotation leaves it open.
+            guard order.operation == .cancel ? purchase.isCancelled : purchase.state.state != "cancelled",
+                  try await marker(delivery.idempotencyKey, purchase: found.id)
+            else { return .notFound }
             return .found(Self.revisionReference(purchase.state))
         } catch {
             return .unavailable(Self.outcome(Self.explained(error), .reading).reason ?? "Tryton cannot be asked")
@@ -336,6 +364,29 @@ extension TrytonPurchaseAdapter {
     /// wanted line matched is set to quantity 0. A wanted product the purchase does not have
     /// cannot be added in Tryton 8.2 and is refused.
     static func amendmentLines(existing: [ExistingLine], wanted: [WantedLine]) throws(TrytonFailure) -> [JSONValue] {
+        let matching = match(existing: existing, wanted: wanted)
+        let added = matching.added.map { wanted[$0].productCode }
+        if !added.isEmpty {
+            let products = added.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }.joined(separator: ", ")
+            throw .invalid("Tryton 8.2 cannot add a line to a confirmed purchase (product \(products)); cancel and re-order, or add it in the ERP")
+        }
+        var lines: [JSONValue] = []
+        for (current, line) in matching.pairs {
+            guard let change = change(current, line) else { continue }
+            lines.append(amendmentLine(current, quantity: line.quantity, unit: line.unit, unitPrice: change.unitPrice, description: change.description))
+        }
+        for line in matching.unused where line.quantity != 0 {
+            lines.append(amendmentLine(line, quantity: 0))
+        }
+        return lines
+    }
+
+    /// Wanted lines paired with existing lines of the same product — the same unit first, then
+    /// any unit — in order, each existing line at most once; the wanted lines left (`added`, their
+    /// indexes) and the existing lines left (`unused`).
+    static func match(existing: [ExistingLine], wanted: [WantedLine])
+        -> (pairs: [(existing: ExistingLine, wanted: WantedLine)], added: [Int], unused: [ExistingLine])
+    {
         var match: [Int?] = Array(repeating: nil, count: wanted.count)
         var used: Set<Int> = []
         for sameUnit in [true, false] {
@@ -346,33 +397,54 @@ extension TrytonPurchaseAdapter {
                 }
             }
         }
-        let added = wanted.indices.filter { match[$0] == nil }.map { wanted[$0].productCode }
-        if !added.isEmpty {
-            let products = added.reduce(into: [String]()) { if !$0.contains($1) { $0.append($1) } }.joined(separator: ", ")
-            throw .invalid("Tryton 8.2 cannot add a line to a confirmed purchase (product \(products)); cancel and re-order, or add it in the ERP")
+        let pairs = wanted.indices.compactMap { index in match[index].map { (existing: existing[$0], wanted: wanted[index]) } }
+        return (pairs, wanted.indices.filter { match[$0] == nil }, existing.filter { !used.contains($0.id) })
+    }
+
+    /// What changes from `current` to `line`, or nil when nothing does: the unit price to write
+    /// (restated when equal by value) and the description (kept when the new line has none).
+    static func change(_ current: ExistingLine, _ line: WantedLine) -> (unitPrice: JSONValue, description: JSONValue)? {
+        let currentPrice = (current.unitPrice["decimal"]?.stringValue).flatMap(DecimalText.parse)
+        let priceChanged = currentPrice == nil || currentPrice != DecimalText.parse(line.unitPrice)
+        let description: JSONValue = line.description.map(JSONValue.string) ?? current.description
+        guard current.quantity != line.quantity || current.unit != line.unit || priceChanged || description != current.description else {
+            return nil
         }
-        var lines: [JSONValue] = []
-        for (index, line) in wanted.enumerated() {
-            let current = existing[match[index]!]
-            let currentPrice = (current.unitPrice["decimal"]?.stringValue).flatMap(DecimalText.parse)
-            let priceChanged = currentPrice == nil || currentPrice != DecimalText.parse(line.unitPrice)
-            let description: JSONValue = line.description.map(JSONValue.string) ?? current.description
-            guard current.quantity != line.quantity || current.unit != line.unit || priceChanged || description != current.description else {
-                continue
-            }
-            lines.append(amendmentLine(current, quantity: line.quantity, unit: line.unit,
-                                       unitPrice: priceChanged ? decimal(line.unitPrice) : current.unitPrice, description: description))
+        return (priceChanged ? decimal(line.unitPrice) : current.unitPrice, description)
+    }
+
+    /// The `lines` operations that take a purchase still in draft to `wanted` in one `write`:
+    /// changed lines written, lines no longer wanted deleted, new products created — a purchase
+    /// in draft takes all three.
+    static func draftLineOperations(existing: [ExistingLine], wanted: [WantedLine]) -> [JSONValue] {
+        let matching = match(existing: existing, wanted: wanted)
+        var operations: [JSONValue] = []
+        for (current, line) in matching.pairs {
+            guard let change = change(current, line) else { continue }
+            operations.append(["write", [.number(Double(current.id))], [
+                "quantity": .number(line.quantity), "unit": .number(Double(line.unit)), "unit_price": change.unitPrice,
+                "description": change.description,
+            ]])
         }
-        for line in existing where !used.contains(line.id) && line.quantity != 0 {
-            lines.append(amendmentLine(line, quantity: 0))
+        if !matching.unused.isEmpty { operations.append(["delete", .array(matching.unused.map { .number(Double($0.id)) })]) }
+        let created: [JSONValue] = matching.added.map { index in
+            let line = wanted[index]
+            var values: JSONObject = ["product": .number(Double(line.product)), "quantity": .number(line.quantity),
+                                      "unit": .number(Double(line.unit)), "unit_price": decimal(line.unitPrice)]
+            if let description = line.description { values["description"] = .string(description) }
+            return .object(values)
         }
-        return lines
+        if !created.isEmpty { operations.append(["create", .array(created)]) }
+        return operations
     }
 
     // MARK: Marker
 
-    /// The name of the marker attachment of a cancellation Tryton took without an amendment.
-    static func markerName(version: Int) -> String { "causeway-cancellation-v\(version).json" }
+    /// The name of the marker attachment of a change or cancellation Tryton took without an
+    /// amendment (a purchase in draft or quotation).
+    static func markerName(_ operation: ERPPurchaseOrderAction.Operation, version: Int) -> String {
+        "causeway-\(operation == .cancel ? "cancellation" : "change")-v\(version).json"
+    }
 
     /// Whether the purchase carries an attachment whose description is `key`.
     func marker(_ key: String, purchase: Int) async throws(TrytonFailure) -> Bool {
@@ -382,16 +454,18 @@ extension TrytonPurchaseAdapter {
         return found[0] != nil
     }
 
-    /// Attaches the marker (unless there): `causeway-cancellation-vN.json`, description = the key,
-    /// content = the revision and the key (no terms).
-    func mark(_ delivery: Delivery, version: Int, state: String, purchase: Int) async throws(TrytonFailure) {
+    /// Attaches the marker (unless there): `causeway-cancellation-vN.json` or `causeway-change-vN.json`,
+    /// description = the key, content = the revision and the key (no terms).
+    func mark(_ delivery: Delivery, _ operation: ERPPurchaseOrderAction.Operation, version: Int, state: String, purchase: Int)
+        async throws(TrytonFailure)
+    {
         guard try await !marker(delivery.idempotencyKey, purchase: purchase) else { return }
         var content: JSONObject = ["idempotencyKey": .string(delivery.idempotencyKey), "purchaseState": .string(state)]
         if let revision = delivery.revisionJSON { content["revision"] = revision }
         var bytes: [UInt8] = []
         JSONWriter.write(.object(content), to: &bytes, style: .compact)
         _ = try await connection.call("model.ir.attachment.create", [[[
-            "name": .string(Self.markerName(version: version)), "type": "data", "resource": .string("\(Self.model),\(purchase)"),
+            "name": .string(Self.markerName(operation, version: version)), "type": "data", "resource": .string("\(Self.model),\(purchase)"),
             "description": .string(delivery.idempotencyKey),
             "data": ["__class__": "bytes", "base64": .string(Data(bytes).base64EncodedString())],
         ]]])

@@ -74,6 +74,54 @@ struct TrytonAmendmentTests {
         #expect(revision[0]?["revision"]?.exactInt == 2)
     }
 
+    @Test("a change of a purchase not yet confirmed: a draft's lines written (a product added, two deleted), a quotation drafted, written and quoted again; the marker makes it idempotent",
+          arguments: [ERPPurchaseOrderAction.Workflow.draft, .quote])
+    func amendBeforeConfirmation(workflow: ERPPurchaseOrderAction.Workflow) async throws {
+        let adapter = try await TrytonTestServer.adapter()
+        let (original, created) = try await Self.multiLine(adapter, workflow: workflow)
+        let lines = try NordicDeliveries.order(original).lines
+        let change = try Revisions.delivery(of: original, version: 2, lines: [
+            Line(product: "FAST-M8X40", quantity: "900.000", unit: "u", unitPrice: "1.2000", description: lines[0].description),
+            Line(product: "FAST-WASH-M8", quantity: "2.500", unit: "kg", unitPrice: "12.0000", description: "Washers"),
+        ])
+        #expect(await adapter.lookup(change) == .notFound)
+        let outcome = await adapter.deliver(change)
+        #expect(outcome.outcomeClass == .delivered && outcome.reference == created, "\(outcome)")
+        let purchase = try #require(try await TrytonTestServer.purchases(original.idempotencyKey).first)
+        #expect(purchase["state"]?.stringValue == (workflow == .draft ? "draft" : "quotation"))
+        let expected = ["FAST-M8X40 900.0 1.2000 \(lines[0].description ?? "")", "FAST-WASH-M8 2.5 12.0000 Washers"]
+        #expect(try await Revisions.lines(purchase) == expected)
+        #expect(await adapter.lookup(change) == .found(created))
+
+        let again = await adapter.deliver(change)
+        #expect(again.outcomeClass == .delivered && again.reference == created, "\(again)")
+        let after = try #require(try await TrytonTestServer.purchases(original.idempotencyKey).first)
+        #expect(after["lines"] == purchase["lines"])
+        #expect(try await Revisions.amendments(change.idempotencyKey).isEmpty)
+        let markers = try await TrytonTestServer.inspector().call("model.ir.attachment.search_read", [
+            [["resource", "=", .string("purchase.purchase,\(purchase["id"]?.exactInt ?? 0)")], ["description", "=", .string(change.idempotencyKey)]],
+            0, .null, .null, ["name"],
+        ])
+        #expect(markers.arrayValue?.map { $0["name"]?.stringValue } == ["causeway-change-v2.json"])
+    }
+
+    @Test("a change of a quotation interrupted after 'draft' is quoted again on retry")
+    func resumesDraftedQuotation() async throws {
+        let adapter = try await TrytonTestServer.adapter()
+        let (original, created) = try await Self.multiLine(adapter, workflow: .quote)
+        let purchase = try #require(try await TrytonTestServer.purchases(original.idempotencyKey).first)
+        // The first try set it back to draft, then lost the connection.
+        _ = try await TrytonTestServer.inspector().call("model.purchase.purchase.draft", [[purchase["id"] ?? .null]])
+        let lines = try NordicDeliveries.order(original).lines
+        let change = try Revisions.delivery(of: original, version: 2, lines: [lines[0], lines[1]])
+        #expect(await adapter.lookup(change) == .notFound)
+        let outcome = await adapter.deliver(change)
+        #expect(outcome.outcomeClass == .delivered && outcome.reference == created, "\(outcome)")
+        let after = try #require(try await TrytonTestServer.purchases(original.idempotencyKey).first)
+        #expect(after["state"]?.stringValue == "quotation" && after["number"] == purchase["number"])
+        #expect(try await Revisions.lines(after).map { $0.split(separator: " ")[0] } == ["FAST-M8X40", "FAST-M10X60"])
+    }
+
     @Test("a change that adds a product the purchase does not have is rejected naming it; nothing is amended")
     func addingAProduct() async throws {
         let adapter = try await TrytonTestServer.adapter()
@@ -287,6 +335,14 @@ struct TrytonAmendmentTests {
         #expect(throws: TrytonFailure.invalid("Tryton 8.2 cannot add a line to a confirmed purchase (product P9); cancel and re-order, or add it in the ERP")) {
             try TrytonPurchaseAdapter.amendmentLines(existing: lines, wanted: [wanted(1, 5), wanted(9, 1)])
         }
+        // A draft takes it all in one write: line 10 unchanged, 11 written, 12 and 13 deleted, product 9 created.
+        let draft = TrytonPurchaseAdapter.draftLineOperations(existing: lines, wanted: [wanted(1, 5), wanted(2, 4), wanted(9, 1, 1, "3.00", "new")])
+        #expect(draft.map { $0[0]?.stringValue } == ["write", "delete", "create"])
+        #expect(draft[0][1] == [11] && draft[0][2]?["quantity"]?.numberValue == 4 && draft[0][2]?["description"]?.stringValue == "d11")
+        #expect(draft[1][1] == [12, 13])
+        #expect(draft[2][1]?[0]?["product"]?.exactInt == 9 && draft[2][1]?[0]?["unit_price"]?["decimal"]?.stringValue == "3.00")
+        #expect(TrytonPurchaseAdapter.draftLineOperations(existing: [existing(10, 1, 5)], wanted: [wanted(1, 5)]).isEmpty)
+
         // Tryton without the module, or a user outside the Purchase Amendment group: the reason says the fix.
         let noModule = TrytonPurchaseAdapter.outcome(TrytonPurchaseAdapter.explained(.serverError("'purchase.amendment'")), .reading)
         #expect(noModule.outcomeClass == .rejected && noModule.reason?.contains("activate the purchase_amendment module") == true)
