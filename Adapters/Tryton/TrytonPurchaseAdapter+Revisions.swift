@@ -116,14 +116,9 @@ extension TrytonPurchaseAdapter {
                 case "draft", "quotation", "confirmed":
                     step = .writing("model.ir.attachment.create")
                     try await attach(order, delivery, version: version, to: purchase.state.id)
-                    let id: [JSONValue] = [.number(Double(purchase.state.id))]
-                    if purchase.state.state == "confirmed" {
-                        // `cancel` exists only from draft and quotation; `confirmed` goes back to draft first.
-                        step = .writing("model.purchase.purchase.draft")
-                        _ = try await connection.call("model.purchase.purchase.draft", [.array(id)])
-                    }
-                    step = .writing("model.purchase.purchase.cancel")
-                    _ = try await connection.call("model.purchase.purchase.cancel", [.array(id)])
+                    // `cancel` exists only from draft and quotation; `confirmed` goes back to draft first.
+                    if purchase.state.state == "confirmed" { try await call("draft", on: purchase.state.id, step: &step) }
+                    try await call("cancel", on: purchase.state.id, step: &step)
                     step = .writing("model.ir.attachment.create")
                     try await mark(delivery, .cancel, version: version, state: "cancelled", purchase: purchase.state.id)
                     return .delivered(Self.revisionReference(try await read(purchase.state.id)))
@@ -139,20 +134,10 @@ extension TrytonPurchaseAdapter {
                 let operations = Self.draftLineOperations(existing: try await existingLines(purchase.lines), wanted: try await wantedLines(order))
                 step = .writing("model.ir.attachment.create")
                 try await attach(order, delivery, version: version, to: purchase.state.id)
-                let id: [JSONValue] = [.number(Double(purchase.state.id))]
-                if purchase.state.state == "quotation" {
-                    step = .writing("model.purchase.purchase.draft")
-                    _ = try await connection.call("model.purchase.purchase.draft", [.array(id)])
-                }
-                if !operations.isEmpty {
-                    step = .writing("model.purchase.purchase.write")
-                    _ = try await connection.call("model.purchase.purchase.write", [.array(id), ["lines": .array(operations)]])
-                }
+                if purchase.state.state == "quotation" { try await call("draft", on: purchase.state.id, step: &step) }
+                if !operations.isEmpty { try await call("write", on: purchase.state.id, ["lines": .array(operations)], step: &step) }
                 // A purchase that was quoted keeps its number in draft: quoted again (also after an interrupted try).
-                if purchase.state.number != nil {
-                    step = .writing("model.purchase.purchase.quote")
-                    _ = try await connection.call("model.purchase.purchase.quote", [.array(id)])
-                }
+                if purchase.state.number != nil { try await call("quote", on: purchase.state.id, step: &step) }
                 let after = try await read(purchase.state.id)
                 step = .writing("model.ir.attachment.create")
                 try await mark(delivery, .amend, version: version, state: after.state, purchase: purchase.state.id)
@@ -209,6 +194,13 @@ extension TrytonPurchaseAdapter {
     /// a change does not move the purchase through the workflow again.
     static func revisionReference(_ purchase: PurchaseState) -> LegacyReference {
         LegacyReference(system: system, kind: model, id: purchase.number ?? String(purchase.id))
+    }
+
+    /// Calls `model.purchase.purchase.METHOD` on one purchase (with `values` for `write`), noting
+    /// the step first: a lost answer is then `unknown`.
+    func call(_ method: String, on id: Int, _ values: JSONValue? = nil, step: inout Step) async throws(TrytonFailure) {
+        step = .writing("model.purchase.purchase.\(method)")
+        _ = try await connection.call("model.purchase.purchase.\(method)", [[.number(Double(id))]] + (values.map { [$0] } ?? []))
     }
 
     /// Validates a draft amendment and answers with the purchase's reference.
