@@ -440,3 +440,18 @@ enum DashboardSQL {
     /// Attempt outcomes that count as committed.
     static let committed = "('delivered', 'found')"
 }
+
+/// The SQL both stores share for agreements' chains (changes and cancellations).
+enum ChainSQL {
+    /// The SQL condition (on an outbox row named `outbox`) that holds while an entry must wait:
+    /// for the version its agreement supersedes (versions are delivered in order), and — within a
+    /// change or cancellation — for the actions before it in the mapping (so a later action, such as
+    /// telling the supplier, never runs ahead of an earlier one, such as the ERP, that refused).
+    static let entryMustWait = """
+        (EXISTS (SELECT 1 FROM agreements w JOIN agreements p ON p.digest = w.supersedes
+                 WHERE w.digest = outbox.digest AND p.status NOT IN ('delivered', 'cancelled'))
+         OR EXISTS (SELECT 1 FROM outbox e JOIN agreements r ON r.digest = e.digest
+                    WHERE e.digest = outbox.digest AND r.revision IS NOT NULL AND e.action_index < outbox.action_index
+                      AND e.state NOT IN ('delivered', 'void')))
+        """
+}

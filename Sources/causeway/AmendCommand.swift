@@ -5,12 +5,14 @@ import Foundation
 
 /// `causeway amend`: the next version of an agreement — a `PurchaseAgreementChange` with the
 /// complete new terms — built from the version in force, checked, and optionally signed.
-struct AmendCommand: ParsableCommand {
+struct AmendCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "amend",
         abstract: "Build (and sign) a PurchaseAgreementChange from the version in force and new terms.",
         discussion: """
-            PREVIOUS is the version in force: the signed original or the last change. From it come 'parties' \
+            PREVIOUS is the version in force: the signed original or the last change, as a file, or an agreement's \
+            digest (sha256:…), whose current version is then fetched from the gateway (--gateway, a viewer token \
+            in $CAUSEWAY_TOKEN). From it come 'parties' \
             (unchanged), 'supersedes' (its digest), 'amends' (the original's digest) and 'version' (its version \
             + 1; an original is version 1). TERMS is a JSON object with any of 'currency', 'lines', 'delivery', \
             'payment' (members not given are taken from PREVIOUS; null removes 'delivery' or 'payment') and \
@@ -33,11 +35,11 @@ struct AmendCommand: ParsableCommand {
 
     @OptionGroup var common: RevisionOutputOptions
 
-    @Argument(help: "The version in force (the signed original or the last change), or - for standard input.")
+    @Argument(help: "The version in force (the signed original or the last change), - for standard input, or a stored agreement's digest.")
     var previous: String
 
-    func run() throws {
-        let base = try PreviousVersion.load(previous)
+    func run() async throws {
+        let base = try await PreviousVersion.load(previous, gateway: common.gateway)
         let next = base.version + 1
         if let version, version != next {
             throw CLIError("--version \(version) does not follow \(previous), which is version \(base.version): this change is version \(next)")
@@ -63,7 +65,7 @@ struct AmendCommand: ParsableCommand {
 
 /// `causeway cancel`: a `PurchaseAgreementCancellation` of the version in force, checked and
 /// optionally signed.
-struct CancelCommand: ParsableCommand {
+struct CancelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cancel",
         abstract: "Build (and sign) a PurchaseAgreementCancellation of the version in force.",
@@ -79,15 +81,15 @@ struct CancelCommand: ParsableCommand {
 
     @OptionGroup var common: RevisionOutputOptions
 
-    @Argument(help: "The version in force (the signed original or the last change), or - for standard input.")
+    @Argument(help: "The version in force (the signed original or the last change), - for standard input, or a stored agreement's digest.")
     var previous: String
 
     func validate() throws {
         if reason.isEmpty { throw ValidationError("--reason must not be empty: a cancellation says why") }
     }
 
-    func run() throws {
-        let base = try PreviousVersion.load(previous)
+    func run() async throws {
+        let base = try await PreviousVersion.load(previous, gateway: common.gateway)
         let document = JSONObject([
             ("type", .string(AgreementRevision.cancellationType)),
             ("id", .string(try common.documentID())),
@@ -115,6 +117,9 @@ struct RevisionOutputOptions: ParsableArguments {
 
     @Option(name: [.short, .customLong("out")], help: "Write the document here (never over an existing file) instead of standard output.")
     var out: String?
+
+    @Option(name: .long, help: "The gateway to fetch PREVIOUS from when it is a digest (default $CAUSEWAY_GATEWAY or http://127.0.0.1:8080).")
+    var gateway: String = GatewayClient.defaultGateway()
 
     func documentID() throws(CLIError) -> String {
         guard let id else { return "urn:uuid:" + UUID().uuidString.lowercased() }
@@ -149,10 +154,36 @@ struct PreviousVersion {
     let parties: JSONObject
     let issued: Timestamp?
 
+    /// The version in force from a file (or `-`), or — given an agreement's digest — the current
+    /// version of its chain as the gateway stored it (`GET /v1/agreements/{digest}`, then its
+    /// `/document`), with a viewer token from `$CAUSEWAY_TOKEN`.
+    static func load(_ previous: String, gateway: String) async throws(CLIError) -> PreviousVersion {
+        guard previous.hasPrefix("sha256:") else { return try load(previous) }
+        guard ContentDigest(previous) != nil else { throw CLIError("\(previous) is not an agreement digest (sha256: and 64 lowercase hex digits)") }
+        guard let token = GatewayClient.environmentToken() else {
+            throw CLIError("fetching \(previous) from the gateway needs a viewer or operator token in CAUSEWAY_TOKEN")
+        }
+        let base = gateway.hasSuffix("/") ? String(gateway.dropLast()) : gateway
+        let (status, summary) = try await GatewayClient.send("GET", base + "/v1/agreements/\(previous)", token: token)
+        guard status == 200, let summary else {
+            throw CLIError("the gateway answered \(status) for \(previous): \(summary?["code"]?.stringValue ?? "") \(summary?["detail"]?.stringValue ?? "")")
+        }
+        // The version in force: the head of the chain the digest belongs to.
+        let head = summary["versions"]?.arrayValue?.last?["digest"]?.stringValue ?? previous
+        let (documentStatus, document) = try await GatewayClient.send("GET", base + "/v1/agreements/\(head)/document", token: token)
+        guard documentStatus == 200, case .object(let object)? = document else {
+            throw CLIError("the gateway answered \(documentStatus) for the document of \(head): \(document?["code"]?.stringValue ?? "") \(document?["detail"]?.stringValue ?? "")")
+        }
+        return try load(document: object, path: head)
+    }
+
     /// Reads the version in force with the strict reader and checks it is one a version may follow:
     /// a valid `PurchaseAgreement` or `PurchaseAgreementChange` with `parties`.
     static func load(_ path: String) throws(CLIError) -> PreviousVersion {
-        let document = try CLIInput.jsonObject(path)
+        try load(document: try CLIInput.jsonObject(path), path: path)
+    }
+
+    static func load(document: JSONObject, path: String) throws(CLIError) -> PreviousVersion {
         let agreement = Agreement(document)
         let version: Int, amends: ContentDigest, findings: [Finding]
         switch agreement.type {

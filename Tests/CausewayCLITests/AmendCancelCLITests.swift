@@ -319,7 +319,7 @@ struct AmendCancelCLITests {
         let original = try SignedOriginal()
         try FileManager.default.copyItem(atPath: original.path, toPath: original.file("agreement.signed.json"))
         let page = try String(contentsOf: TestPaths.repository.appendingPathComponent("Docs/agreement-format.md"), encoding: .utf8)
-        let heading = "## Changes and cancellations from the command line\n"
+        let heading = "### From the command line\n"
         let start = try #require(page.range(of: heading), "the section '\(heading)' is missing").upperBound
         let section = page[start...].components(separatedBy: "\n## ")[0]
         let blocks = section.components(separatedBy: "```sh\n").dropFirst().map { $0.components(separatedBy: "\n```")[0] }

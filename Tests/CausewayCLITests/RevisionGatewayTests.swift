@@ -95,10 +95,13 @@ enum StagingTarget: String, CaseIterable, CustomStringConvertible {
     var description: String { rawValue }
 
     /// A gateway (store and target of this kind) trusting `parties`, and the query function for its target.
-    func gateway(_ parties: RevisionParties, prefix: String) throws -> (RunningGateway, (String) throws -> String) {
+    /// `delivery`: YAML lines under `delivery:`.
+    func gateway(_ parties: RevisionParties, prefix: String, delivery: String = "  max_attempts: 3") throws
+        -> (RunningGateway, (String) throws -> String)
+    {
         switch self {
         case .sqlite:
-            let gateway = try RunningGateway(partners: parties.partners, delivery: "  max_attempts: 3")
+            let gateway = try RunningGateway(partners: parties.partners, delivery: delivery)
             let path = gateway.directory.appendingPathComponent("erp.sqlite").path
             return (gateway, { sql in
                 let result = try CommandRunner.run("/usr/bin/sqlite3", [path, sql])
@@ -110,7 +113,7 @@ enum StagingTarget: String, CaseIterable, CustomStringConvertible {
             let target = try ReliabilityTests.database("\(prefix)_erp")
             try ReliabilityTests.staging(target)
             let gateway = try RunningGateway(store: store, targets: "  erp-staging: {adapter: postgresql, url: \"\(target)\"}",
-                                             partners: parties.partners, delivery: "  max_attempts: 3")
+                                             partners: parties.partners, delivery: delivery)
             return (gateway, { sql in try ReliabilityTests.psql(target, sql) })
         }
     }
@@ -262,6 +265,24 @@ struct RevisionGatewayTests {
         _ = try await Self.wait(gateway, winner, for: "delivered")
         let terms = winner == (try RevisionParties.digest(a)) ? "NET45" : "NET60"
         #expect(try query("SELECT payment_terms || ' ' || version FROM erp_purchase_order") == "\(terms) 2")
+
+        // The loser rebases on what the gateway stored: `causeway amend DIGEST` follows the chain's current version.
+        let termsFile = parties.file("rebase.terms.json")
+        try Data(#"{"payment": {"terms": "NET90"}}"#.utf8).write(to: URL(fileURLWithPath: termsFile))
+        let rebased = parties.file("rebased.json")
+        let built = try CommandRunner.causeway(["amend", try RevisionParties.digest(v1), "--gateway", "http://127.0.0.1:\(gateway.port)",
+                                                "--terms", termsFile, "--key", parties.sellerKey, "--key", parties.buyerKey, "-o", rebased],
+                                               environment: ["CAUSEWAY_TOKEN": gateway.viewerToken])
+        #expect(built.status == 0, "\(built)")
+        let document = try RevisionParties.read(rebased)
+        #expect(document["supersedes"]?.stringValue == winner)
+        #expect(document["version"]?.exactInt == 3)
+        #expect(try await Self.submit(gateway, rebased).0 == 202)
+        _ = try await Self.wait(gateway, try RevisionParties.digest(rebased), for: "delivered")
+        #expect(try query("SELECT payment_terms || ' ' || version FROM erp_purchase_order") == "NET90 3")
+        // The document endpoint serves the exact bytes received.
+        let (_, served) = try await gateway.request("GET", "/v1/agreements/\(winner)/document", token: gateway.viewerToken)
+        #expect(served?.objectValue.map { Agreement($0).digest.description } == winner)
     }
 
     @Test("a change submitted before its original is delivered is delivered after it", arguments: [StagingTarget.sqlite])
@@ -290,7 +311,8 @@ extension RevisionGatewayTests {
     @Test("kill -9 between and during versions: every acknowledged version is applied once, in order, with one receipt each")
     func crashBetweenVersions() async throws {
         let parties = try RevisionParties()
-        let (gateway, query) = try StagingTarget.postgresql.gateway(parties, prefix: "revcrash")
+        // A short lease: a version in flight when the gateway died is looked up and finished 2 s later.
+        let (gateway, query) = try StagingTarget.postgresql.gateway(parties, prefix: "revcrash", delivery: "  max_attempts: 3\n  lease_seconds: 2")
         defer { _ = gateway.stop() }
         try await gateway.waitUntilReady()
         var files = [try parties.original("urn:uuid:crash-1")]
@@ -362,6 +384,9 @@ extension RevisionGatewayTests {
         let (status, body) = try await Self.submit(gateway, late)
         #expect(status == 422)
         #expect(body?["code"]?.stringValue == "intake.agreement_archived", "\(body.map { JSONWriter.string($0) } ?? "")")
+        let (gone, problem) = try await gateway.request("GET", "/v1/agreements/\(try RevisionParties.digest(kept))/document", token: gateway.viewerToken)
+        #expect(gone == 410)
+        #expect(problem?["code"]?.stringValue == "agreement.archived")
     }
 }
 

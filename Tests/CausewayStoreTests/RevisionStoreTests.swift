@@ -81,6 +81,30 @@ struct RevisionStoreTests {
         #expect(try await store.claim(ClaimRequest(worker: "w", limit: 10, now: 4_000, leaseMilliseconds: 1_000)).isEmpty)
     }
 
+    @Test("a change's actions go out in the mapping's order: a later one waits for the one before; a dead-lettered one holds the rest back",
+          arguments: StoreKind.allCases)
+    func actionOrder(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        let original = incoming(1)
+        #expect(try await store.accept(original) == .accepted)
+        #expect(try await Self.deliverAll(store, at: 2_000).count == 2, "an original's actions go out together")
+        let v2 = Self.revision(2, supersedes: original.digest, actions: 3)
+        #expect(try await store.accept(v2) == .accepted)
+        for (round, expected) in [(0, [0]), (1, [1]), (2, [2])] {
+            let claimed = try await Self.deliverAll(store, at: 3_000 + Int64(round) * 100)
+            #expect(claimed.map(\.actionIndex) == expected, "round \(round)")
+        }
+        // The cancellation's first action (the ERP) refuses: the others are never sent.
+        let cancel = Self.revision(3, supersedes: v2.digest, cancellation: true, actions: 3)
+        #expect(try await store.accept(cancel) == .accepted)
+        let first = try await store.claim(ClaimRequest(worker: "w", limit: 10, now: 5_000, leaseMilliseconds: 1_000))
+        #expect(first.map(\.actionIndex) == [0])
+        #expect(try await store.finish(AttemptRecord(entryID: try #require(first.first).id, worker: "w", startedAt: 5_000, finishedAt: 5_001,
+                                                     outcome: "rejected", detail: "goods already received", next: .deadLetter(reason: "goods already received"))))
+        #expect(try await store.claim(ClaimRequest(worker: "w", limit: 10, now: 9_000, leaseMilliseconds: 1_000)).isEmpty)
+        #expect(try await store.agreement(digest: cancel.digest)?.summary.status == .deadLetter)
+    }
+
     @Test("a cancellation that overtakes an untouched chain voids it; afterwards nothing follows", arguments: StoreKind.allCases)
     func overtaking(kind: StoreKind) async throws {
         let store = try await kind.make()

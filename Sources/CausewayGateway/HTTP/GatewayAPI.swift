@@ -61,6 +61,7 @@ struct GatewayAPI: Sendable {
         let viewers = router.group("/v1").add(middleware: BearerAuthentication(tokens: tokens, throttle: throttle, role: .viewer))
         viewers.get("agreements") { request, _ in try await self.list(request) }
         viewers.get("agreements/:digest") { _, context in try await self.show(context) }
+        viewers.get("agreements/:digest/document") { _, context in try await self.document(context) }
         viewers.get("receipts/:id") { _, context in try await self.receipt(context) }
         viewers.get("reconcile") { _, _ in
             guard let reconcile = self.reconcile else {
@@ -316,6 +317,17 @@ struct GatewayAPI: Sendable {
             })
         }
         return Self.json(.object(object))
+    }
+
+    /// The signed document exactly as received (the bytes every proof covers): what `causeway amend`
+    /// and `causeway cancel` follow when given a digest instead of a file.
+    func document(_ context: GatewayRequestContext) async throws -> Response {
+        let digest = try digest(context)
+        guard let stored = try await store.agreement(digest: digest) else { throw Problem(404, "agreement.not_found", "No such agreement", nil) }
+        guard !stored.document.isEmpty else {
+            throw Problem(410, "agreement.archived", "Agreement archived", "retention archived this agreement's document (retention.days)")
+        }
+        return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: stored.document)))
     }
 
     func retry(_ context: GatewayRequestContext) async throws -> Response {

@@ -18,13 +18,6 @@ extension PostgresStore {
         "CREATE UNIQUE INDEX agreements_chain_version ON agreements (chain, version)",
     ]
 
-    /// The SQL condition (on an outbox row named `outbox`) that holds while an entry must wait for
-    /// the version its agreement supersedes.
-    static let waitsForPreviousVersion = """
-        EXISTS (SELECT 1 FROM agreements w JOIN agreements p ON p.digest = w.supersedes
-                WHERE w.digest = outbox.digest AND p.status NOT IN ('delivered', 'cancelled'))
-        """
-
     func acceptRevision(_ agreement: IncomingAgreement, _ revision: IncomingAgreement.Revision) async throws -> IntakeResult {
         try await client.withTransaction(logger: logger) { db in
             let digest = agreement.digest.description

@@ -305,7 +305,7 @@ public final class PostgresStore: AgreementStore {
                 WITH due AS (
                   SELECT id, state FROM outbox
                   WHERE ((state = 'pending' AND next_attempt_at <= \(request.now)) OR (state = 'in_flight' AND lease_until < \(request.now)))
-                    AND NOT (target = ANY(\(excluded))) AND NOT \(unescaped: Self.waitsForPreviousVersion)
+                    AND NOT (target = ANY(\(excluded))) AND NOT \(unescaped: ChainSQL.entryMustWait)
                   ORDER BY next_attempt_at, id LIMIT \(request.limit)
                   FOR UPDATE SKIP LOCKED)
                 UPDATE outbox o SET state = 'in_flight', claimed_by = \(request.worker), lease_until = \(leaseUntil),

@@ -16,13 +16,6 @@ extension SQLiteStore {
         CREATE UNIQUE INDEX agreements_chain_version ON agreements (chain, version);
         """
 
-    /// The SQL condition (on an outbox row named `outbox`) that holds while an entry must wait for
-    /// the version its agreement supersedes: versions are delivered in order.
-    static let waitsForPreviousVersion = """
-        EXISTS (SELECT 1 FROM agreements w JOIN agreements p ON p.digest = w.supersedes
-                WHERE w.digest = outbox.digest AND p.status NOT IN ('delivered', 'cancelled'))
-        """
-
     /// A change's or cancellation's intake inside the write transaction (``accept(_:in:)``).
     static func acceptRevision(_ agreement: IncomingAgreement, _ revision: IncomingAgreement.Revision, in db: Database) throws -> IntakeResult {
         let original = revision.amends.description

@@ -304,7 +304,7 @@ public final class SQLiteStore: AgreementStore {
             var sql = """
                 SELECT id, state FROM outbox
                 WHERE ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'in_flight' AND lease_until < ?))
-                  AND NOT \(Self.waitsForPreviousVersion)
+                  AND NOT \(ChainSQL.entryMustWait)
                 """
             var arguments: [any DatabaseValueConvertible] = [request.now, request.now]
             if !request.excludingTargets.isEmpty {
