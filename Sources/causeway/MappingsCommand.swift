@@ -127,6 +127,9 @@ struct MappingsCommand: ParsableCommand {
         @Option(name: .long, help: "For a change or cancellation: the original agreement (default: --previous).")
         var original: String?
 
+        @Option(name: .long, help: "For a change or cancellation: a JSON object of the legacy references legacy: reads (action name → {system, kind, id}).")
+        var legacy: String?
+
         /// The agreement at `path`, or an error naming the file and the JSON problem.
         static func read(_ path: String) throws -> Agreement {
             do {
@@ -168,8 +171,13 @@ struct MappingsCommand: ParsableCommand {
                 guard revision.amends == first.digest else {
                     throw CLIError("'amends' is \(revision.amends), but the original (\(original ?? previous)) has the digest \(first.digest)")
                 }
+                var references: JSONValue = [:]
+                if let legacy {
+                    references = .object(try CLIInput.jsonObject(legacy))
+                }
                 context.revision = .init(kind: kind, version: revision.version, amends: revision.amends, supersedes: revision.supersedes,
-                                         previous: .object(before.document.removing("proof")), original: .object(first.document.removing("proof")))
+                                         previous: .object(before.document.removing("proof")), original: .object(first.document.removing("proof")),
+                                         legacy: references)
             }
             let result = selected.map(.object(document.document), context: context)
             var output = result.json.objectValue!

@@ -390,6 +390,31 @@ extension RevisionGatewayTests {
     }
 }
 
+extension RevisionGatewayTests {
+    @Test("on_cancel reads legacy: the reference the original's delivery produced (here the row's po_id, written into the row)")
+    func legacyReference() async throws {
+        let parties = try RevisionParties()
+        let mappingFile = parties.partners.appendingPathComponent("stahlteile/purchase-order.yaml")
+        let mapping = try String(contentsOf: mappingFile, encoding: .utf8)
+        let marked = "status:           {const: cancelled}"
+        #expect(mapping.contains(marked))
+        try Data(mapping.replacingOccurrences(of: marked, with: marked + "\n          payment_terms:    {legacy: \"$['purchase-order'].id\"}").utf8)
+            .write(to: mappingFile)
+        let (gateway, query) = try StagingTarget.sqlite.gateway(parties, prefix: "legacy")
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        let v1 = try parties.original("urn:uuid:legacy-1")
+        #expect(try await Self.submit(gateway, v1).0 == 202)
+        let delivered = try await Self.wait(gateway, try RevisionParties.digest(v1), for: "delivered")
+        let reference = try #require(delivered["actions"]?[0]?["legacyRef"]?["id"]?.stringValue)
+        #expect(try query("SELECT po_id FROM erp_purchase_order") == reference)
+        let cancel = try parties.cancel(v1, name: "legacy-cancel", keys: [parties.buyerKey])
+        #expect(try await Self.submit(gateway, cancel).0 == 202)
+        _ = try await Self.wait(gateway, try RevisionParties.digest(cancel), for: "cancelled")
+        #expect(try query("SELECT payment_terms || ' ' || status FROM erp_purchase_order") == "\(reference) cancelled")
+    }
+}
+
 extension Int {
     fileprivate var int64: Int64 { Int64(self) }
 }

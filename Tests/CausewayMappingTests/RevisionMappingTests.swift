@@ -97,6 +97,37 @@ struct RevisionMappingTests {
         #expect(request.path == "/orders/urn:o")
     }
 
+    @Test("legacy: reads what the legacy systems answered for earlier versions, by action name; absent until delivered")
+    func legacyReferences() throws {
+        let yaml = Self.header + """
+            actions:
+              - name: notice
+                target: portal
+                http: {method: POST, path: /orders, capture_reference: "$.id", body: {object: {id: {agreement: "$.id"}}}}
+                on_change:
+                  http:
+                    method: PATCH
+                    path: {concat: [{const: "/orders/"}, {legacy: "$['notice'].id", url_encode: true}]}
+                    body: {object: {total: {agreement: "$.total"}}}
+            """
+        let m = try mapping(yaml.replacingOccurrences(of: "{legacy: \"$['notice'].id\", url_encode: true}", with: "{url_encode: {legacy: \"$['notice'].id\"}}"))
+        var context = Self.context(.change, version: 2, digest: Self.changeDigest, previous: Self.original)
+        context.revision?.legacy = ["notice": ["system": "http", "kind": "portal", "id": "N 42/7"]]
+        let change: JSONValue = ["type": "PurchaseAgreementChange", "id": "urn:c", "total": "12.00"]
+        let result = m.map(change, context: context)
+        #expect(result.succeeded, "\(result.failures)")
+        if case .http(let request)? = result.actions.first?.payload {
+            #expect(request.method == "PATCH")
+            #expect(request.path == "/orders/N%2042%2F7")
+        } else {
+            Issue.record("no http action")
+        }
+        // Not delivered yet: the reference is absent, and the mapping says so.
+        let early = m.map(change, context: Self.context(.change, version: 2, digest: Self.changeDigest, previous: Self.original))
+        #expect(!early.succeeded)
+        #expect(early.failures.contains { $0.code == "mapping.value_missing" }, "\(early.failures)")
+    }
+
     @Test("an original maps as before: on_change sections do not change the first version's output")
     func original() throws {
         let m = try mapping(Self.chain)
@@ -134,9 +165,9 @@ struct RevisionMappingTests {
         #expect(errors.contains { $0.message.contains(message) }, "\(errors.map(\.description))")
     }
 
-    @Test("previous: and original: are not readable outside on_change / on_cancel")
-    func rootsOnlyInRevisions() throws {
-        let errors = try CausewayMappingTests.loadErrors(rowsMapping("was: {previous: \"$.total\"}"))
-        #expect(errors.contains { $0.message.contains("'previous'") }, "\(errors.map(\.description))")
+    @Test("previous:, original: and legacy: are not readable outside on_change / on_cancel", arguments: ["previous", "original", "legacy"])
+    func rootsOnlyInRevisions(root: String) throws {
+        let errors = try CausewayMappingTests.loadErrors(rowsMapping("was: {\(root): \"$.total\"}"))
+        #expect(errors.contains { $0.message.contains("'\(root)'") }, "\(errors.map(\.description))")
     }
 }

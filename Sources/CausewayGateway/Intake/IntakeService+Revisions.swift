@@ -80,15 +80,18 @@ extension IntakeService {
         }
 
         var receipts: [String: String] = [:]
-        for entry in original.entries where entry.state != .void { receipts[entry.name] = entry.receiptID }
-        if previous.summary.digest != original.summary.digest {
-            for entry in previous.entries where entry.state != .void { receipts[entry.name] = entry.receiptID }
+        var legacy = JSONObject()
+        for version in [original, previous] {
+            for entry in version.entries where entry.state != .void {
+                receipts[entry.name] = entry.receiptID
+                if let reference = entry.legacyReference { legacy[entry.name] = reference }
+            }
         }
         return .planned(RevisionPlan(
             revision: .init(amends: revision.amends, supersedes: revision.supersedes, version: revision.version, cancellation: kind == .cancellation),
             context: .init(kind: kind, version: revision.version, amends: revision.amends, supersedes: revision.supersedes,
                            previous: .object(previousDocument.document.removing("proof")),
-                           original: .object(originalDocument.document.removing("proof"))),
+                           original: .object(originalDocument.document.removing("proof")), legacy: .object(legacy)),
             previousReceipts: receipts))
     }
 

@@ -88,6 +88,7 @@ struct Evaluator {
             // A change or cancellation of the type the mapping accepts: its sections read the versions before it.
             frames.append(Frame(name: "previous", value: revision.previous, base: NormalizedPath(), relative: NormalizedPath(), position: 0))
             frames.append(Frame(name: "original", value: revision.original, base: NormalizedPath(), relative: NormalizedPath(), position: 0))
+            frames.append(Frame(name: "legacy", value: revision.legacy, base: NormalizedPath(), relative: NormalizedPath(), position: 0))
         }
         if let type = agreement["type"]?.stringValue, type != mapping.accepts,
             !(revision != nil && mapping.accepts == PurchaseAgreement.typeName && AgreementRevision.kind(ofType: type) != nil) {

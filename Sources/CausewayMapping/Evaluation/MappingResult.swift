@@ -18,9 +18,14 @@ public struct MappingContext: Sendable {
         public let previous: JSONValue
         /// The original agreement, without its proofs.
         public let original: JSONValue
+        /// What the legacy systems answered for the versions before it: action name → the legacy
+        /// reference (`{system, kind, id}`) its latest delivered version produced, read as `legacy:`.
+        /// An action not yet delivered is absent.
+        public var legacy: JSONValue = [:]
 
         public init(kind: AgreementRevision.Kind, version: Int, amends: ContentDigest, supersedes: ContentDigest, previous: JSONValue,
-                    original: JSONValue) {
+                    original: JSONValue, legacy: JSONValue = [:]) {
+            self.legacy = legacy
             self.kind = kind
             self.version = version
             self.amends = amends

@@ -20,6 +20,7 @@ public import Foundation
 /// agreement: agreements/multi-line.v3.json
 /// previous: agreements/multi-line.v2.json   # the version it supersedes
 /// original: agreements/multi-line.json      # version 1 (default: previous, for a version 2)
+/// legacy: legacy/multi-line.json           # optional: what `legacy:` reads (action name → {system, kind, id})
 /// ```
 public struct Fixture: Sendable {
     public enum Expectation: Sendable {
@@ -41,8 +42,10 @@ public struct Fixture: Sendable {
     /// For a change or cancellation: the version it supersedes, and the original.
     public var previous: String? = nil
     public var original: String? = nil
+    /// For a change or cancellation: a JSON file of the legacy references `legacy:` reads.
+    public var legacy: String? = nil
 
-    static let keys: Set<String> = ["description", "agreement", "previous", "original", "mapping", "verify", "expect", "expect_errors",
+    static let keys: Set<String> = ["description", "agreement", "previous", "original", "legacy", "mapping", "verify", "expect", "expect_errors",
                                     "expect_findings"]
 
     public static func load(_ url: URL) throws(MappingLoadError) -> Fixture {
@@ -80,6 +83,7 @@ public struct Fixture: Sendable {
                               verify: verify, expectation: expectation)
         fixture.previous = top["previous"]?.scalar
         fixture.original = top["original"]?.scalar
+        fixture.legacy = top["legacy"]?.scalar
         return fixture
     }
 }
@@ -158,8 +162,16 @@ public struct FixtureRunner: Sendable {
             guard revision.supersedes == previous.digest, revision.amends == original.digest else {
                 return fail(["'supersedes' must be the digest of \(previousFile) and 'amends' the digest of \(fixture.original ?? previousFile)"])
             }
+            var legacy: JSONValue = [:]
+            if let file = fixture.legacy {
+                guard let data = FileManager.default.contents(atPath: fixturesFolder.appendingPathComponent(file).path),
+                    let value = try? JSONReader().read(Array(data)), value.objectValue != nil
+                else { return fail(["cannot read the legacy references \(file): a JSON object of action name → {system, kind, id}"]) }
+                legacy = value
+            }
             context.revision = .init(kind: revisionKind, version: revision.version, amends: revision.amends, supersedes: revision.supersedes,
-                                     previous: .object(previous.document.removing("proof")), original: .object(original.document.removing("proof")))
+                                     previous: .object(previous.document.removing("proof")), original: .object(original.document.removing("proof")),
+                                     legacy: legacy)
         }
         let mapping: Mapping
         if let file = fixture.mapping {

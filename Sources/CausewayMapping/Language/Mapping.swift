@@ -171,7 +171,8 @@ struct MappingLoader {
             }
             let body = self.body(spec, kind: kinds[0], operation: .create, &parser, &schemaDigests, &d)
             // What a change and a cancellation mean for this action: a body of the same family, which may
-            // also read previous: (the version followed) and original: (version 1).
+            // also read previous: (the version followed), original: (version 1) and legacy: (the references
+            // the legacy systems answered, by action name).
             var revisions: [ActionSpec.Body?] = []
             for (key, operation) in [("on_change", ERPPurchaseOrderAction.Operation.amend), ("on_cancel", .cancel)] {
                 guard let node = spec[key] else {
@@ -190,7 +191,7 @@ struct MappingLoader {
                     continue
                 }
                 var revisionParser = parser
-                revisionParser.variables += ["previous", "original"]
+                revisionParser.variables += ["previous", "original", "legacy"]
                 revisions.append(self.body(section, kind: kinds[0], operation: operation, &revisionParser, &schemaDigests, &d))
             }
             if let body {

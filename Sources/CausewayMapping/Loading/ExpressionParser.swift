@@ -222,7 +222,7 @@ struct ExpressionParser {
             d.error("mapping.type_error", "'for_each' needs 'as': the name of the loop variable", at: node.location)
             return nil
         }
-        if ["agreement", "const", "meta", "previous", "original"].contains(name) || Self.heads[name] != nil || variables.contains(name) {
+        if ["agreement", "const", "meta", "previous", "original", "legacy"].contains(name) || Self.heads[name] != nil || variables.contains(name) {
             d.error("mapping.invalid_name", "'\(name)' cannot be a loop variable name", at: node["as"]!.location)
         }
         guard let text = rootPair.value.string("a selector", &d) else { return nil }
