@@ -25,8 +25,9 @@ public enum OutboxState: String, Sendable, Hashable, CaseIterable {
     case inFlight = "in_flight"
     case delivered
     case deadLetter = "dead_letter"
-    /// Never tried and never to be: a cancellation overtook its agreement before any action of the
-    /// chain was tried, so nothing is done in the legacy system (and no receipt is issued).
+    /// Never done and never to be: a cancellation overtook its agreement while no action of the
+    /// chain could have been done (never tried, or only retryable or rejected attempts), so nothing is
+    /// done in the legacy system (and no receipt is issued).
     case void
 }
 
@@ -443,6 +444,15 @@ enum DashboardSQL {
 
 /// The SQL both stores share for agreements' chains (changes and cancellations).
 enum ChainSQL {
+    /// The SQL condition (on an outbox row named `o`) that holds when its action may have been done
+    /// in the target: it is in flight or delivered, the target must be asked first (`needs_lookup`), or
+    /// an attempt ended in anything but `retryable` or `rejected` (an `unknown` may have committed).
+    /// A cancellation voids its chain only when no entry is possibly done.
+    static let possiblyDone = """
+        (o.state NOT IN ('pending', 'dead_letter') OR o.needs_lookup = 1
+         OR EXISTS (SELECT 1 FROM attempts t WHERE t.outbox_id = o.id AND t.outcome NOT IN ('retryable', 'rejected')))
+        """
+
     /// The SQL condition (on an outbox row named `outbox`) that holds while an entry must wait:
     /// for the version its agreement supersedes (versions are delivered in order), and — within a
     /// change or cancellation — for the actions before it in the mapping (so a later action, such as

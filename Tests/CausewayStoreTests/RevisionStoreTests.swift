@@ -126,6 +126,45 @@ struct RevisionStoreTests {
         #expect(try await store.statusCounts() == [.cancelled: 1], "a chain counts once, at its current version")
     }
 
+    @Test("a cancellation also voids an original whose attempts all failed before committing (retryable, rejected), never one with an unknown outcome",
+          arguments: StoreKind.allCases)
+    func overtakingFailedAttempts(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        // Agreement 1: one action retryable (ERP down), one rejected into a dead letter.
+        let failing = incoming(1)
+        #expect(try await store.accept(failing) == .accepted)
+        let entries = try await store.claim(ClaimRequest(worker: "w", limit: 10, now: 2_000, leaseMilliseconds: 1_000))
+        #expect(entries.count == 2)
+        #expect(try await store.finishBatch([
+            AttemptRecord(entryID: entries[0].id, worker: "w", startedAt: 2_000, finishedAt: 2_001, outcome: "retryable", detail: "503",
+                          next: .retry(at: 60_000, lookupFirst: false)),
+            AttemptRecord(entryID: entries[1].id, worker: "w", startedAt: 2_000, finishedAt: 2_001, outcome: "rejected", detail: "unknown product",
+                          next: .deadLetter(reason: "unknown product")),
+        ]) == [true, true])
+        let cancel = Self.revision(2, supersedes: failing.digest, cancellation: true)
+        #expect(try await store.accept(cancel) == .accepted)
+        let voided = try #require(try await store.agreement(digest: failing.digest))
+        #expect(voided.summary.status == .cancelled)
+        #expect(voided.entries.allSatisfy { $0.state == .void })
+        #expect(voided.entries.contains { $0.lastError == "unknown product" }, "the refusal stays on record")
+        #expect(try await store.agreement(digest: cancel.digest)?.entries.allSatisfy { $0.state == .void } == true)
+        #expect(try await store.claim(ClaimRequest(worker: "w", limit: 10, now: 90_000, leaseMilliseconds: 1_000)).isEmpty)
+
+        // Agreement 7: a timeout after sending (unknown) may have committed: the cancellation is delivered in order.
+        let unsure = incoming(7)
+        #expect(try await store.accept(unsure) == .accepted)
+        let claimed = try await store.claim(ClaimRequest(worker: "w", limit: 10, now: 3_000, leaseMilliseconds: 1_000))
+        #expect(try await store.finishBatch(claimed.map {
+            AttemptRecord(entryID: $0.id, worker: "w", startedAt: 3_000, finishedAt: 3_001, outcome: $0.actionIndex == 0 ? "unknown" : "retryable",
+                          detail: "timeout", next: .retry(at: 60_000, lookupFirst: $0.actionIndex == 0))
+        }) == [true, true])
+        var late = incoming(8, id: "urn:cancel:unsure", actions: 1)
+        late.revision = .init(amends: unsure.digest, supersedes: unsure.digest, version: 2, cancellation: true)
+        #expect(try await store.accept(late) == .accepted)
+        #expect(try await store.agreement(digest: unsure.digest)?.entries.allSatisfy { $0.state == .pending } == true)
+        #expect(try await store.agreement(digest: late.digest)?.entries.map(\.state) == [.pending])
+    }
+
     @Test("a cancellation after delivery is delivered itself and ends as cancelled", arguments: StoreKind.allCases)
     func cancellationAfterDelivery(kind: StoreKind) async throws {
         let store = try await kind.make()

@@ -44,11 +44,16 @@ extension PostgresStore {
             var void = false
             if revision.cancellation {
                 // Locked, so that no worker claims one of them between this look and the voiding below.
-                let entries = try await db.query("""
-                    SELECT state, attempts FROM outbox
-                    WHERE digest IN (SELECT digest FROM agreements WHERE digest = \(original) OR chain = \(original)) FOR UPDATE
-                    """, logger: logger).collect().map { try $0.decode((String, Int).self) }
-                void = entries.allSatisfy { $0.0 == OutboxState.pending.rawValue && $0.1 == 0 }
+                try await db.query("""
+                    SELECT id FROM outbox WHERE digest IN (SELECT digest FROM agreements WHERE digest = \(original) OR chain = \(original))
+                    ORDER BY id FOR UPDATE
+                    """, logger: logger)
+                let touched = try await db.query("""
+                    SELECT COUNT(*) FROM outbox o
+                    WHERE o.digest IN (SELECT digest FROM agreements WHERE digest = \(original) OR chain = \(original))
+                      AND \(unescaped: ChainSQL.possiblyDone)
+                    """, logger: logger).collect().first?.decode(Int.self) ?? 0
+                void = touched == 0
             }
             let status = StatusRule.initial(agreement, void: void).rawValue
             let document = ByteBuffer(bytes: agreement.document)
@@ -67,8 +72,8 @@ extension PostgresStore {
             try await insertEntries(db, agreement, state: void ? .void : .pending)
             if void {
                 let earlier = try await db.query("""
-                    UPDATE outbox SET state = 'void', last_error = NULL
-                    WHERE state = 'pending' AND digest IN (SELECT digest FROM agreements WHERE (digest = \(original) OR chain = \(original))
+                    UPDATE outbox SET state = 'void'
+                    WHERE state IN ('pending', 'dead_letter') AND digest IN (SELECT digest FROM agreements WHERE (digest = \(original) OR chain = \(original))
                       AND digest <> \(digest))
                     RETURNING digest
                     """, logger: logger).collect().map { try $0.decode(String.self) }

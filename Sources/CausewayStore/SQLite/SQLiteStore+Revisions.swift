@@ -32,8 +32,8 @@ extension SQLiteStore {
         guard headDigest == revision.supersedes, headVersion + 1 == revision.version else {
             return .stale(current: headDigest, version: headVersion)
         }
-        // A cancellation that overtakes a chain none of whose actions was ever tried voids them all:
-        // nothing is done in the legacy system.
+        // A cancellation that overtakes a chain none of whose actions may have been done (never tried, or
+        // only tried and refused or failed before committing) voids them all: nothing is done in the legacy system.
         let void = try revision.cancellation && Self.chainUntouched(original, in: db)
         try db.execute(sql: """
             INSERT INTO agreements (digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
@@ -51,18 +51,19 @@ extension SQLiteStore {
             let digests = try String.fetchAll(db, sql: "SELECT digest FROM agreements WHERE (digest = ? OR chain = ?) AND digest <> ?",
                                               arguments: [original, original, agreement.digest.description])
             for digest in digests {
-                try db.execute(sql: "UPDATE outbox SET state = 'void', last_error = NULL WHERE digest = ? AND state = 'pending'", arguments: [digest])
+                try db.execute(sql: "UPDATE outbox SET state = 'void' WHERE digest = ? AND state IN ('pending', 'dead_letter')", arguments: [digest])
                 try Self.refreshStatus(db, digest: digest)
             }
         }
         return .accepted
     }
 
-    /// Whether no action of any version of the chain has been tried or claimed.
+    /// Whether no action of any version of the chain may have been done in its target (never tried,
+    /// or every attempt known not to have committed: retryable or rejected).
     static func chainUntouched(_ original: String, in db: Database) throws -> Bool {
         let touched = try Int.fetchOne(db, sql: """
             SELECT COUNT(*) FROM outbox o JOIN agreements a ON a.digest = o.digest
-            WHERE (a.digest = ? OR a.chain = ?) AND NOT (o.state = 'pending' AND o.attempts = 0)
+            WHERE (a.digest = ? OR a.chain = ?) AND \(ChainSQL.possiblyDone)
             """, arguments: [original, original]) ?? 0
         return touched == 0
     }
