@@ -415,6 +415,40 @@ extension RevisionGatewayTests {
     }
 }
 
+extension RevisionGatewayTests {
+    @Test("the ERP refused the original (dead letter); the parties cancel: the chain is voided — nothing more is sent, no receipt, status cancelled")
+    func cancellationVoidsRefusedOriginal() async throws {
+        let parties = try RevisionParties()
+        // A target database without the staging tables: every insert is refused.
+        let gateway = try RunningGateway(targets: "  erp-staging: {adapter: sqlite, path: empty.sqlite}", partners: parties.partners,
+                                         delivery: "  max_attempts: 1", start: false)
+        let created = try CommandRunner.run("/usr/bin/sqlite3", [gateway.directory.appendingPathComponent("empty.sqlite").path, "CREATE TABLE unrelated (x INTEGER)"])
+        try #require(created.status == 0, "\(created)")
+        try gateway.start()
+        defer { _ = gateway.stop() }
+        try await gateway.waitUntilReady()
+        let v1 = try parties.original("urn:uuid:void-1")
+        let v1Digest = try RevisionParties.digest(v1)
+        #expect(try await Self.submit(gateway, v1).0 == 202)
+        let refused = try await Self.wait(gateway, v1Digest, for: "dead_letter")
+        #expect(refused["attempts"]?.arrayValue?.first?["outcome"]?.stringValue == "rejected", "\(JSONWriter.string(refused))")
+        let cancel = try parties.cancel(v1, name: "void-cancel", keys: [parties.buyerKey])
+        let (status, answer) = try await Self.submit(gateway, cancel)
+        #expect(status == 202)
+        #expect(answer?["status"]?.stringValue == "cancelled", "\(answer.map { JSONWriter.string($0) } ?? "")")
+        for digest in [v1Digest, try RevisionParties.digest(cancel)] {
+            let body = try #require(try await gateway.request("GET", "/v1/agreements/\(digest)", token: gateway.token).1)
+            #expect(body["status"]?.stringValue == "cancelled")
+            #expect(body["actions"]?.arrayValue?.allSatisfy { $0["state"]?.stringValue == "void" } == true)
+            #expect(body["receipts"]?.arrayValue?.isEmpty == true)
+        }
+        // Nothing is retried or sent afterwards: still one attempt, on the original.
+        try await Task.sleep(for: .milliseconds(500))
+        let after = try #require(try await gateway.request("GET", "/v1/agreements/\(v1Digest)", token: gateway.token).1)
+        #expect(after["attempts"]?.arrayValue?.count == 1)
+    }
+}
+
 extension Int {
     fileprivate var int64: Int64 { Int64(self) }
 }

@@ -185,7 +185,11 @@ public struct IntakeService: Sendable {
         let stored = if let persist { try await persist(incoming) } else { try await store.accept(incoming) }
         switch stored {
         case .accepted:
-            let status: AgreementStatus = actions.isEmpty ? (chain?.revision.cancellation == true ? .cancelled : .delivered) : .accepted
+            var status: AgreementStatus = actions.isEmpty ? (chain?.revision.cancellation == true ? .cancelled : .delivered) : .accepted
+            // A cancellation may have voided its chain in the same transaction: answer what was stored.
+            if chain?.revision.cancellation == true, let stored = try await store.agreement(digest: agreement.digest) {
+                status = stored.summary.status
+            }
             return .accepted(digest: agreement.digest, partner: partner.name, status: status)
         case .known(let status): return .known(digest: agreement.digest, status: status)
         case .conflict(let existing):
