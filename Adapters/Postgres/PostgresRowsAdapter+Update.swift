@@ -2,41 +2,19 @@ import AdapterKit
 import CausewayCore
 import PostgresNIO
 
-/// A rejection found inside the transaction: thrown so that the transaction rolls back, reported
-/// as `rejected` with ``reason`` (which names tables and columns, never payload values).
-struct RowsRejection: Error {
-    let reason: String
-}
-
 /// Changes and cancellations (``RowsUpdate``): the row the first version inserted is updated in
 /// place, its listed child tables replaced, and the provenance record appended.
 extension PostgresRowsAdapter {
-    /// The parent row an update found by its match columns.
-    struct MatchedRow {
-        /// The reference columns' and the children's link columns' values, as text.
-        let values: [String: String]
-        /// The version the row holds (NULL counts as 1).
-        let version: Int
-    }
-
-    /// The checks that need no database, for an update: match columns with values, a sane version.
-    static func validate(_ rows: RowsAction, _ update: RowsUpdate) -> String? {
-        if update.match.isEmpty { return "\(rows.table): the update declares no match columns, so it cannot find the row to change" }
-        if update.version < 2 { return "\(rows.table): an update applies version 2 or later, not \(update.version)" }
-        for column in update.match {
-            guard let cell = rows.row[column] else { return "\(rows.table).\(column): the update's match column is not in the row" }
-            if text(cell) == nil { return "\(rows.table).\(column): the update's match column is NULL" }
-        }
-        return nil
-    }
+    /// The checks that need no database, for an update (``RowsAction/problem(with:)``).
+    static func validate(_ rows: RowsAction, _ update: RowsUpdate) -> String? { rows.problem(with: update) }
 
     /// Applies a change in the caller's transaction (see ``RowsUpdate`` for the steps).
     func update(_ rows: RowsAction, _ update: RowsUpdate, _ delivery: Delivery, _ db: PostgresConnection) async throws -> DeliveryOutcome {
         guard let parent = try await matchedRow(rows, update, lock: true, db) else {
-            return .rejected(Self.missingRow(rows, update))
+            return .rejected(rows.missingRow(for: update, text: Self.text))
         }
         if parent.version >= update.version { return .delivered(reference(rows, returned: parent.values)) }
-        if parent.version < update.version - 1 { return .rejected(Self.versionGap(rows, update, holds: parent.version)) }
+        if parent.version < update.version - 1 { return .rejected(rows.versionGap(for: update, holds: parent.version)) }
         // Every child row is linked before anything is written: a missing link rejects a clean transaction.
         let children = try rows.children.map { child in (child, try Self.linked(child, to: parent.values)) }
 
@@ -46,7 +24,7 @@ extension PostgresRowsAdapter {
         }
         var bindings = PostgresBindings()
         var assignments: [String] = []
-        let owned = Set(update.match + [update.versionColumn] + (rows.provenanceColumn.map { [$0] } ?? []))
+        let owned = rows.columnsNotAssigned(by: update)
         for (column, cell) in rows.row.cells where !owned.contains(column) {
             bindings.append(Self.text(cell))
             assignments.append("\(Self.identifier(column)) = \(placeholder(column, cell.type, bindings))")
@@ -92,7 +70,7 @@ extension PostgresRowsAdapter {
     /// More than one is a rejection: the update would change rows that are not the first version's.
     func matchedRow(_ rows: RowsAction, _ update: RowsUpdate, lock: Bool, _ db: PostgresConnection) async throws -> MatchedRow? {
         let types = try await self.types(of: rows.table, db)
-        let selected = Self.selectedColumns(rows)
+        let selected = rows.columnsReadByUpdate
         var bindings = PostgresBindings()
         let conditions = Self.matchConditions(rows, update, types, &bindings)
         let sql = "SELECT \((selected + [update.versionColumn]).map { Self.identifier($0) + "::text" }.joined(separator: ", ")) "
@@ -105,12 +83,7 @@ extension PostgresRowsAdapter {
         let random = row.makeRandomAccess()
         var values: [String: String] = [:]
         for (index, column) in selected.enumerated() { values[column] = try random[index].decode(String?.self) }
-        // NULL: a row the first version wrote before the table had a version column.
-        guard let version = try random[selected.count].decode(String?.self) else { return MatchedRow(values: values, version: 1) }
-        guard let applied = Int(version) else {
-            throw RowsRejection(reason: "\(rows.table).\(update.versionColumn): the row's version is not a whole number")
-        }
-        return MatchedRow(values: values, version: applied)
+        return try MatchedRow(values: values, storedVersion: try random[selected.count].decode(String?.self), rows: rows, update: update)
     }
 
     /// `"a" = $1::text::type AND …` for the match columns, binding their values.
@@ -122,13 +95,6 @@ extension PostgresRowsAdapter {
             conditions.append("\(identifier(column)) = $\(bindings.count)::text::\(types[column] ?? "text")")
         }
         return conditions.joined(separator: " AND ")
-    }
-
-    /// The parent's columns an update reads: those of the reference, and those children link to.
-    static func selectedColumns(_ rows: RowsAction) -> [String] {
-        var columns = rows.returning.isEmpty ? rows.key : rows.returning
-        for link in rows.children.flatMap(\.links) where !columns.contains(link.parentColumn) { columns.append(link.parentColumn) }
-        return columns
     }
 
     /// Child rows with their link columns set to the parent's values; a value the parent does not
@@ -144,16 +110,5 @@ extension PostgresRowsAdapter {
             }
             return cells
         }
-    }
-
-    /// The match columns and their values (digests and ids, not payload): the row could not be found.
-    static func missingRow(_ rows: RowsAction, _ update: RowsUpdate) -> String {
-        let match = update.match.map { "\($0) = \(rows.row[$0].flatMap(text) ?? "NULL")" }.joined(separator: " AND ")
-        return "the row the first version wrote is not in \(rows.table) (\(match))"
-    }
-
-    static func versionGap(_ rows: RowsAction, _ update: RowsUpdate, holds version: Int) -> String {
-        "\(rows.table): version \(update.version - 1) is not applied to this row (it holds version \(version)); the gateway delivers "
-            + "versions in order, so the row was changed outside Causeway"
     }
 }

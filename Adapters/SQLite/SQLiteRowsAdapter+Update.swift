@@ -2,51 +2,25 @@ import AdapterKit
 import CausewayCore
 import GRDB
 
-/// A rejection found inside the transaction: thrown so that the transaction rolls back, reported
-/// as `rejected` with ``reason`` (which names tables and columns, never payload values).
-struct RowsRejection: Error {
-    let reason: String
-}
-
 /// Changes and cancellations (``RowsUpdate``), as the PostgreSQL adapter performs them: the row
 /// the first version inserted is updated in place inside `BEGIN IMMEDIATE`, its listed child
 /// tables replaced, and the provenance record appended to the JSON array in its column.
 extension SQLiteRowsAdapter {
-    /// The parent row an update found by its match columns.
-    struct MatchedRow {
-        /// The reference columns' and the children's link columns' values, as text.
-        let values: [String: String]
-        /// The version the row holds (NULL counts as 1).
-        let version: Int
-    }
-
-    /// The checks that need no database, for an update: match columns with values, a sane version.
-    static func validate(_ rows: RowsAction, _ update: RowsUpdate) -> String? {
-        if update.match.isEmpty { return "\(rows.table): the update declares no match columns, so it cannot find the row to change" }
-        if update.version < 2 { return "\(rows.table): an update applies version 2 or later, not \(update.version)" }
-        for column in update.match {
-            guard let cell = rows.row[column] else { return "\(rows.table).\(column): the update's match column is not in the row" }
-            if case .null = cell.value { return "\(rows.table).\(column): the update's match column is NULL" }
-        }
-        return nil
-    }
+    /// The checks that need no database, for an update (``RowsAction/problem(with:)``).
+    static func validate(_ rows: RowsAction, _ update: RowsUpdate) -> String? { rows.problem(with: update) }
 
     /// Applies a change in the caller's transaction (see ``RowsUpdate`` for the steps).
     func update(_ rows: RowsAction, _ update: RowsUpdate, _ delivery: Delivery, _ db: Database) throws -> DeliveryOutcome {
         if let problem = try checkColumns(rows, db) { return .rejected(problem) }
         guard let parent = try matchedRow(rows, update, db) else {
-            let match = update.match.map { "\($0) = \(rows.row[$0]?.text ?? "NULL")" }.joined(separator: " AND ")
-            return .rejected("the row the first version wrote is not in \(rows.table) (\(match))")
+            return .rejected(rows.missingRow(for: update, text: \.text))
         }
         if parent.version >= update.version { return .delivered(reference(rows, parent.values)) }
-        if parent.version < update.version - 1 {
-            return .rejected("\(rows.table): version \(update.version - 1) is not applied to this row (it holds version \(parent.version)); "
-                + "the gateway delivers versions in order, so the row was changed outside Causeway")
-        }
+        if parent.version < update.version - 1 { return .rejected(rows.versionGap(for: update, holds: parent.version)) }
         // Every child row is linked before anything is written.
         let children = try rows.children.map { child in (child, try Self.linked(child, to: parent.values)) }
 
-        let owned = Set(update.match + [update.versionColumn] + (rows.provenanceColumn.map { [$0] } ?? []))
+        let owned = rows.columnsNotAssigned(by: update)
         var assignments: [String] = []
         var arguments: [DatabaseValue] = []
         for (column, cell) in rows.row.cells where !owned.contains(column) {
@@ -85,8 +59,7 @@ extension SQLiteRowsAdapter {
 
     /// The row the match columns select, nil when there is none; more than one is a rejection.
     func matchedRow(_ rows: RowsAction, _ update: RowsUpdate, _ db: Database) throws -> MatchedRow? {
-        var selected = rows.returning.isEmpty ? rows.key : rows.returning
-        for link in rows.children.flatMap(\.links) where !selected.contains(link.parentColumn) { selected.append(link.parentColumn) }
+        let selected = rows.columnsReadByUpdate
         let sql = "SELECT \((selected + [update.versionColumn]).map { "CAST(\(Self.identifier($0)) AS TEXT)" }.joined(separator: ", ")) "
             + "FROM \(Self.identifier(rows.table)) WHERE \(Self.matchCondition(update)) LIMIT 2"
         let found = try GRDB.Row.fetchAll(db, sql: sql, arguments: StatementArguments(Self.matchArguments(rows, update)))
@@ -96,12 +69,7 @@ extension SQLiteRowsAdapter {
         }
         var values: [String: String] = [:]
         for (index, column) in selected.enumerated() { values[column] = row[index] }
-        // NULL: a row the first version wrote before the table had a version column.
-        guard let version: String = row[selected.count] else { return MatchedRow(values: values, version: 1) }
-        guard let applied = Int(version) else {
-            throw RowsRejection(reason: "\(rows.table).\(update.versionColumn): the row's version is not a whole number")
-        }
-        return MatchedRow(values: values, version: applied)
+        return try MatchedRow(values: values, storedVersion: row[selected.count], rows: rows, update: update)
     }
 
     static func matchCondition(_ update: RowsUpdate) -> String {
