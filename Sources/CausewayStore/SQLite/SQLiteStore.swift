@@ -341,10 +341,14 @@ public final class SQLiteStore: AgreementStore {
     }
 
     static func refreshStatus(_ db: Database, digest: String) throws {
-        let states = try SQLRow.fetchAll(db, sql: "SELECT state, attempts FROM outbox WHERE digest = ?", arguments: [digest]).map {
-            (state: OutboxState(rawValue: $0["state"]) ?? .pending, attempts: $0["attempts"] as Int)
-        }
-        let cancellation = try String.fetchOne(db, sql: "SELECT revision FROM agreements WHERE digest = ?", arguments: [digest]) == "cancellation"
+        // One read for the entries and whether the agreement is a cancellation (the refresh runs on every claim and finish).
+        let rows = try SQLRow.fetchAll(db, sql: """
+            SELECT o.state, o.attempts, a.revision FROM outbox o JOIN agreements a ON a.digest = o.digest WHERE o.digest = ?
+            """, arguments: [digest])
+        let states = rows.map { (state: OutboxState(rawValue: $0["state"]) ?? .pending, attempts: $0["attempts"] as Int) }
+        let revision: String? = rows.isEmpty
+            ? try String.fetchOne(db, sql: "SELECT revision FROM agreements WHERE digest = ?", arguments: [digest]) : rows[0]["revision"]
+        let cancellation = revision == "cancellation"
         try db.execute(sql: "UPDATE agreements SET status = ? WHERE digest = ?",
                        arguments: [StatusRule.status(of: states, cancellation: cancellation).rawValue, digest])
     }
