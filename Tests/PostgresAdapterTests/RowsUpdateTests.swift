@@ -1,4 +1,5 @@
 import AdapterKit
+import AdapterKitTesting
 import CausewayCore
 import CausewayTesting
 import Foundation
@@ -19,26 +20,9 @@ enum RowsVersions {
         return (adapter, url, first, reference)
     }
 
-    /// Version `version` of `first`: the parent's columns with `set` applied, the lines replaced by
-    /// `lines` (nil: no child table listed), under a digest of its own.
+    /// Version `version` of `first` (``Delivery/rowsChange(version:set:lines:adapter:)``).
     static func change(_ first: Delivery, version: Int, set: [(String, CellValue)], lines: [Row]?) throws -> Delivery {
-        guard case .rows(let rows) = first.action.payload, let linesTable = rows.children.first else {
-            throw MissingTestInput(path: "stahlteile mapping", hint: "its first action is rows with a child table")
-        }
-        var cells = rows.row.cells
-        for (column, value) in set {
-            if let index = cells.firstIndex(where: { $0.column == column }) { cells[index].value = value } else { cells.append((column, value)) }
-        }
-        let children = lines.map { [ChildRows(table: linesTable.table, links: linesTable.links, rows: $0)] } ?? []
-        let action = LegacyAction(index: 0, name: "purchase-order", target: "erp-staging", payload: .rows(RowsAction(
-            table: rows.table, key: rows.key, returning: rows.returning, row: Row(cells), children: children, provenanceColumn: rows.provenanceColumn,
-            update: RowsUpdate(match: ["agreement_digest"], versionColumn: "version", version: version))))
-        let digest = ContentDigest(of: Array("\(first.agreementDigest) version \(version)".utf8))
-        let provenance = ProvenanceRecord(
-            receiptID: "urn:uuid:\(UUID().uuidString.lowercased())", generated: "2026-11-23T10:00:00.000Z", action: action, adapter: "test",
-            agreementID: first.agreementID, agreementType: "PurchaseAgreementChange", agreementDigest: digest, signers: [],
-            plan: first.provenance.plan, gateway: "did:key:z6MkTest", software: "causeway-test")
-        return Delivery(agreementDigest: digest, agreementID: first.agreementID, action: action, provenance: provenance, signedAgreement: [])
+        try first.rowsChange(version: version, set: set, lines: lines, adapter: "test")
     }
 
     /// One line of the staging schema (po_id is linked by the adapter).
