@@ -69,7 +69,7 @@ public final class PostgresStore: AgreementStore {
                 .map { try $0.decode(Int.self) }
             for (version, statements) in [(1, Self.schemaV1), (2, Self.schemaV2), (3, Self.schemaV3), (4, Self.schemaV4),
                                           (5, Self.schemaKERI), (8, Self.schemaRetention), (6, Self.schemaAudit), (7, Self.schemaTracing),
-                                          (9, Self.schemaRevisions)]
+                                          (9, Self.schemaRevisions), (10, WorkQueueSQL.indexes)]
             where !applied.contains(version) {
                 for statement in statements { try await db.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
                 if version == 4 { try await Self.buildTree(db, logger: logger) }
@@ -301,13 +301,25 @@ public final class PostgresStore: AgreementStore {
         try await client.withTransaction(logger: logger) { db in
             let excluded = request.excludingTargets.sorted()
             let leaseUntil = request.now + request.leaseMilliseconds
+            // Expired leases and due entries are found apart, each through its own partial index in
+            // the claim's order, so that a claim reads about `limit` rows however long the queue is
+            // (one OR over both sorted every due entry, and checked each against its chain, first).
             let claimed = try await db.query("""
-                WITH due AS (
-                  SELECT id, state FROM outbox
-                  WHERE ((state = 'pending' AND next_attempt_at <= \(request.now)) OR (state = 'in_flight' AND lease_until < \(request.now)))
+                WITH expired AS (
+                  SELECT id, state, next_attempt_at FROM outbox
+                  WHERE state = 'in_flight' AND lease_until < \(request.now)
+                    AND NOT (target = ANY(\(excluded))) AND NOT \(unescaped: ChainSQL.entryMustWait)
+                  ORDER BY lease_until LIMIT \(request.limit)
+                  FOR UPDATE SKIP LOCKED),
+                pending AS (
+                  SELECT id, state, next_attempt_at FROM outbox
+                  WHERE state = 'pending' AND next_attempt_at <= \(request.now)
                     AND NOT (target = ANY(\(excluded))) AND NOT \(unescaped: ChainSQL.entryMustWait)
                   ORDER BY next_attempt_at, id LIMIT \(request.limit)
-                  FOR UPDATE SKIP LOCKED)
+                  FOR UPDATE SKIP LOCKED),
+                due AS (
+                  SELECT id, state FROM (SELECT * FROM expired UNION ALL SELECT * FROM pending) AS both_kinds
+                  ORDER BY next_attempt_at, id LIMIT \(request.limit))
                 UPDATE outbox o SET state = 'in_flight', claimed_by = \(request.worker), lease_until = \(leaseUntil),
                   needs_lookup = CASE WHEN due.state = 'in_flight' THEN 1 ELSE o.needs_lookup END
                 FROM due WHERE o.id = due.id

@@ -157,6 +157,8 @@ public final class SQLiteStore: AgreementStore {
         migrator.registerMigration("v6") { db in try db.execute(sql: Self.schemaAudit) }
         // v9: changes and cancellations, each version a row of its agreement's chain (SQLiteStore+Revisions).
         migrator.registerMigration("v9") { db in try db.execute(sql: Self.schemaRevisions) }
+        // v10: the outbox's work-queue indexes, partial so that they stay small (WorkQueueSQL).
+        migrator.registerMigration("v10") { db in try db.execute(sql: WorkQueueSQL.indexes.joined(separator: ";\n")) }
         try migrator.migrate(pool)
     }
 
@@ -301,18 +303,28 @@ public final class SQLiteStore: AgreementStore {
 
     public func claim(_ request: ClaimRequest) async throws -> [OutboxEntry] {
         try await pool.write { db in
-            var sql = """
-                SELECT id, state FROM outbox
-                WHERE ((state = 'pending' AND next_attempt_at <= ?) OR (state = 'in_flight' AND lease_until < ?))
-                  AND NOT \(ChainSQL.entryMustWait)
-                """
-            var arguments: [any DatabaseValueConvertible] = [request.now, request.now]
+            // Expired leases and due entries are found apart, each through its own partial index in
+            // the claim's order (WorkQueueSQL), so that a claim reads about `limit` rows however long
+            // the queue is.
+            var excluded = ""
             if !request.excludingTargets.isEmpty {
-                sql += " AND target NOT IN (\(request.excludingTargets.map { _ in "?" }.joined(separator: ", ")))"
-                arguments += request.excludingTargets.sorted() as [any DatabaseValueConvertible]
+                excluded = " AND target NOT IN (\(request.excludingTargets.map { _ in "?" }.joined(separator: ", ")))"
             }
-            sql += " ORDER BY next_attempt_at, id LIMIT ?"
-            arguments.append(request.limit)
+            let targets = request.excludingTargets.sorted() as [any DatabaseValueConvertible]
+            let sql = """
+                SELECT id, state, next_attempt_at FROM (
+                  SELECT id, state, next_attempt_at FROM outbox
+                  WHERE state = 'in_flight' AND lease_until < ? AND NOT \(ChainSQL.entryMustWait)\(excluded)
+                  ORDER BY lease_until LIMIT ?)
+                UNION ALL
+                SELECT id, state, next_attempt_at FROM (
+                  SELECT id, state, next_attempt_at FROM outbox
+                  WHERE state = 'pending' AND next_attempt_at <= ? AND NOT \(ChainSQL.entryMustWait)\(excluded)
+                  ORDER BY next_attempt_at, id LIMIT ?)
+                ORDER BY next_attempt_at, id LIMIT ?
+                """
+            var arguments: [any DatabaseValueConvertible] = [request.now] + targets + [request.limit]
+            arguments += [request.now] + targets + [request.limit, request.limit]
             let candidates = try SQLRow.fetchAll(db, sql: sql, arguments: StatementArguments(arguments))
             var claimed: [OutboxEntry] = []
             for candidate in candidates {
