@@ -16,7 +16,7 @@ import Synchronization
 /// is rejected naming the column. A change or cancellation (``RowsAction/update``) updates the
 /// row the first version inserted instead, idempotent through its version column
 /// (`PostgresRowsAdapter+Update.swift`, Docs/adapters/postgresql.md).
-public final class PostgresRowsAdapter: Adapter {
+public final class PostgresRowsAdapter: BatchDeliveringAdapter {
     public static let descriptor = AdapterDescriptor(
         kind: "postgresql",
         summary: "Rows in PostgreSQL tables, in one transaction with their provenance.",
@@ -110,22 +110,7 @@ public final class PostgresRowsAdapter: Adapter {
             return try await client.withTransaction(logger: logger) { db in
                 if let problem = try await checkColumns(rows, db) { return .rejected(problem) }
                 if let update = rows.update { return try await self.update(rows, update, delivery, db) }
-                // No search first: the insert skips a row whose key exists, and only then is it looked up.
-                var parent = rows.row.cells
-                if let column = rows.provenanceColumn {
-                    parent.append((column, CellValue(.json(try JSONReader().read(delivery.provenance.canonicalBytes)), type: .json)))
-                }
-                let returned = try await insert(table: rows.table, cells: parent, returning: rows.returning, db)
-                guard let returned else {
-                    // Delivered before (a retry after an unknown outcome), or a concurrent delivery of
-                    // the same key won the unique constraint: report that row.
-                    if let existing = try await find(rows, db) { return .delivered(existing) }
-                    return .rejected("the insert into \(rows.table) met a unique constraint that is not the mapping's key \(rows.key)")
-                }
-                for child in rows.children {
-                    try await insertAll(table: child.table, rows: try Self.linked(child, to: returned), db)
-                }
-                return .delivered(reference(rows, returned: returned))
+                return try await self.create(rows, delivery, db)
             }
         } catch let error as PostgresTransactionError {
             if let rejection = error.closureError as? RowsRejection {
@@ -144,6 +129,27 @@ public final class PostgresRowsAdapter: Adapter {
         } catch {
             return .retryable("cannot reach the database")
         }
+    }
+
+    /// Inserts a create's rows inside the caller's transaction: the parent with its provenance,
+    /// then its children linked to the keys the parent's insert returned.
+    func create(_ rows: RowsAction, _ delivery: Delivery, _ db: PostgresConnection) async throws -> DeliveryOutcome {
+        // No search first: the insert skips a row whose key exists, and only then is it looked up.
+        var parent = rows.row.cells
+        if let column = rows.provenanceColumn {
+            parent.append((column, CellValue(.json(delivery.provenance.json), type: .json)))
+        }
+        let returned = try await insert(table: rows.table, cells: parent, returning: rows.returning, db)
+        guard let returned else {
+            // Delivered before (a retry after an unknown outcome), or a concurrent delivery of
+            // the same key won the unique constraint: report that row.
+            if let existing = try await find(rows, db) { return .delivered(existing) }
+            return .rejected("the insert into \(rows.table) met a unique constraint that is not the mapping's key \(rows.key)")
+        }
+        for child in rows.children {
+            try await insertAll(table: child.table, rows: try Self.linked(child, to: returned), db)
+        }
+        return .delivered(reference(rows, returned: returned))
     }
 
     public func lookup(_ delivery: Delivery) async -> LookupResult {

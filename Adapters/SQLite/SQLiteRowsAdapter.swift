@@ -11,7 +11,7 @@ import Synchronization
 /// `Deploy/examples/erp-staging.sqlite.sql`). Idempotent through the mapping's key columns, which
 /// must be UNIQUE in the table. A change or cancellation (``RowsAction/update``) updates the row
 /// the first version inserted instead (`SQLiteRowsAdapter+Update.swift`).
-public final class SQLiteRowsAdapter: Adapter {
+public final class SQLiteRowsAdapter: BatchDeliveringAdapter {
     public static let descriptor = AdapterDescriptor(
         kind: "sqlite",
         summary: "Rows in an SQLite database file, in one transaction with their provenance (the embedded demo target).",
@@ -154,25 +154,7 @@ public final class SQLiteRowsAdapter: Adapter {
             }
             return try await queue.write { db -> DeliveryOutcome in
                 if let problem = try self.checkColumns(rows, db) { return .rejected(problem) }
-                if let existing = try self.find(rows, db) { return .delivered(existing) }
-                var cells = rows.row.cells.map { ($0.column, Self.value($0.value)) }
-                if let column = rows.provenanceColumn {
-                    cells.append((column, String(decoding: delivery.provenance.canonicalBytes, as: UTF8.self).databaseValue))
-                }
-                let returning = rows.returning.isEmpty ? "" : " RETURNING " + rows.returning.map { "CAST(\(Self.identifier($0)) AS TEXT)" }.joined(separator: ", ")
-                let sql = "INSERT INTO \(Self.identifier(rows.table)) (\(cells.map { Self.identifier($0.0) }.joined(separator: ", "))) VALUES ("
-                    + cells.map { _ in "?" }.joined(separator: ", ") + ") ON CONFLICT DO NOTHING" + returning
-                let inserted = try GRDB.Row.fetchOne(db, sql: sql, arguments: StatementArguments(cells.map(\.1)))
-                if !rows.returning.isEmpty, inserted == nil {
-                    if let existing = try self.find(rows, db) { return .delivered(existing) }
-                    return .rejected("the insert into \(rows.table) met a unique constraint that is not the mapping's key")
-                }
-                var returned: [String: String] = [:]
-                for (index, column) in rows.returning.enumerated() { returned[column] = inserted?[index] }
-                for child in rows.children {
-                    try self.insert(try Self.linked(child, to: returned), into: child.table, db)
-                }
-                return .delivered(self.reference(rows, returned))
+                return try self.create(rows, delivery, db)
             }
         } catch let rejection as RowsRejection {
             // Thrown inside the transaction: rolled back, nothing of the delivery stays.
@@ -190,6 +172,30 @@ public final class SQLiteRowsAdapter: Adapter {
             connection.withLock { $0 = nil }
             return .retryable("database unavailable")
         }
+    }
+
+    /// Inserts a create's rows inside the caller's transaction: the row with its provenance (or
+    /// the row already there under the same key), then its children.
+    func create(_ rows: RowsAction, _ delivery: Delivery, _ db: Database) throws -> DeliveryOutcome {
+        if let existing = try find(rows, db) { return .delivered(existing) }
+        var cells = rows.row.cells.map { ($0.column, Self.value($0.value)) }
+        if let column = rows.provenanceColumn {
+            cells.append((column, String(decoding: delivery.provenance.canonicalBytes, as: UTF8.self).databaseValue))
+        }
+        let returning = rows.returning.isEmpty ? "" : " RETURNING " + rows.returning.map { "CAST(\(Self.identifier($0)) AS TEXT)" }.joined(separator: ", ")
+        let sql = "INSERT INTO \(Self.identifier(rows.table)) (\(cells.map { Self.identifier($0.0) }.joined(separator: ", "))) VALUES ("
+            + cells.map { _ in "?" }.joined(separator: ", ") + ") ON CONFLICT DO NOTHING" + returning
+        let inserted = try GRDB.Row.fetchOne(db, sql: sql, arguments: StatementArguments(cells.map(\.1)))
+        if !rows.returning.isEmpty, inserted == nil {
+            if let existing = try find(rows, db) { return .delivered(existing) }
+            return .rejected("the insert into \(rows.table) met a unique constraint that is not the mapping's key")
+        }
+        var returned: [String: String] = [:]
+        for (index, column) in rows.returning.enumerated() { returned[column] = inserted?[index] }
+        for child in rows.children {
+            try insert(try Self.linked(child, to: returned), into: child.table, db)
+        }
+        return .delivered(reference(rows, returned))
     }
 
     /// Every table and column the action names exists (the parent's provenance and version

@@ -31,6 +31,40 @@ extension Adapter {
     public func checkConnection() async throws(AdapterConfigurationError) {}
 }
 
+/// An adapter that can perform several actions in one legacy transaction (the rows adapters).
+///
+/// The delivery worker hands it the entries of one target it claimed together, instead of one
+/// call and one transaction each. The answer must be exactly what delivering each alone would
+/// answer: one outcome per delivery, in order, each the delivery's own. An adapter keeps that by
+/// committing the batch only when every delivery in it succeeded, and otherwise rolling it back
+/// and delivering each alone; a commit whose outcome is unknown makes every outcome `unknown`
+/// (each is looked up before any retry, as for one delivery).
+public protocol BatchDeliveringAdapter: Adapter {
+    /// Performs `deliveries`; returns one outcome per delivery, in the same order. Must not throw.
+    func deliverBatch(_ deliveries: [Delivery]) async -> [DeliveryOutcome]
+}
+
+extension BatchDeliveringAdapter {
+    /// A batch as most adapters make it: the deliveries `batchable` picks (when more than one) go to
+    /// `together`, which answers their outcomes in order, or nil when it wrote nothing and each
+    /// must go alone; every other delivery — and all of them after a nil — goes through
+    /// ``Adapter/deliver(_:)``, one after the other.
+    public func deliverBatch(_ deliveries: [Delivery], batchable: (Delivery) -> Bool,
+                             together: ([Delivery]) async -> [DeliveryOutcome]?) async -> [DeliveryOutcome] {
+        let picked = deliveries.indices.filter { batchable(deliveries[$0]) }
+        var outcomes: [DeliveryOutcome?] = Array(repeating: nil, count: deliveries.count)
+        if picked.count > 1, let answered = await together(picked.map { deliveries[$0] }), answered.count == picked.count {
+            for (index, outcome) in zip(picked, answered) { outcomes[index] = outcome }
+        }
+        var results: [DeliveryOutcome] = []
+        results.reserveCapacity(deliveries.count)
+        for (index, delivery) in deliveries.enumerated() {
+            if let outcome = outcomes[index] { results.append(outcome) } else { results.append(await deliver(delivery)) }
+        }
+        return results
+    }
+}
+
 /// Makes adapters from a target's validated settings.
 public protocol AdapterFactory: Sendable {
     /// The descriptor of the adapters it makes (its kind and configuration schema).

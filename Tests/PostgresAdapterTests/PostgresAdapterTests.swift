@@ -69,6 +69,29 @@ struct PostgresAdapterTests {
         #expect(failures.isEmpty, "\(failures)")
     }
 
+    @Test("a batch answers as one delivery at a time would: each delivered once, a refused one alone, in one transaction when all succeed")
+    func batches() async throws {
+        let (adapter, url) = try await StagingDatabase.make()
+        var counter = 0
+        let failures = await AdapterConformance.runBatch(adapter, makeDelivery: {
+            counter += 1
+            return try! StahlteileActions.action(nonce: "batch-\(counter)")
+        }, makeRejected: {
+            counter += 1
+            return try! StahlteileActions.action(nonce: "refused-\(counter)").settingCell("order_date", to: .text("14.11.2026", .text))
+        })
+        #expect(failures.isEmpty, "\(failures)")
+        // 5 + 1 new + 2 beside the refused one; the refused ones wrote nothing; every order has its 4 lines and its provenance.
+        #expect(try await StagingDatabase.psql(url, "SELECT count(*), count(provenance) FROM erp_purchase_order") == "8|8")
+        #expect(try await StagingDatabase.psql(url, "SELECT count(*) FROM erp_purchase_order_line") == "32")
+        // A batch that commits is one transaction: its orders share the writing transaction's id.
+        let together = (0..<4).map { try! StahlteileActions.action(nonce: "together-\($0)") }
+        let outcomes = await adapter.deliverBatch(together)
+        #expect(outcomes.allSatisfy { $0.outcomeClass == .delivered }, "\(outcomes)")
+        let ids = outcomes.compactMap(\.reference?.id).joined(separator: ",")
+        #expect(try await StagingDatabase.psql(url, "SELECT count(DISTINCT xmin::text) FROM erp_purchase_order WHERE po_id IN (\(ids))") == "1")
+    }
+
     @Test("writes the purchase order, its numbered lines and the provenance in one transaction")
     func writesRows() async throws {
         let (adapter, url) = try await StagingDatabase.make()

@@ -43,6 +43,25 @@ struct SQLiteAdapterTests {
         #expect(failures.isEmpty, "\(failures)")
     }
 
+    @Test("a batch answers as one delivery at a time would: each delivered once, a refused one alone")
+    func batches() async throws {
+        let (adapter, path) = try stagingAdapter()
+        var counter = 0
+        let failures = await AdapterConformance.runBatch(adapter, makeDelivery: {
+            counter += 1
+            return try! stahlteileDelivery(nonce: "batch-\(counter)")
+        }, makeRejected: {
+            counter += 1
+            return try! stahlteileDelivery(nonce: "refused-\(counter)").settingCell("supplier_code", to: .null(.text))
+        })
+        #expect(failures.isEmpty, "\(failures)")
+        let sqlite = "/usr/bin/sqlite3"
+        try #require(FileManager.default.isExecutableFile(atPath: sqlite), "sqlite3 is missing: scripts/test installs it")
+        // 5 + 1 new + 2 beside the refused one; the refused ones wrote nothing; every order has its 4 lines.
+        #expect(try CommandRunner.run(sqlite, [path, "SELECT count(*), count(provenance) FROM erp_purchase_order"]).stdout == "8|8\n")
+        #expect(try CommandRunner.run(sqlite, [path, "SELECT count(*) FROM erp_purchase_order_line"]).stdout == "32\n")
+    }
+
     @Test("writes the order, its lines with exact decimal text, and the provenance; a retry writes nothing more")
     func writes() async throws {
         let (adapter, path) = try stagingAdapter()

@@ -125,22 +125,7 @@ public final class DeliveryWorker: Sendable {
         let byPartner = Dictionary(grouping: entries, by: \.partner)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for (_, partnerEntries) in byPartner {
-                group.addTask {
-                    // At most `partnerConcurrency` deliveries of this partner at once.
-                    var index = 0
-                    while index < partnerEntries.count {
-                        if Task.isCancelled {
-                            try await self.store.release(worker: self.configuration.worker, entries: partnerEntries[index...].map(\.id))
-                            return
-                        }
-                        let window = partnerEntries[index..<min(index + self.configuration.partnerConcurrency, partnerEntries.count)]
-                        try await withThrowingTaskGroup(of: Void.self) { inner in
-                            for entry in window { inner.addTask { try await self.process(entry) } }
-                            try await inner.waitForAll()
-                        }
-                        index += window.count
-                    }
-                }
+                group.addTask { try await self.process(partnerEntries) }
             }
             try await group.waitForAll()
         }
@@ -196,6 +181,99 @@ public final class DeliveryWorker: Sendable {
         }
         return Delivery(agreementDigest: entry.digest, agreementID: entry.agreementID, action: action, provenance: provenance,
                         signedAgreement: document, attempt: entry.attempts + 1)
+    }
+
+    /// Delivers one partner's claimed entries and records each attempt. A target whose adapter
+    /// delivers batches (the rows adapters) gets its entries in one call — one legacy transaction —
+    /// beside the others, which go at most `partnerConcurrency` at a time. Entries that start with
+    /// a lookup always go one at a time. Entries not started when the task is cancelled are released.
+    func process(_ partnerEntries: [OutboxEntry]) async throws {
+        var batches: [[OutboxEntry]] = []
+        var single: [OutboxEntry] = []
+        for (target, targetEntries) in Dictionary(grouping: partnerEntries, by: \.target) {
+            let deliverable = targetEntries.filter { DeliveryStateMachine.firstStep(for: $0) == .deliver }
+            if deliverable.count > 1, try await targets.withAdapter(for: target, { $0 is any BatchDeliveringAdapter }) {
+                batches.append(deliverable)
+                single += targetEntries.filter { DeliveryStateMachine.firstStep(for: $0) != .deliver }
+            } else {
+                single += targetEntries
+            }
+        }
+        single.sort { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for batch in batches {
+                group.addTask { [batch] in
+                    if Task.isCancelled { return try await self.store.release(worker: self.configuration.worker, entries: batch.map(\.id)) }
+                    // Held for the whole batch, as for one delivery; a reload meanwhile that made the
+                    // target one that does not batch sends the entries one at a time.
+                    try await self.targets.withAdapter(for: batch[0].target) { adapter in
+                        if let batcher = adapter as? any BatchDeliveringAdapter {
+                            try await self.processBatch(batch, adapter: batcher)
+                        } else {
+                            for entry in batch { try await self.process(entry, adapter: adapter) }
+                        }
+                    }
+                }
+            }
+            group.addTask { [single] in try await self.processOneByOne(single) }
+            try await group.waitForAll()
+        }
+    }
+
+    /// Delivers entries at most `partnerConcurrency` at a time.
+    func processOneByOne(_ entries: [OutboxEntry]) async throws {
+        var index = 0
+        while index < entries.count {
+            if Task.isCancelled {
+                try await store.release(worker: configuration.worker, entries: entries[index...].map(\.id))
+                return
+            }
+            let window = entries[index..<min(index + configuration.partnerConcurrency, entries.count)]
+            try await withThrowingTaskGroup(of: Void.self) { inner in
+                for entry in window { inner.addTask { try await self.process(entry) } }
+                try await inner.waitForAll()
+            }
+            index += window.count
+        }
+    }
+
+    /// Delivers entries (each to be delivered, none needing a lookup first) in one call of the
+    /// adapter, and records each attempt with its own outcome; the records share a transaction.
+    func processBatch(_ entries: [OutboxEntry], adapter: any BatchDeliveringAdapter) async throws {
+        let startedAt = now()
+        var deliveries: [(entry: OutboxEntry, delivery: Delivery)] = []
+        for entry in entries {
+            do {
+                deliveries.append((entry, try await Self.delivery(of: entry, store: store)))
+            } catch let error as StoredActionError {
+                try await finish(entry, startedAt: startedAt, outcome: "rejected", detail: error.message, next: .deadLetter(reason: error.message))
+            }
+        }
+        guard !deliveries.isEmpty else { return }
+        let limit = Duration.milliseconds(max(configuration.leaseMilliseconds * 3 / 4, 100))
+        let unanswered = DeliveryOutcome.unknown("the target did not answer within \(limit)")
+        var outcomes = await withDeadline(limit, otherwise: Array(repeating: unanswered, count: deliveries.count)) { [deliveries] in
+            await adapter.deliverBatch(deliveries.map(\.delivery))
+        }
+        if outcomes.count != deliveries.count {
+            // An adapter that answered for other deliveries than it was given: nothing is known.
+            outcomes = Array(repeating: .unknown("the adapter answered \(outcomes.count) outcomes for \(deliveries.count) deliveries"),
+                             count: deliveries.count)
+        }
+        let policy = configuration.retry
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for ((entry, _), outcome) in zip(deliveries, outcomes) {
+                switch outcome.outcomeClass {
+                case .delivered, .rejected: breakers.recordSuccess(entry.target)
+                case .retryable, .unknown: breakers.recordFailure(entry.target, now: now())
+                }
+                let next = DeliveryStateMachine.afterDelivery(outcome, entry: entry, now: now(), policy: policy, jitter: jitter())
+                group.addTask {
+                    try await self.finish(entry, startedAt: startedAt, outcome: outcome.outcomeClass.rawValue, detail: outcome.reason, next: next)
+                }
+            }
+            try await group.waitForAll()
+        }
     }
 
     /// Delivers one claimed entry and records the attempt.
