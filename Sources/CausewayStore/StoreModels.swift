@@ -457,12 +457,16 @@ enum ChainSQL {
     /// for the version its agreement supersedes (versions are delivered in order), and — within a
     /// change or cancellation — for the actions before it in the mapping (so a later action, such as
     /// telling the supplier, never runs ahead of an earlier one, such as the ERP, that refused).
+    ///
+    /// Only a change or cancellation can wait (only they have `supersedes`), so the condition is one
+    /// lookup of the entry's agreement by digest, and the rest only for revisions. Written so that
+    /// PostgreSQL plans it as a nested-loop anti-join along the claim's index: written as two
+    /// `EXISTS` over joins, it hashed the first over every agreement (6.5 ms a claim at 5,000).
     static let entryMustWait = """
-        (EXISTS (SELECT 1 FROM agreements w JOIN agreements p ON p.digest = w.supersedes
-                 WHERE w.digest = outbox.digest AND p.status NOT IN ('delivered', 'cancelled'))
-         OR EXISTS (SELECT 1 FROM outbox e JOIN agreements r ON r.digest = e.digest
-                    WHERE e.digest = outbox.digest AND r.revision IS NOT NULL AND e.action_index < outbox.action_index
-                      AND e.state NOT IN ('delivered', 'void')))
+        (EXISTS (SELECT 1 FROM agreements w WHERE w.digest = outbox.digest AND w.revision IS NOT NULL
+                 AND (EXISTS (SELECT 1 FROM agreements p WHERE p.digest = w.supersedes AND p.status NOT IN ('delivered', 'cancelled'))
+                      OR EXISTS (SELECT 1 FROM outbox e WHERE e.digest = outbox.digest AND e.action_index < outbox.action_index
+                                 AND e.state NOT IN ('delivered', 'void')))))
         """
 }
 
