@@ -98,8 +98,9 @@ extension SQLiteRowsAdapter {
     /// Inserts child rows, one statement each.
     func insert(_ rows: [[(String, DatabaseValue)]], into table: String, _ db: Database) throws {
         for cells in rows {
-            try db.execute(sql: "INSERT INTO \(Self.identifier(table)) (\(cells.map { Self.identifier($0.0) }.joined(separator: ", "))) VALUES ("
-                           + cells.map { _ in "?" }.joined(separator: ", ") + ")", arguments: StatementArguments(cells.map(\.1)))
+            // Cached: one text per table and column set (one row per statement).
+            try db.cachedStatement(sql: "INSERT INTO \(Self.identifier(table)) (\(cells.map { Self.identifier($0.0) }.joined(separator: ", "))) VALUES ("
+                                   + cells.map { _ in "?" }.joined(separator: ", ") + ")").execute(arguments: StatementArguments(cells.map(\.1)))
         }
     }
 }

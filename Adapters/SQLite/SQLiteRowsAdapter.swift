@@ -119,7 +119,8 @@ public final class SQLiteRowsAdapter: BatchDeliveringAdapter {
         let selected = rows.returning.isEmpty ? rows.key : rows.returning
         let sql = "SELECT \(selected.map { "CAST(\(Self.identifier($0)) AS TEXT)" }.joined(separator: ", ")) FROM \(Self.identifier(rows.table)) WHERE "
             + keyCells.map { "\(Self.identifier($0.0)) = ?" }.joined(separator: " AND ") + " LIMIT 1"
-        guard let row = try GRDB.Row.fetchOne(db, sql: sql, arguments: StatementArguments(keyCells.map { Self.value($0.1) })) else { return nil }
+        // Cached: the statement's text depends only on the mapping, so there are few of them.
+        guard let row = try GRDB.Row.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(keyCells.map { Self.value($0.1) })) else { return nil }
         var values: [String: String] = [:]
         for (index, column) in selected.enumerated() { values[column] = row[index] }
         return reference(rows, values)
@@ -185,7 +186,7 @@ public final class SQLiteRowsAdapter: BatchDeliveringAdapter {
         let returning = rows.returning.isEmpty ? "" : " RETURNING " + rows.returning.map { "CAST(\(Self.identifier($0)) AS TEXT)" }.joined(separator: ", ")
         let sql = "INSERT INTO \(Self.identifier(rows.table)) (\(cells.map { Self.identifier($0.0) }.joined(separator: ", "))) VALUES ("
             + cells.map { _ in "?" }.joined(separator: ", ") + ") ON CONFLICT DO NOTHING" + returning
-        let inserted = try GRDB.Row.fetchOne(db, sql: sql, arguments: StatementArguments(cells.map(\.1)))
+        let inserted = try GRDB.Row.fetchOne(db.cachedStatement(sql: sql), arguments: StatementArguments(cells.map(\.1)))
         if !rows.returning.isEmpty, inserted == nil {
             if let existing = try find(rows, db) { return .delivered(existing) }
             return .rejected("the insert into \(rows.table) met a unique constraint that is not the mapping's key")
