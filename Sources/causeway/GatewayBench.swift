@@ -150,8 +150,10 @@ struct GatewayBench: AsyncParsableCommand {
         // seconds (about 20 transactions a second: +0.04 per agreement at 6,000 agreements).
         if store == .postgresql { try await Task.sleep(for: .seconds(11)) }
         let workAfter = try side.work()
-        let perAgreement = zip(workBefore, workAfter).map { before, after in
-            (transactions: Double(after.transactions - before.transactions) / Double(count), rows: Double(after.rows - before.rows) / Double(count))
+        let perAgreement = zip(workBefore, workAfter).map { before, after -> (transactions: Double, rows: Double, statements: Double?) in
+            var statements: Double?
+            if let first = before.statements, let last = after.statements { statements = Double(last - first) / Double(count) }
+            return (Double(after.transactions - before.transactions) / Double(count), Double(after.rows - before.rows) / Double(count), statements)
         }
         let intakeRate = Double(count) / intakeElapsed.seconds
         let gatewayRate = Double(count) / elapsed.seconds
@@ -196,13 +198,22 @@ struct GatewayBench: AsyncParsableCommand {
                 report["store_transactions_per_agreement"] = rounded(perAgreement[0].transactions, 100)
                 report["store_rows_written_per_agreement"] = rounded(perAgreement[0].rows, 100)
                 report["erp_transactions_per_agreement"] = rounded(perAgreement[1].transactions, 100)
+                if let store = perAgreement[0].statements, let erp = perAgreement[1].statements {
+                    report["store_statements_per_agreement"] = rounded(store, 100)
+                    report["erp_statements_per_agreement"] = rounded(erp, 100)
+                }
             }
             print(JSONWriter.string(.object(report), style: .pretty))
         } else {
-            let database = perAgreement.count == 2
-                ? "\n              (per agreement: store \(String(format: "%.2f", perAgreement[0].transactions)) transactions, "
-                    + "\(String(format: "%.1f", perAgreement[0].rows)) rows written; ERP \(String(format: "%.2f", perAgreement[1].transactions)) transactions)"
+            let statements = { (value: Double?) in value.map { ", " + String(format: "%.1f", $0) + " statements" } ?? "" }
+            var database = perAgreement.count == 2
+                ? "\n              (per agreement: store \(String(format: "%.2f", perAgreement[0].transactions)) transactions"
+                    + "\(statements(perAgreement[0].statements)), \(String(format: "%.1f", perAgreement[0].rows)) rows written; "
+                    + "ERP \(String(format: "%.2f", perAgreement[1].transactions)) transactions\(statements(perAgreement[1].statements)))"
                 : ""
+            if perAgreement.count == 2, perAgreement[0].statements == nil {
+                database += "\n              (statements not counted: start PostgreSQL with shared_preload_libraries = pg_stat_statements)"
+            }
             print("""
                 causeway bench gateway — \(ProcessInfo.processInfo.activeProcessorCount) cores, \(store.rawValue) store, peer on PostgreSQL at \(Self.redacted(postgres))
                   throughput  gateway  \(Int(gatewayRate.rounded())) agreements/s  (\(count) agreements, submit → receipt, \(concurrency) clients)
@@ -222,8 +233,8 @@ struct GatewayBench: AsyncParsableCommand {
     struct GatewaySide {
         let store: String
         let target: String
-        /// Transactions and rows written so far in the store and the ERP database (PostgreSQL only; empty for SQLite).
-        let work: () throws -> [(transactions: Int, rows: Int)]
+        /// Transactions, rows written and statements so far in the store and the ERP database (PostgreSQL only; empty for SQLite).
+        let work: () throws -> [(transactions: Int, rows: Int, statements: Int?)]
         let erpRows: () throws -> String
         let receiptTimes: () throws -> [String: Double]
     }
@@ -407,15 +418,21 @@ struct GatewayBench: AsyncParsableCommand {
     // MARK: Helpers
 
     /// Transactions (committed and rolled back) and rows written (inserted, updated, deleted) in
-    /// one database so far, as PostgreSQL counts them (`pg_stat_database`).
-    static func databaseWork(_ admin: String, _ name: String) throws -> (transactions: Int, rows: Int) {
+    /// one database so far, as PostgreSQL counts them (`pg_stat_database`), and the statements
+    /// its clients sent (`pg_stat_statements`, top-level statements, `BEGIN` and `COMMIT` included;
+    /// nil when the server does not load that module).
+    static func databaseWork(_ admin: String, _ name: String) throws -> (transactions: Int, rows: Int, statements: Int?) {
         let line = try scalar(admin, """
             SELECT xact_commit + xact_rollback, tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = '\(name)'
             """).split(separator: "|")
         guard line.count == 2, let transactions = Int(line[0]), let rows = Int(line[1]) else {
             throw CLIError("cannot read pg_stat_database for \(name)")
         }
-        return (transactions, rows)
+        _ = try? run("psql", [admin, "-qc", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"])
+        let statements = (try? scalar(admin, """
+            SELECT COALESCE(sum(calls), 0) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '\(name)')
+            """)).flatMap { Int($0) }
+        return (transactions, rows, statements)
     }
 
     /// User plus system CPU seconds a process has used so far (Linux `/proc/PID/stat`).
