@@ -62,6 +62,24 @@ struct StoreSuite {
         #expect(try await store.agreement(digest: ContentDigest(of: [9])) == nil)
     }
 
+    @Test("a claim makes its agreements delivering, in claim order, but leaves one with a dead-lettered action a dead letter", arguments: StoreKind.allCases)
+    func claimStatus(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        for n in 1...3 { _ = try await store.accept(incoming(n, at: Int64(n))) }
+        // Agreement 1's first action fails for good; its second waits for a later claim.
+        let first = try await store.claim(ClaimRequest(worker: "w1", limit: 1, now: 2_000, leaseMilliseconds: 60_000))
+        #expect(first.map(\.digest) == [incoming(1).digest])
+        #expect(try await store.finish(AttemptRecord(entryID: first[0].id, worker: "w1", startedAt: 2_000, finishedAt: 2_001, outcome: "rejected",
+                                                     detail: "no", next: .deadLetter(reason: "no"))))
+        #expect(try await store.agreement(digest: incoming(1).digest)?.summary.status == .deadLetter)
+        let rest = try await store.claim(ClaimRequest(worker: "w1", limit: 10, now: 3_000, leaseMilliseconds: 60_000))
+        #expect(rest.count == 5)
+        #expect(rest.map(\.id) == rest.map(\.id).sorted())
+        #expect(try await store.agreement(digest: incoming(1).digest)?.summary.status == .deadLetter)
+        for n in 2...3 { #expect(try await store.agreement(digest: incoming(n).digest)?.summary.status == .delivering) }
+        #expect(rest.allSatisfy { $0.state == .inFlight && $0.partner == "stahlteile" && $0.agreementID.hasPrefix("urn:test:") })
+    }
+
     @Test("claims are exclusive; an expired lease comes back needing a lookup", arguments: StoreKind.allCases)
     func claims(kind: StoreKind) async throws {
         let store = try await kind.make()

@@ -322,17 +322,22 @@ public final class PostgresStore: AgreementStore {
                   ORDER BY next_attempt_at, id LIMIT \(request.limit))
                 UPDATE outbox o SET state = 'in_flight', claimed_by = \(request.worker), lease_until = \(leaseUntil),
                   needs_lookup = CASE WHEN due.state = 'in_flight' THEN 1 ELSE o.needs_lookup END
-                FROM due WHERE o.id = due.id
-                RETURNING o.id, o.digest
-                """, logger: logger).collect().map { try $0.decode((Int64, String).self) }
-            // Agreements are locked in digest order, so that concurrent claimers cannot deadlock.
-            try await refreshStatuses(db, digests: Set(claimed.map(\.1)))
-            let ids = claimed.map(\.0)
-            guard !ids.isEmpty else { return [] }
-            return try await db.query("""
-                SELECT \(unescaped: Self.entryColumns) FROM outbox o JOIN agreements a ON a.digest = o.digest
-                WHERE o.id = ANY(\(ids)) ORDER BY o.next_attempt_at, o.id
-                """, logger: logger).collect().map(Self.entry)
+                FROM due, agreements a WHERE o.id = due.id AND a.digest = o.digest
+                RETURNING \(unescaped: Self.entryColumns)
+                """, logger: logger).collect().map(Self.entry).sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
+            guard !claimed.isEmpty else { return [] }
+            // Each claimed agreement now has an action in flight, so its status is `delivering`
+            // (StatusRule) unless an action of it is a dead letter: set in one statement, the
+            // agreements locked in digest order so that concurrent claimers cannot deadlock.
+            let digests = Set(claimed.map(\.digest.description)).sorted()
+            try await db.query("""
+                UPDATE agreements a SET status = v.status
+                FROM (SELECT l.digest, CASE WHEN EXISTS (SELECT 1 FROM outbox d WHERE d.digest = l.digest AND d.state = 'dead_letter')
+                                            THEN 'dead_letter' ELSE 'delivering' END AS status
+                      FROM (SELECT digest FROM agreements WHERE digest = ANY(\(digests)) ORDER BY digest FOR UPDATE) AS l) AS v
+                WHERE a.digest = v.digest AND a.status <> v.status
+                """, logger: logger)
+            return claimed
         }
     }
 
