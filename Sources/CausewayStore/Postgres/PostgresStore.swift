@@ -327,15 +327,16 @@ public final class PostgresStore: AgreementStore {
                 """, logger: logger).collect().map(Self.entry).sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
             guard !claimed.isEmpty else { return [] }
             // Each claimed agreement now has an action in flight, so its status is `delivering`
-            // (StatusRule) unless an action of it is a dead letter: set in one statement, the
-            // agreements locked in digest order so that concurrent claimers cannot deadlock.
+            // (StatusRule) unless one of its actions is a dead letter — and then it already is
+            // `dead_letter` (every statement that makes a dead letter refreshes the status). One
+            // statement, the agreements locked in digest order so that concurrent claimers cannot
+            // deadlock. (Checking for the dead letter here instead made PostgreSQL hash the whole
+            // outbox on every claim: 43 ms a claim at 10,000 entries.)
             let digests = Set(claimed.map(\.digest.description)).sorted()
             try await db.query("""
-                UPDATE agreements a SET status = v.status
-                FROM (SELECT l.digest, CASE WHEN EXISTS (SELECT 1 FROM outbox d WHERE d.digest = l.digest AND d.state = 'dead_letter')
-                                            THEN 'dead_letter' ELSE 'delivering' END AS status
-                      FROM (SELECT digest FROM agreements WHERE digest = ANY(\(digests)) ORDER BY digest FOR UPDATE) AS l) AS v
-                WHERE a.digest = v.digest AND a.status <> v.status
+                UPDATE agreements a SET status = 'delivering'
+                FROM (SELECT digest FROM agreements WHERE digest = ANY(\(digests)) ORDER BY digest FOR UPDATE) AS locked
+                WHERE a.digest = locked.digest AND a.status IN ('accepted', 'retrying')
                 """, logger: logger)
             return claimed
         }
