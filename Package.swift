@@ -191,7 +191,9 @@ let package = Package(
         .testTarget(
             name: "CausewayGatewayTests",
             dependencies: ["CausewayGateway", "AdapterKit", "AdapterKitTesting", "CausewayStore", "CausewayTrust", "CausewayTesting",
-                           .product(name: "HummingbirdTesting", package: "hummingbird")],
+                           .product(name: "HummingbirdTesting", package: "hummingbird"),
+                           .product(name: "InMemoryTracing", package: "swift-distributed-tracing"),
+                           .product(name: "Tracing", package: "swift-distributed-tracing")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,10 +1,13 @@
 import AdapterKit
 import AdapterKitTesting
 import CausewayCore
-import CausewayGateway
+@testable import CausewayGateway
 import CausewayStore
 import CausewayTesting
 import Foundation
+import InMemoryTracing
+import Tracing
+import Logging
 import Synchronization
 import Testing
 
@@ -107,5 +110,40 @@ struct BatchDeliveryTests {
             #expect(try await p.store.agreement(digest: agreement.digest)?.attempts.map(\.outcome) == ["unknown", "found"])
         }
         #expect(p.adapter.base.written.count == 3)
+    }
+
+    @Test("with tracing on, a batching target still gets its batch in one call, and each delivery its own span with its own outcome")
+    func tracedBatch() async throws {
+        let store = try SQLiteStore(path: try CommandRunner.temporaryDirectory("traced-batch").appendingPathComponent("c.sqlite").path)
+        try await store.migrate()
+        let tracer = InMemoryTracer()
+        let tracing = GatewayTracing(tracer: TracerBox(tracer), store: store, logger: Logger(label: "test"), services: [])
+        let base = BatchingMemoryAdapter()
+        let traced = try #require(tracing.traced(base, target: "erp") as? any BatchDeliveringAdapter, "a traced batching adapter still batches")
+        var deliveries: [Delivery] = []
+        for n in 0..<3 {
+            let agreement = incoming(n, at: 1)
+            // Agreements 0 and 1 were traced at intake; agreement 2 was not.
+            if n < 2 {
+                try await store.recordTraceContext(.init(traceparent: "00-\(String(repeating: "a", count: 31))\(n)-00f067aa0ba902b7-01", tracestate: ""),
+                                                   digest: agreement.digest)
+            }
+            let action = try LegacyAction(json: agreement.actions[0].action)
+            deliveries.append(Delivery(agreementDigest: agreement.digest, agreementID: agreement.agreementID, action: action,
+                                       provenance: try ProvenanceRecord(json: agreement.actions[0].provenance), signedAgreement: []))
+        }
+        base.base.inject(.rejected)
+        let outcomes = await traced.deliverBatch(deliveries)
+        #expect(outcomes.map(\.outcomeClass) == [.rejected, .delivered, .delivered])
+        #expect(base.batches.withLock { $0 } == [3])
+        let spans = tracer.finishedSpans.filter { $0.operationName == "causeway.delivery" }
+        #expect(spans.count == 2, "one span per traced delivery: \(spans.map(\.operationName))")
+        func span(_ delivery: Delivery) -> FinishedInMemorySpan? {
+            spans.first { $0.attributes.get("causeway.agreement.digest") == .string(delivery.agreementDigest.description) }
+        }
+        #expect(span(deliveries[0])?.attributes.get("causeway.outcome") == .string("rejected"))
+        #expect(span(deliveries[1])?.attributes.get("causeway.outcome") == .string("delivered"))
+        #expect(span(deliveries[2]) == nil)
+        #expect(spans.allSatisfy { $0.attributes.get("causeway.batch.size") == .int64(3) }, "\(spans.map(\.attributes))")
     }
 }

@@ -85,11 +85,16 @@ public struct DeliveryReceipt: Sendable, Hashable {
     public var leaf: ContentDigest { LedgerChain.leafHash(of: leafPreimage) }
 
     /// The unsigned receipt: the leaf preimage with `ledger.leaf` added.
-    public var body: JSONObject {
+    public var body: JSONObject { signable.body }
+
+    /// The unsigned receipt and its ledger leaf hash, from one build of the preimage (the issuer
+    /// needs both; building and canonicalizing each apart doubled its work).
+    public var signable: (body: JSONObject, leaf: ContentDigest) {
         var object = leafPreimage
-        var ledgerObject = object["ledger"]!.objectValue!
+        let leaf = LedgerChain.leafHash(of: object)
+        var ledgerObject = object["ledger"]?.objectValue ?? [:]
         ledgerObject["leaf"] = .string(leaf.description)
         object["ledger"] = .object(ledgerObject)
-        return object
+        return (object, leaf)
     }
 }

@@ -99,6 +99,9 @@ public struct GatewayTracing: Sendable {
     /// Tracing off: `adapter` itself.
     public func traced(_ adapter: any Adapter, target: String) -> any Adapter {
         guard isOn else { return adapter }
+        if let batches = adapter as? any BatchDeliveringAdapter {
+            return TracedBatchAdapter(traced: TracedAdapter(base: adapter, target: target, tracing: self), batches: batches)
+        }
         return TracedAdapter(base: adapter, target: target, tracing: self)
     }
 
@@ -106,6 +109,15 @@ public struct GatewayTracing: Sendable {
     /// a kept intake context (an agreement stored before tracing was on), runs it untraced.
     func inDeliverySpan<T: Sendable>(_ name: String, _ delivery: Delivery, target: String,
                                      _ body: (Delivery, any Span) async -> T) async -> T? {
+        guard let (carried, span) = await startDeliverySpan(name, delivery, target: target) else { return nil }
+        defer { span.end() }
+        return await ServiceContext.withValue(span.context) { await body(carried, span) }
+    }
+
+    /// Starts a span named `name` under the intake span of `delivery`'s agreement and returns the
+    /// delivery carrying the span's `traceparent`, with the span (the caller ends it); nil without
+    /// a kept intake context.
+    func startDeliverySpan(_ name: String, _ delivery: Delivery, target: String) async -> (Delivery, any Span)? {
         guard let tracer, let store else { return nil }
         let kept: StoredTraceContext?
         do {
@@ -117,7 +129,6 @@ public struct GatewayTracing: Sendable {
         }
         guard let kept else { return nil }
         let span = tracer.startSpan(name, tracer.extract(kept), .client, nil)
-        defer { span.end() }
         span.attributes["causeway.target"] = target
         span.attributes["causeway.agreement.digest"] = delivery.agreementDigest.description
         span.attributes["causeway.idempotency_key"] = delivery.idempotencyKey
@@ -126,7 +137,7 @@ public struct GatewayTracing: Sendable {
         let own = tracer.inject(span.context)
         carried.traceparent = own["traceparent"]
         carried.tracestate = own["tracestate"]
-        return await ServiceContext.withValue(span.context) { await body(carried, span) }
+        return (carried, span)
     }
 
     // MARK: Receipts
@@ -234,6 +245,45 @@ struct TracedAdapter: Adapter {
         }
         if let traced { return traced }
         return await base.lookup(delivery)
+    }
+}
+
+/// A traced adapter that delivers batches: each delivery of a batch still gets its own
+/// `causeway.delivery` span (under its agreement's intake span, with its own outcome), all open
+/// while the batch runs in one call of the base adapter.
+struct TracedBatchAdapter: BatchDeliveringAdapter {
+    let traced: TracedAdapter
+    let batches: any BatchDeliveringAdapter
+
+    var descriptor: AdapterDescriptor { traced.descriptor }
+    func deliver(_ delivery: Delivery) async -> DeliveryOutcome { await traced.deliver(delivery) }
+    func lookup(_ delivery: Delivery) async -> LookupResult { await traced.lookup(delivery) }
+
+    func deliverBatch(_ deliveries: [Delivery]) async -> [DeliveryOutcome] {
+        var carried: [Delivery] = []
+        var spans: [(any Span)?] = []
+        for delivery in deliveries {
+            if let (withContext, span) = await traced.tracing.startDeliverySpan("causeway.delivery", delivery, target: traced.target) {
+                carried.append(withContext)
+                spans.append(span)
+            } else {
+                carried.append(delivery)
+                spans.append(nil)
+            }
+        }
+        let outcomes = await batches.deliverBatch(carried)
+        for (index, span) in spans.enumerated() {
+            guard let span else { continue }
+            if index < outcomes.count {
+                span.attributes["causeway.outcome"] = outcomes[index].outcomeClass.rawValue
+                span.attributes["causeway.batch.size"] = deliveries.count
+                if outcomes[index].outcomeClass != .delivered {
+                    span.setStatus(.init(code: .error, message: outcomes[index].outcomeClass.rawValue))
+                }
+            }
+            span.end()
+        }
+        return outcomes
     }
 }
 

@@ -53,11 +53,13 @@ public final class ReceiptIssuer: Sendable {
                             reference?["id"]?.stringValue ?? ""),
                 committedAt: Self.timestamp(entry.deliveredAt ?? issued),
                 ledger: .init(origin: origin, sequence: sequence, previous: previous))
-            let signed = try ReceiptSigner.sign(receipt, with: identity, keri: keri, created: Timestamp(epochSeconds: issued / 1000).text)
+            let (body, leaf) = receipt.signable
+            let signed = try ReceiptSigner.sign(body: body, issuer: receipt.issuer, with: identity, keri: keri,
+                                                created: Timestamp(epochSeconds: issued / 1000).text)
             appends.append(LedgerAppend(entryID: entry.id, receiptID: entry.receiptID, digest: entry.digest, sequence: sequence,
-                                        previous: previous, leaf: receipt.leaf, receipt: signed,
+                                        previous: previous, leaf: leaf, receipt: signed,
                                         treeLeaf: ReceiptBundle.leafHash(of: signed)))
-            previous = receipt.leaf
+            previous = leaf
             sequence += 1
         }
         try await store.appendReceipts(appends)

@@ -19,14 +19,21 @@ public enum ReceiptSigner {
     public static func sign(_ receipt: DeliveryReceipt, with gateway: SigningIdentity, keri: KERISigner? = nil,
                             created: String) throws(ProofCreationError) -> JSONObject
     {
+        try sign(body: receipt.body, issuer: receipt.issuer, with: gateway, keri: keri, created: created)
+    }
+
+    /// Signs a receipt's unsigned body (``DeliveryReceipt/signable``) issued by `issuer`.
+    public static func sign(body: JSONObject, issuer: String, with gateway: SigningIdentity, keri: KERISigner? = nil,
+                            created: String) throws(ProofCreationError) -> JSONObject
+    {
         if let keri {
-            guard receipt.issuer == keri.did else { throw ProofCreationError(message: "the receipt's issuer is not the gateway's KERI DID") }
-            return try KERISigning.addProofs(to: receipt.body, did: keri.did, state: keri.state, keys: [gateway.privateKey], created: created)
+            guard issuer == keri.did else { throw ProofCreationError(message: "the receipt's issuer is not the gateway's KERI DID") }
+            return try KERISigning.addProofs(to: body, did: keri.did, state: keri.state, keys: [gateway.privateKey], created: created)
         }
-        guard receipt.issuer == gateway.didKey.did else {
+        guard issuer == gateway.didKey.did else {
             throw ProofCreationError(message: "the receipt's issuer is not the signing key's DID")
         }
-        return try EddsaJcs2022.addProof(to: receipt.body, signer: gateway, options: .init(created: created))
+        return try EddsaJcs2022.addProof(to: body, signer: gateway, options: .init(created: created))
     }
 
     /// Checks a receipt offline: its type, its proof by its issuer (optionally a given gateway),
