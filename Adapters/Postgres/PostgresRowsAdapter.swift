@@ -169,7 +169,10 @@ public final class PostgresRowsAdapter: BatchDeliveringAdapter {
     // MARK: SQL
 
     /// `"name"`, with quotes doubled: identifiers from mappings can never break out.
-    static func identifier(_ name: String) -> String { "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\"" }
+    static func identifier(_ name: String) -> String {
+        // Most names have no quote: Foundation's replacing is slow enough to show in a profile.
+        "\"" + (name.contains("\"") ? name.replacingOccurrences(of: "\"", with: "\"\"") : name) + "\""
+    }
 
     static func cast(_ type: CellValue.ValueType) -> String {
         switch type {
