@@ -13,8 +13,10 @@ import Testing
 struct HTTPFuzzTests {
     /// Statuses a request may get. 401: a mutation that turns the request into a GET of a route
     /// that needs a token; 414, 501 and 505: standard answers to an over-long target, an
-    /// unsupported transfer coding and another HTTP version. A 5xx other than 501/503 is a bug.
-    static let allowed: Set<Int> = [200, 202, 400, 401, 404, 405, 408, 413, 414, 415, 422, 429, 431, 501, 503, 505]
+    /// unsupported transfer coding and another HTTP version; 303: a mutation that turns the request
+    /// into a GET of a dashboard page, which sends a browser without a session to `/login` (checked:
+    /// only that redirect is allowed). A 5xx other than 501/503 is a bug.
+    static let allowed: Set<Int> = [200, 202, 303, 400, 401, 404, 405, 408, 413, 414, 415, 422, 429, 431, 501, 503, 505]
     static let batch = 100
 
     @Test("mutated requests: no crash, only expected statuses, nothing stored")
@@ -359,6 +361,10 @@ struct HTTPFuzzer: Sendable {
         }
         if let bad = parsed.statuses.first(where: { !HTTPFuzzTests.allowed.contains($0) }) {
             return Exchange(statuses: parsed.statuses, problem: "answered \(bad), not one of \(HTTPFuzzTests.allowed.sorted()); "
+                            + "the answer began \(escaped(received.prefix(300)))")
+        }
+        if parsed.statuses.contains(303), !String(decoding: received, as: UTF8.self).contains("\r\nLocation: /login?next=") {
+            return Exchange(statuses: parsed.statuses, problem: "answered 303 to somewhere else than the login page; "
                             + "the answer began \(escaped(received.prefix(300)))")
         }
         return Exchange(statuses: parsed.statuses)
