@@ -245,6 +245,9 @@ struct GatewayBench: AsyncParsableCommand {
         switch store {
         case .postgresql:
             let (storeURL, erpURL) = (Self.replacingDatabase(in: admin, with: databases.store), Self.replacingDatabase(in: admin, with: databases.erp))
+            // Statements are counted when the server loads pg_stat_statements; without it this fails
+            // and the counts are reported as not counted.
+            _ = try? Self.run("psql", [admin, "-qc", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"])
             return GatewaySide(
                 store: storeURL, target: "{adapter: postgresql, url: \"\(erpURL)\"}",
                 work: { try [databases.store, databases.erp].map { try Self.databaseWork(admin, $0) } },
@@ -420,7 +423,7 @@ struct GatewayBench: AsyncParsableCommand {
     /// Transactions (committed and rolled back) and rows written (inserted, updated, deleted) in
     /// one database so far, as PostgreSQL counts them (`pg_stat_database`), and the statements
     /// its clients sent (`pg_stat_statements`, top-level statements, `BEGIN` and `COMMIT` included;
-    /// nil when the server does not load that module).
+    /// nil when the server does not load that module; ``gatewaySide(in:databases:)`` creates the extension).
     static func databaseWork(_ admin: String, _ name: String) throws -> (transactions: Int, rows: Int, statements: Int?) {
         let line = try scalar(admin, """
             SELECT xact_commit + xact_rollback, tup_inserted + tup_updated + tup_deleted FROM pg_stat_database WHERE datname = '\(name)'
@@ -428,7 +431,6 @@ struct GatewayBench: AsyncParsableCommand {
         guard line.count == 2, let transactions = Int(line[0]), let rows = Int(line[1]) else {
             throw CLIError("cannot read pg_stat_database for \(name)")
         }
-        _ = try? run("psql", [admin, "-qc", "CREATE EXTENSION IF NOT EXISTS pg_stat_statements"])
         let statements = (try? scalar(admin, """
             SELECT COALESCE(sum(calls), 0) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '\(name)')
             """)).flatMap { Int($0) }

@@ -100,7 +100,7 @@ public struct GatewayTracing: Sendable {
     public func traced(_ adapter: any Adapter, target: String) -> any Adapter {
         guard isOn else { return adapter }
         if let batches = adapter as? any BatchDeliveringAdapter {
-            return TracedBatchAdapter(traced: TracedAdapter(base: adapter, target: target, tracing: self), batches: batches)
+            return TracedBatchAdapter(base: batches, target: target, tracing: self)
         }
         return TracedAdapter(base: adapter, target: target, tracing: self)
     }
@@ -252,10 +252,13 @@ struct TracedAdapter: Adapter {
 /// `causeway.delivery` span (under its agreement's intake span, with its own outcome), all open
 /// while the batch runs in one call of the base adapter.
 struct TracedBatchAdapter: BatchDeliveringAdapter {
-    let traced: TracedAdapter
-    let batches: any BatchDeliveringAdapter
+    let base: any BatchDeliveringAdapter
+    let target: String
+    let tracing: GatewayTracing
+    /// One delivery or lookup alone, traced as by any adapter.
+    var traced: TracedAdapter { TracedAdapter(base: base, target: target, tracing: tracing) }
 
-    var descriptor: AdapterDescriptor { traced.descriptor }
+    var descriptor: AdapterDescriptor { base.descriptor }
     func deliver(_ delivery: Delivery) async -> DeliveryOutcome { await traced.deliver(delivery) }
     func lookup(_ delivery: Delivery) async -> LookupResult { await traced.lookup(delivery) }
 
@@ -263,7 +266,7 @@ struct TracedBatchAdapter: BatchDeliveringAdapter {
         var carried: [Delivery] = []
         var spans: [(any Span)?] = []
         for delivery in deliveries {
-            if let (withContext, span) = await traced.tracing.startDeliverySpan("causeway.delivery", delivery, target: traced.target) {
+            if let (withContext, span) = await tracing.startDeliverySpan("causeway.delivery", delivery, target: target) {
                 carried.append(withContext)
                 spans.append(span)
             } else {
@@ -271,7 +274,7 @@ struct TracedBatchAdapter: BatchDeliveringAdapter {
                 spans.append(nil)
             }
         }
-        let outcomes = await batches.deliverBatch(carried)
+        let outcomes = await base.deliverBatch(carried)
         for (index, span) in spans.enumerated() {
             guard let span else { continue }
             if index < outcomes.count {
