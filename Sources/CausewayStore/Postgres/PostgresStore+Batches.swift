@@ -13,24 +13,9 @@ extension PostgresStore {
         guard agreements.count > 1, !agreements.contains(where: { $0.revision != nil }) else {
             return try await agreements.asyncMap { try await self.accept($0) }
         }
-        return try await client.withTransaction(logger: logger) { db in
+        return try await queue.withTransaction(logger: logger) { db in
             let digests = agreements.map(\.digest.description)
-            let inserted = try await db.query("""
-                INSERT INTO agreements (digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
-                  mapping_digest, total, currency, received_at)
-                SELECT v.digest, v.agreement_id, v.partner, v.type, v.status, v.document, v.verification, v.mapping_id, v.mapping_version,
-                  v.mapping_digest, CASE WHEN v.has_total THEN v.total END, CASE WHEN v.has_currency THEN v.currency END, v.received_at
-                FROM unnest(\(digests), \(agreements.map(\.agreementID)), \(agreements.map(\.partner)), \(agreements.map(\.type)),
-                  \(agreements.map { StatusRule.initial($0).rawValue }),
-                  \(agreements.map { ByteBuffer(bytes: $0.document) }), \(agreements.map { StoreJSON.text($0.verification) }),
-                  \(agreements.map(\.mappingID)), \(agreements.map(\.mappingVersion)), \(agreements.map(\.mappingDigest.description)),
-                  \(agreements.map { $0.total != nil }), \(agreements.map { $0.total ?? "" }),
-                  \(agreements.map { $0.currency != nil }), \(agreements.map { $0.currency ?? "" }), \(agreements.map(\.receivedAt)))
-                  WITH ORDINALITY AS v(digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
-                    mapping_digest, has_total, total, has_currency, currency, received_at, position)
-                ORDER BY v.position
-                ON CONFLICT DO NOTHING RETURNING digest
-                """, logger: logger).collect().map { try $0.decode(String.self) }
+            let inserted = try await db.run(InsertAgreements.make(agreements), logger: logger).map { try $0.decode(String.self) }
 
             // Which position each stored row belongs to: the first with its digest (a digest twice
             // in one batch is stored once; the later one is answered as known, below).
@@ -42,15 +27,7 @@ extension PostgresStore {
                 agreements[index].actions.map { (agreement: agreements[index], action: $0) }
             }
             if !actions.isEmpty {
-                try await db.query("""
-                    INSERT INTO outbox (digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, state, next_attempt_at)
-                    SELECT v.digest, v.action_index, v.name, v.target, v.kind, v.adapter, v.action, v.provenance, v.receipt_id, 'pending', v.next_attempt_at
-                    FROM unnest(\(actions.map(\.agreement.digest.description)), \(actions.map(\.action.index)), \(actions.map(\.action.name)),
-                      \(actions.map(\.action.target)), \(actions.map(\.action.kind)), \(actions.map(\.action.adapter)),
-                      \(actions.map { StoreJSON.text($0.action.action) }), \(actions.map { StoreJSON.text($0.action.provenance) }),
-                      \(actions.map(\.action.receiptID)), \(actions.map(\.agreement.receivedAt)))
-                      AS v(digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, next_attempt_at)
-                    """, logger: logger)
+                try await db.run(InsertEntries.make(actions), logger: logger)
             }
 
             // The others: known digests (stored before, or earlier in this batch) and conflicts.
@@ -81,12 +58,10 @@ extension PostgresStore {
 
     public func finishBatch(_ attempts: [AttemptRecord]) async throws -> [Bool] {
         guard attempts.count > 1 else { return try await attempts.asyncMap { try await self.finish($0) } }
-        return try await client.withTransaction(logger: logger) { db in
+        return try await queue.withTransaction(logger: logger) { db in
             // Lock the entries in id order (as one finish each would, one at a time).
             var entries: [Int64: (claimedBy: String?, state: String, attempts: Int, digest: String)] = [:]
-            for row in try await db.query("""
-                SELECT id, claimed_by, state, attempts, digest FROM outbox WHERE id = ANY(\(attempts.map(\.entryID))) ORDER BY id FOR UPDATE
-                """, logger: logger).collect() {
+            for row in try await db.run(LockEntries.make(attempts.map(\.entryID)), logger: logger) {
                 let (id, claimedBy, state, count, digest) = try row.decode((Int64, String?, String, Int, String).self)
                 entries[id] = (claimedBy, state, count, digest)
             }
@@ -105,15 +80,99 @@ extension PostgresStore {
                 recorded.append(true)
             }
             guard !rows.isEmpty else { return recorded }
-            try await db.query("""
+            try await db.run(InsertAttempts.make(rows), logger: logger)
+            try await db.run(MoveEntries.make(rows), logger: logger)
+            try await refreshStatuses(db, digests: digests)
+            return recorded
+        }
+    }
+
+    /// Sets each agreement's status from its outbox entries (``StatusRule``), for many agreements
+    /// in three statements; the agreements are locked in digest order, so that concurrent
+    /// transactions cannot deadlock on them.
+    func refreshStatuses(_ db: PostgresConnection, digests: Set<String>) async throws {
+        guard !digests.isEmpty else { return }
+        if digests.count == 1, let digest = digests.first { return try await refreshStatus(db, digest: digest) }
+        let sorted = digests.sorted()
+        var cancellations: Set<String> = []
+        for row in try await db.run(LockAgreements.make(sorted), logger: logger) {
+            let (digest, revision) = try row.decode((String, String?).self)
+            if revision == "cancellation" { cancellations.insert(digest) }
+        }
+        var states: [String: [(state: OutboxState, attempts: Int)]] = [:]
+        for row in try await db.run(EntryStates.make(sorted), logger: logger) {
+            let (digest, state, attempts) = try row.decode((String, String, Int).self)
+            states[digest, default: []].append((OutboxState(rawValue: state) ?? .pending, attempts))
+        }
+        let statuses = sorted.map { StatusRule.status(of: states[$0] ?? [], cancellation: cancellations.contains($0)).rawValue }
+        try await db.run(SetStatuses.make(sorted, statuses), logger: logger)
+    }
+
+    // MARK: Statement texts
+
+    enum InsertAgreements: StatementText {
+        static func make(_ agreements: [IncomingAgreement]) -> StoreStatement<Self> {
+            .init("""
+                INSERT INTO agreements (digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
+                  mapping_digest, total, currency, received_at)
+                SELECT v.digest, v.agreement_id, v.partner, v.type, v.status, v.document, v.verification, v.mapping_id, v.mapping_version,
+                  v.mapping_digest, CASE WHEN v.has_total THEN v.total END, CASE WHEN v.has_currency THEN v.currency END, v.received_at
+                FROM unnest(\(agreements.map(\.digest.description)), \(agreements.map(\.agreementID)), \(agreements.map(\.partner)),
+                  \(agreements.map(\.type)), \(agreements.map { StatusRule.initial($0).rawValue }),
+                  \(agreements.map { ByteBuffer(bytes: $0.document) }), \(agreements.map { StoreJSON.text($0.verification) }),
+                  \(agreements.map(\.mappingID)), \(agreements.map(\.mappingVersion)), \(agreements.map(\.mappingDigest.description)),
+                  \(agreements.map { $0.total != nil }), \(agreements.map { $0.total ?? "" }),
+                  \(agreements.map { $0.currency != nil }), \(agreements.map { $0.currency ?? "" }), \(agreements.map(\.receivedAt)))
+                  WITH ORDINALITY AS v(digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
+                    mapping_digest, has_total, total, has_currency, currency, received_at, position)
+                ORDER BY v.position
+                ON CONFLICT DO NOTHING RETURNING digest
+                """)
+        }
+        static let sql = make([]).query.sql
+    }
+
+    enum InsertEntries: StatementText {
+        static func make(_ actions: [(agreement: IncomingAgreement, action: IncomingAgreement.Action)]) -> StoreStatement<Self> {
+            .init("""
+                INSERT INTO outbox (digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, state, next_attempt_at)
+                SELECT v.digest, v.action_index, v.name, v.target, v.kind, v.adapter, v.action, v.provenance, v.receipt_id, 'pending', v.next_attempt_at
+                FROM unnest(\(actions.map(\.agreement.digest.description)), \(actions.map(\.action.index)), \(actions.map(\.action.name)),
+                  \(actions.map(\.action.target)), \(actions.map(\.action.kind)), \(actions.map(\.action.adapter)),
+                  \(actions.map { StoreJSON.text($0.action.action) }), \(actions.map { StoreJSON.text($0.action.provenance) }),
+                  \(actions.map(\.action.receiptID)), \(actions.map(\.agreement.receivedAt)))
+                  AS v(digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, next_attempt_at)
+                """)
+        }
+        static let sql = make([]).query.sql
+    }
+
+    /// The entries of a batch of attempts, locked in id order (as one finish each would, one at a time).
+    enum LockEntries: StatementText {
+        static func make(_ ids: [Int64]) -> StoreStatement<Self> {
+            .init("SELECT id, claimed_by, state, attempts, digest FROM outbox WHERE id = ANY(\(ids)) ORDER BY id FOR UPDATE")
+        }
+        static let sql = make([]).query.sql
+    }
+
+    enum InsertAttempts: StatementText {
+        static func make(_ rows: [(attempt: AttemptRecord, number: Int)]) -> StoreStatement<Self> {
+            .init("""
                 INSERT INTO attempts (outbox_id, number, worker, started_at, finished_at, outcome, detail)
                 SELECT v.outbox_id, v.number, v.worker, v.started_at, v.finished_at, v.outcome, CASE WHEN v.has_detail THEN v.detail END
                 FROM unnest(\(rows.map(\.attempt.entryID)), \(rows.map(\.number)), \(rows.map(\.attempt.worker)),
                   \(rows.map(\.attempt.startedAt)), \(rows.map(\.attempt.finishedAt)), \(rows.map(\.attempt.outcome)),
                   \(rows.map { $0.attempt.detail != nil }), \(rows.map { $0.attempt.detail ?? "" }))
                   AS v(outbox_id, number, worker, started_at, finished_at, outcome, has_detail, detail)
-                """, logger: logger)
-            // Per entry what its next state sets; a column an outcome leaves alone keeps its value.
+                """)
+        }
+        static let sql = make([]).query.sql
+    }
+
+    /// Each attempted entry to the state its outcome leaves it in; a column an outcome leaves
+    /// alone keeps its value.
+    enum MoveEntries: StatementText {
+        static func make(_ rows: [(attempt: AttemptRecord, number: Int)]) -> StoreStatement<Self> {
             let moves = rows.map { row -> (state: String, next: Int64?, lookup: Int?, reference: String?, error: String?, delivered: Int64?) in
                 switch row.attempt.next {
                 case .delivered(let reference):
@@ -124,7 +183,7 @@ extension PostgresStore {
                     return ("dead_letter", nil, nil, nil, reason, nil)
                 }
             }
-            try await db.query("""
+            return .init("""
                 UPDATE outbox o SET state = v.state, attempts = v.number, claimed_by = NULL, lease_until = NULL,
                   next_attempt_at = CASE WHEN v.has_next THEN v.next_attempt_at ELSE o.next_attempt_at END,
                   needs_lookup = CASE WHEN v.has_lookup THEN v.needs_lookup ELSE o.needs_lookup END,
@@ -140,35 +199,33 @@ extension PostgresStore {
                   AS v(id, state, number, has_next, next_attempt_at, has_lookup, needs_lookup, has_reference, legacy_ref,
                     has_error, last_error, has_delivered, delivered_at)
                 WHERE o.id = v.id
-                """, logger: logger)
-            try await refreshStatuses(db, digests: digests)
-            return recorded
+                """)
         }
+        static let sql = make([]).query.sql
     }
 
-    /// Sets each agreement's status from its outbox entries (``StatusRule``), for many agreements
-    /// in three statements; the agreements are locked in digest order, so that concurrent
-    /// transactions cannot deadlock on them.
-    func refreshStatuses(_ db: PostgresConnection, digests: Set<String>) async throws {
-        guard !digests.isEmpty else { return }
-        if digests.count == 1, let digest = digests.first { return try await refreshStatus(db, digest: digest) }
-        let sorted = digests.sorted()
-        var cancellations: Set<String> = []
-        for row in try await db.query("SELECT digest, revision FROM agreements WHERE digest = ANY(\(sorted)) ORDER BY digest FOR UPDATE",
-                                      logger: logger).collect() {
-            let (digest, revision) = try row.decode((String, String?).self)
-            if revision == "cancellation" { cancellations.insert(digest) }
+    enum LockAgreements: StatementText {
+        static func make(_ digests: [String]) -> StoreStatement<Self> {
+            .init("SELECT digest, revision FROM agreements WHERE digest = ANY(\(digests)) ORDER BY digest FOR UPDATE")
         }
-        var states: [String: [(state: OutboxState, attempts: Int)]] = [:]
-        for row in try await db.query("SELECT digest, state, attempts FROM outbox WHERE digest = ANY(\(sorted))", logger: logger).collect() {
-            let (digest, state, attempts) = try row.decode((String, String, Int).self)
-            states[digest, default: []].append((OutboxState(rawValue: state) ?? .pending, attempts))
+        static let sql = make([]).query.sql
+    }
+
+    enum EntryStates: StatementText {
+        static func make(_ digests: [String]) -> StoreStatement<Self> {
+            .init("SELECT digest, state, attempts FROM outbox WHERE digest = ANY(\(digests))")
         }
-        let statuses = sorted.map { StatusRule.status(of: states[$0] ?? [], cancellation: cancellations.contains($0)).rawValue }
-        try await db.query("""
-            UPDATE agreements a SET status = v.status FROM unnest(\(sorted), \(statuses)) AS v(digest, status)
-            WHERE a.digest = v.digest AND a.status <> v.status
-            """, logger: logger)
+        static let sql = make([]).query.sql
+    }
+
+    enum SetStatuses: StatementText {
+        static func make(_ digests: [String], _ statuses: [String]) -> StoreStatement<Self> {
+            .init("""
+                UPDATE agreements a SET status = v.status FROM unnest(\(digests), \(statuses)) AS v(digest, status)
+                WHERE a.digest = v.digest AND a.status <> v.status
+                """)
+        }
+        static let sql = make([], []).query.sql
     }
 }
 

@@ -8,26 +8,24 @@ import PostgresNIO
 extension PostgresStore {
     static func insertNodes(_ db: PostgresConnection, _ nodes: [(id: MerkleNodeID, hash: [UInt8])], logger: Logger) async throws {
         guard !nodes.isEmpty else { return }
-        let levels = nodes.map { Int64($0.id.level) }
-        let indexes = nodes.map { Int64($0.id.index) }
-        let hashes = nodes.map { HexEncoding.encode($0.hash) }
-        try await db.query("""
-            INSERT INTO merkle_nodes (level, idx, hash)
-            SELECT l, i, decode(h, 'hex') FROM unnest(\(levels)::bigint[], \(indexes)::bigint[], \(hashes)::text[]) AS n(l, i, h)
-            """, logger: logger)
+        try await db.run(InsertNodes.make(nodes), logger: logger)
+    }
+
+    enum InsertNodes: StatementText {
+        static func make(_ nodes: [(id: MerkleNodeID, hash: [UInt8])]) -> StoreStatement<Self> {
+            .init("""
+                INSERT INTO merkle_nodes (level, idx, hash)
+                SELECT l, i, decode(h, 'hex') FROM unnest(\(nodes.map { Int64($0.id.level) })::bigint[], \(nodes.map { Int64($0.id.index) })::bigint[],
+                  \(nodes.map { HexEncoding.encode($0.hash) })::text[]) AS n(l, i, h)
+                """)
+        }
+        static let sql = make([]).query.sql
     }
 
     static func nodes(_ db: PostgresConnection, _ ids: [MerkleNodeID], logger: Logger) async throws -> [MerkleNodeID: [UInt8]] {
         guard !ids.isEmpty else { return [:] }
-        let unique = Array(Set(ids))
-        let levels = unique.map { Int64($0.level) }
-        let indexes = unique.map { Int64($0.index) }
         var found: [MerkleNodeID: [UInt8]] = [:]
-        let rows = try await db.query("""
-            SELECT n.level, n.idx, n.hash FROM merkle_nodes n
-            JOIN unnest(\(levels)::bigint[], \(indexes)::bigint[]) AS w(level, idx) ON n.level = w.level AND n.idx = w.idx
-            """, logger: logger).collect()
-        for row in rows {
+        for row in try await db.run(SelectNodes.make(Array(Set(ids))), logger: logger) {
             let (level, index, hash) = try row.decode((Int64, Int64, ByteBuffer).self)
             guard level >= 0, level < 63, index >= 0 else { throw StoreError("a stored Merkle node has an impossible id (\(level), \(index))") }
             found[MerkleNodeID(level: Int(level), index: Int(index))] = Array(hash.readableBytesView)
@@ -35,9 +33,25 @@ extension PostgresStore {
         return found
     }
 
+    enum SelectNodes: StatementText {
+        static func make(_ ids: [MerkleNodeID]) -> StoreStatement<Self> {
+            .init("""
+                SELECT n.level, n.idx, n.hash FROM merkle_nodes n
+                JOIN unnest(\(ids.map { Int64($0.level) })::bigint[], \(ids.map { Int64($0.index) })::bigint[]) AS w(level, idx)
+                  ON n.level = w.level AND n.idx = w.idx
+                """)
+        }
+        static let sql = make([]).query.sql
+    }
+
     static func treeSize(_ db: PostgresConnection, logger: Logger) async throws -> Int {
-        let row = try await db.query("SELECT MAX(idx) + 1 FROM merkle_nodes WHERE level = 0", logger: logger).collect().first
+        let row = try await db.run(TreeSize.make(), logger: logger).first
         return Int(try row?.decode(Int64?.self) ?? 0)
+    }
+
+    enum TreeSize: StatementText {
+        static func make() -> StoreStatement<Self> { .init("SELECT MAX(idx) + 1 FROM merkle_nodes WHERE level = 0") }
+        static let sql = make().query.sql
     }
 
     /// Migration v4's second half: the tree of a ledger written before v4, leaf by leaf in order.

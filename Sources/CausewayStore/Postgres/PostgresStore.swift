@@ -9,13 +9,39 @@ import PostgresTLS
 /// Instances claim outbox work with `FOR UPDATE SKIP LOCKED`, so they divide it without waiting
 /// for each other; an agreement's row is locked while its status is recomputed; the ledger has one
 /// writer at a time (a transaction-scoped advisory lock) and `UNIQUE(seq)`/`UNIQUE(prev)` guard
-/// it against forks. Run ``run()`` (the client's connection pool) for as long as the store is used.
+/// it against forks. Run ``run()`` (the connection pools) for as long as the store is used.
+///
+/// Two pools: ``queue`` for the hot path (intake, claims, attempts, receipts), whose statements
+/// are prepared once per connection and planned under settings that keep them on their indexes,
+/// and ``client`` for everything else (reads for the dashboard and API, reconciliation,
+/// retention, migrations), planned freely.
 public final class PostgresStore: AgreementStore {
     let client: PostgresClient
+    /// The hot path's pool; see ``hotPathSettings``.
+    let queue: PostgresClient
     let logger: Logger
     /// The URL's endpoint and the resolved password, when built from a URL: ``migrate()`` first
     /// opens one connection with them, so that a refused one fails at once with its reason.
     let endpoint: (url: PostgresEndpoint, password: String?)?
+
+    /// Connections per instance: at most 8 for reads and administration, 16 for the hot path
+    /// (postgres-nio's single pool had 20).
+    static let generalConnections = 8
+    static let queueConnections = 16
+
+    /// The planner settings of the hot path's sessions. Every statement there reads a few rows
+    /// through an index (a key, or the work queue's partial indexes in order), and most are
+    /// prepared ones whose generic plan a connection keeps: planned while a table is small (a new
+    /// store, a bench's first second), it would keep a sequential scan or a hash join as the table
+    /// grows, until an ANALYZE replans it — seen: the Merkle frontier read as a hash join over
+    /// every node, 0.8 ms a call. And a bitmap scan of a partial index visits every dead entry of
+    /// rows that left the queue and never marks them, so a claim's cost grew with the traffic since
+    /// the last vacuum (1,000 heap pages after 4,000 agreements); an index scan in order stops
+    /// after `limit` rows and marks what it passes dead. With these off PostgreSQL still uses such
+    /// a plan where nothing else can answer.
+    static let hotPathSettings = [
+        ("enable_seqscan", "off"), ("enable_bitmapscan", "off"), ("enable_hashjoin", "off"), ("enable_mergejoin", "off"),
+    ]
 
     /// Advisory lock keys (arbitrary, fixed).
     static let migrationLock: Int64 = 0x4361_7573_6577_6179  // "Causeway"
@@ -28,7 +54,13 @@ public final class PostgresStore: AgreementStore {
     init(configuration: PostgresClient.Configuration, endpoint: (url: PostgresEndpoint, password: String?)?, logger: Logger) {
         self.logger = logger
         self.endpoint = endpoint
-        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        var general = configuration
+        general.options.maximumConnections = Self.generalConnections
+        client = PostgresClient(configuration: general, backgroundLogger: logger)
+        var hot = configuration
+        hot.options.maximumConnections = Self.queueConnections
+        hot.options.additionalStartupParameters += Self.hotPathSettings
+        queue = PostgresClient(configuration: hot, backgroundLogger: logger)
     }
 
     /// A store for a `postgresql://user[:password]@host[:port]/database[?sslmode=…]` URL. TLS is
@@ -48,7 +80,12 @@ public final class PostgresStore: AgreementStore {
     }
 
     /// Runs the connection pool until the surrounding task is cancelled.
-    public func run() async { await client.run() }
+    public func run() async {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.client.run() }
+            group.addTask { await self.queue.run() }
+        }
+    }
 
     /// Runs one statement outside the schema's API (administration and tests: `CREATE DATABASE`).
     @_spi(Testing) public func execute(unsafeSQL statement: String) async throws {
@@ -135,20 +172,9 @@ public final class PostgresStore: AgreementStore {
 
     public func accept(_ agreement: IncomingAgreement) async throws -> IntakeResult {
         if let revision = agreement.revision { return try await acceptRevision(agreement, revision) }
-        return try await client.withTransaction(logger: logger) { db in
+        return try await queue.withTransaction(logger: logger) { db in
             let digest = agreement.digest.description
-            let initial = StatusRule.initial(agreement).rawValue
-            let document = ByteBuffer(bytes: agreement.document)
-            let verification = StoreJSON.text(agreement.verification)
-            let mappingDigest = agreement.mappingDigest.description
-            let inserted = try await db.query("""
-                INSERT INTO agreements (digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
-                  mapping_digest, total, currency, received_at)
-                VALUES (\(digest), \(agreement.agreementID), \(agreement.partner), \(agreement.type), \(initial), \(document),
-                  \(verification), \(agreement.mappingID), \(agreement.mappingVersion), \(mappingDigest),
-                  \(agreement.total), \(agreement.currency), \(agreement.receivedAt))
-                ON CONFLICT DO NOTHING RETURNING seq
-                """, logger: logger).collect()
+            let inserted = try await db.run(InsertAgreement.make(agreement), logger: logger)
             guard !inserted.isEmpty else {
                 // Known digest, or the partner's business id with other content.
                 if let status = try await db.query("SELECT status FROM agreements WHERE digest = \(digest)", logger: logger).collect().first {
@@ -167,16 +193,36 @@ public final class PostgresStore: AgreementStore {
 
     /// One outbox entry per action of an agreement being stored, in `state`.
     func insertEntries(_ db: PostgresConnection, _ agreement: IncomingAgreement, state: OutboxState = .pending) async throws {
-        let digest = agreement.digest.description
         for action in agreement.actions {
-            let actionJSON = StoreJSON.text(action.action)
-            let provenanceJSON = StoreJSON.text(action.provenance)
-            try await db.query("""
-                INSERT INTO outbox (digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, state, next_attempt_at)
-                VALUES (\(digest), \(action.index), \(action.name), \(action.target), \(action.kind), \(action.adapter),
-                  \(actionJSON), \(provenanceJSON), \(action.receiptID), \(state.rawValue), \(agreement.receivedAt))
-                """, logger: logger)
+            try await db.run(InsertEntry.make(agreement, action, state: state), logger: logger)
         }
+    }
+
+    enum InsertAgreement: StatementText {
+        static func make(_ agreement: IncomingAgreement) -> StoreStatement<Self> {
+            .init("""
+                INSERT INTO agreements (digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
+                  mapping_digest, total, currency, received_at)
+                VALUES (\(agreement.digest.description), \(agreement.agreementID), \(agreement.partner), \(agreement.type),
+                  \(StatusRule.initial(agreement).rawValue), \(ByteBuffer(bytes: agreement.document)), \(StoreJSON.text(agreement.verification)),
+                  \(agreement.mappingID), \(agreement.mappingVersion), \(agreement.mappingDigest.description),
+                  \(agreement.total), \(agreement.currency), \(agreement.receivedAt))
+                ON CONFLICT DO NOTHING RETURNING seq
+                """)
+        }
+        static let sql = make(.sample).query.sql
+    }
+
+    enum InsertEntry: StatementText {
+        static func make(_ agreement: IncomingAgreement, _ action: IncomingAgreement.Action, state: OutboxState) -> StoreStatement<Self> {
+            .init("""
+                INSERT INTO outbox (digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, state, next_attempt_at)
+                VALUES (\(agreement.digest.description), \(action.index), \(action.name), \(action.target), \(action.kind), \(action.adapter),
+                  \(StoreJSON.text(action.action)), \(StoreJSON.text(action.provenance)), \(action.receiptID), \(state.rawValue),
+                  \(agreement.receivedAt))
+                """)
+        }
+        static let sql = make(.sample, .sample, state: .pending).query.sql
     }
 
     static let entryColumns = """
@@ -287,24 +333,54 @@ public final class PostgresStore: AgreementStore {
     /// Recomputes an agreement's status from its entries, holding the agreement's row lock so that
     /// concurrent finishes of its actions cannot both compute from a stale view.
     func refreshStatus(_ db: PostgresConnection, digest: String) async throws {
-        let revision = try await db.query("SELECT revision FROM agreements WHERE digest = \(digest) FOR UPDATE", logger: logger).collect()
-            .first?.decode(String?.self)
-        let states = try await db.query("SELECT state, attempts FROM outbox WHERE digest = \(digest)", logger: logger).collect().map { row in
+        let revision = try await db.run(LockAgreement.make(digest), logger: logger).first?.decode(String?.self)
+        let states = try await db.run(EntryStatesOf.make(digest), logger: logger).map { row in
             let (state, attempts) = try row.decode((String, Int).self)
             return (state: OutboxState(rawValue: state) ?? .pending, attempts: attempts)
         }
         let status = StatusRule.status(of: states, cancellation: revision == "cancellation").rawValue
-        try await db.query("UPDATE agreements SET status = \(status) WHERE digest = \(digest)", logger: logger)
+        try await db.run(SetStatus.make(digest, status), logger: logger)
+    }
+
+    enum LockAgreement: StatementText {
+        static func make(_ digest: String) -> StoreStatement<Self> { .init("SELECT revision FROM agreements WHERE digest = \(digest) FOR UPDATE") }
+        static let sql = make("").query.sql
+    }
+
+    enum EntryStatesOf: StatementText {
+        static func make(_ digest: String) -> StoreStatement<Self> { .init("SELECT state, attempts FROM outbox WHERE digest = \(digest)") }
+        static let sql = make("").query.sql
+    }
+
+    enum SetStatus: StatementText {
+        static func make(_ digest: String, _ status: String) -> StoreStatement<Self> {
+            .init("UPDATE agreements SET status = \(status) WHERE digest = \(digest)")
+        }
+        static let sql = make("", "").query.sql
     }
 
     public func claim(_ request: ClaimRequest) async throws -> [OutboxEntry] {
-        try await client.withTransaction(logger: logger) { db in
+        try await queue.withTransaction(logger: logger) { db in
+            let claimed = try await db.run(ClaimDue.make(request), logger: logger).map(Self.entry)
+                .sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
+            guard !claimed.isEmpty else { return [] }
+            let digests = Set(claimed.map(\.digest.description)).sorted()
+            try await db.run(ClaimStatus.make(digests), logger: logger)
+            return claimed
+        }
+    }
+
+    /// The claim: expired leases and due entries are found apart, each through its own partial
+    /// index in the claim's order, so that a claim reads about `limit` rows however long the queue
+    /// is (one OR over both sorted every due entry, and checked each against its chain, first).
+    /// The store's connections do not plan bitmap scans (``init(configuration:endpoint:logger:)``):
+    /// only an index scan in order stops after `limit` rows and marks the index entries of rows
+    /// already claimed or delivered dead as it passes them, so that the next claim skips them.
+    enum ClaimDue: StatementText {
+        static func make(_ request: ClaimRequest) -> StoreStatement<Self> {
             let excluded = request.excludingTargets.sorted()
             let leaseUntil = request.now + request.leaseMilliseconds
-            // Expired leases and due entries are found apart, each through its own partial index in
-            // the claim's order, so that a claim reads about `limit` rows however long the queue is
-            // (one OR over both sorted every due entry, and checked each against its chain, first).
-            let claimed = try await db.query("""
+            return .init("""
                 WITH expired AS (
                   SELECT id, state, next_attempt_at FROM outbox
                   WHERE state = 'in_flight' AND lease_until < \(request.now)
@@ -323,65 +399,54 @@ public final class PostgresStore: AgreementStore {
                 UPDATE outbox o SET state = 'in_flight', claimed_by = \(request.worker), lease_until = \(leaseUntil),
                   needs_lookup = CASE WHEN due.state = 'in_flight' THEN 1 ELSE o.needs_lookup END
                 FROM due, agreements a WHERE o.id = due.id AND a.digest = o.digest
-                RETURNING \(unescaped: Self.entryColumns)
-                """, logger: logger).collect().map(Self.entry).sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
-            guard !claimed.isEmpty else { return [] }
-            // Each claimed agreement now has an action in flight, so its status is `delivering`
-            // (StatusRule) unless one of its actions is a dead letter — and then it already is
-            // `dead_letter` (every statement that makes a dead letter refreshes the status). One
-            // statement, the agreements locked in digest order so that concurrent claimers cannot
-            // deadlock. (Checking for the dead letter here instead made PostgreSQL hash the whole
-            // outbox on every claim: 43 ms a claim at 10,000 entries.)
-            let digests = Set(claimed.map(\.digest.description)).sorted()
-            try await db.query("""
+                RETURNING \(unescaped: PostgresStore.entryColumns)
+                """)
+        }
+        static let sql = make(ClaimRequest(worker: "", limit: 1, now: 0, leaseMilliseconds: 0)).query.sql
+    }
+
+    /// Each claimed agreement now has an action in flight, so its status is `delivering`
+    /// (StatusRule) unless one of its actions is a dead letter — and then it already is
+    /// `dead_letter` (every statement that makes a dead letter refreshes the status). One
+    /// statement, the agreements locked in digest order so that concurrent claimers cannot
+    /// deadlock. (Checking for the dead letter here instead made PostgreSQL hash the whole
+    /// outbox on every claim: 43 ms a claim at 10,000 entries.)
+    enum ClaimStatus: StatementText {
+        static func make(_ digests: [String]) -> StoreStatement<Self> {
+            .init("""
                 UPDATE agreements a SET status = 'delivering'
                 FROM (SELECT digest FROM agreements WHERE digest = ANY(\(digests)) ORDER BY digest FOR UPDATE) AS locked
                 WHERE a.digest = locked.digest AND a.status IN ('accepted', 'retrying')
-                """, logger: logger)
-            return claimed
+                """)
         }
+        static let sql = make([]).query.sql
     }
 
     public func finish(_ attempt: AttemptRecord) async throws -> Bool {
-        try await client.withTransaction(logger: logger) { db in
-            let rows = try await db.query(
-                "SELECT claimed_by, state, attempts, digest FROM outbox WHERE id = \(attempt.entryID) FOR UPDATE", logger: logger).collect()
+        try await queue.withTransaction(logger: logger) { db in
+            let rows = try await db.run(LockEntry.make(attempt.entryID), logger: logger)
             guard let row = rows.first else { return false }
             let (claimedBy, state, attempts, digest) = try row.decode((String?, String, Int, String).self)
             guard claimedBy == attempt.worker, state == OutboxState.inFlight.rawValue else { return false }
             let number = attempts + 1
-            try await db.query("""
-                INSERT INTO attempts (outbox_id, number, worker, started_at, finished_at, outcome, detail)
-                VALUES (\(attempt.entryID), \(number), \(attempt.worker), \(attempt.startedAt), \(attempt.finishedAt), \(attempt.outcome),
-                  \(attempt.detail))
-                """, logger: logger)
-            switch attempt.next {
-            case .delivered(let reference):
-                let referenceJSON = StoreJSON.text(reference)
-                try await db.query("""
-                    UPDATE outbox SET state = 'delivered', attempts = \(number), claimed_by = NULL, lease_until = NULL, needs_lookup = 0,
-                      legacy_ref = \(referenceJSON), last_error = NULL, delivered_at = \(attempt.finishedAt) WHERE id = \(attempt.entryID)
-                    """, logger: logger)
-            case .retry(let at, let lookupFirst):
-                let lookup = lookupFirst ? 1 : 0
-                try await db.query("""
-                    UPDATE outbox SET state = 'pending', attempts = \(number), claimed_by = NULL, lease_until = NULL, next_attempt_at = \(at),
-                      needs_lookup = \(lookup), last_error = \(attempt.detail) WHERE id = \(attempt.entryID)
-                    """, logger: logger)
-            case .deadLetter(let reason):
-                try await db.query("""
-                    UPDATE outbox SET state = 'dead_letter', attempts = \(number), claimed_by = NULL, lease_until = NULL,
-                      last_error = \(reason) WHERE id = \(attempt.entryID)
-                    """, logger: logger)
-            }
+            // The batch's statements with one row: one prepared text per statement, whatever the batch's size.
+            try await db.run(InsertAttempts.make([(attempt, number)]), logger: logger)
+            try await db.run(MoveEntries.make([(attempt, number)]), logger: logger)
             try await refreshStatus(db, digest: digest)
             return true
         }
     }
 
+    enum LockEntry: StatementText {
+        static func make(_ id: Int64) -> StoreStatement<Self> {
+            .init("SELECT claimed_by, state, attempts, digest FROM outbox WHERE id = \(id) FOR UPDATE")
+        }
+        static let sql = make(0).query.sql
+    }
+
     public func release(worker: String, entries: [Int64]) async throws {
         guard !entries.isEmpty else { return }
-        try await client.withTransaction(logger: logger) { db in
+        try await queue.withTransaction(logger: logger) { db in
             let released = try await db.query("""
                 UPDATE outbox SET state = 'pending', claimed_by = NULL, lease_until = NULL
                 WHERE id = ANY(\(entries)) AND claimed_by = \(worker) AND state = 'in_flight' RETURNING digest
@@ -405,17 +470,24 @@ public final class PostgresStore: AgreementStore {
     // MARK: Ledger
 
     public func entriesAwaitingReceipts(limit: Int) async throws -> [OutboxEntry] {
-        try await client.withConnection { db in
-            try await db.query("""
-                SELECT \(unescaped: Self.entryColumns) FROM outbox o JOIN agreements a ON a.digest = o.digest
-                WHERE o.state = 'delivered' AND o.receipt_seq IS NULL ORDER BY o.id LIMIT \(limit)
-                """, logger: logger).collect().map(Self.entry)
+        try await queue.withConnection { db in
+            try await db.run(AwaitingReceipts.make(limit), logger: logger).map(Self.entry)
         }
     }
 
+    enum AwaitingReceipts: StatementText {
+        static func make(_ limit: Int) -> StoreStatement<Self> {
+            .init("""
+                SELECT \(unescaped: PostgresStore.entryColumns) FROM outbox o JOIN agreements a ON a.digest = o.digest
+                WHERE o.state = 'delivered' AND o.receipt_seq IS NULL ORDER BY o.id LIMIT \(limit)
+                """)
+        }
+        static let sql = make(1).query.sql
+    }
+
     public func ledgerHead() async throws -> LedgerHead? {
-        try await client.withConnection { db in
-            guard let row = try await db.query("SELECT seq, leaf FROM ledger ORDER BY seq DESC LIMIT 1", logger: logger).collect().first else {
+        try await queue.withConnection { db in
+            guard let row = try await db.run(LedgerHeadRow.make(), logger: logger).first else {
                 return nil
             }
             let (sequence, leaf) = try row.decode((Int, String).self)
@@ -425,11 +497,10 @@ public final class PostgresStore: AgreementStore {
 
     public func appendReceipts(_ receipts: [LedgerAppend]) async throws {
         guard !receipts.isEmpty else { return }
-        try await client.withTransaction(logger: logger) { db in
+        try await queue.withTransaction(logger: logger) { db in
             // One ledger writer at a time, across instances.
-            try await db.query("SELECT pg_advisory_xact_lock(\(Self.ledgerLock))", logger: logger)
-            let head = try await db.query("SELECT seq, leaf FROM ledger ORDER BY seq DESC LIMIT 1", logger: logger).collect().first
-                .map { try $0.decode((Int, String).self) }
+            try await db.run(LockLedger.make(), logger: logger)
+            let head = try await db.run(LedgerHeadRow.make(), logger: logger).first.map { try $0.decode((Int, String).self) }
             var expectedSequence = head.map { $0.0 + 1 } ?? 0
             var expectedPrevious = try head.map { try StoreJSON.digest($0.1) } ?? LedgerChain.genesis
             let size = try await Self.treeSize(db, logger: logger)
@@ -447,24 +518,44 @@ public final class PostgresStore: AgreementStore {
                 expectedPrevious = receipt.leaf
             }
             // The whole batch in three statements (arrays unnested server-side).
-            let sequences = receipts.map { Int64($0.sequence) }
-            let receiptIDs = receipts.map(\.receiptID)
-            let digests = receipts.map(\.digest.description)
-            let entryIDs = receipts.map(\.entryID)
-            let previous = receipts.map(\.previous.description)
-            let leaves = receipts.map(\.leaf.description)
-            let bodies = receipts.map { StoreJSON.text(.object($0.receipt)) }
-            try await db.query("""
-                INSERT INTO ledger (seq, receipt_id, digest, outbox_id, prev, leaf, receipt)
-                SELECT * FROM unnest(\(sequences)::bigint[], \(receiptIDs)::text[], \(digests)::text[], \(entryIDs)::bigint[],
-                  \(previous)::text[], \(leaves)::text[], \(bodies)::text[])
-                """, logger: logger)
-            try await db.query("""
-                UPDATE outbox SET receipt_seq = u.seq FROM unnest(\(entryIDs)::bigint[], \(sequences)::bigint[]) AS u(id, seq)
-                WHERE outbox.id = u.id
-                """, logger: logger)
+            try await db.run(InsertLedger.make(receipts), logger: logger)
+            try await db.run(SetReceiptSequences.make(receipts), logger: logger)
             try await Self.insertNodes(db, nodes, logger: logger)
         }
+    }
+
+    enum LockLedger: StatementText {
+        static func make() -> StoreStatement<Self> { .init("SELECT pg_advisory_xact_lock(\(PostgresStore.ledgerLock))") }
+        static let sql = make().query.sql
+    }
+
+    enum LedgerHeadRow: StatementText {
+        static func make() -> StoreStatement<Self> { .init("SELECT seq, leaf FROM ledger ORDER BY seq DESC LIMIT 1") }
+        static let sql = make().query.sql
+    }
+
+    enum InsertLedger: StatementText {
+        static func make(_ receipts: [LedgerAppend]) -> StoreStatement<Self> {
+            .init("""
+                INSERT INTO ledger (seq, receipt_id, digest, outbox_id, prev, leaf, receipt)
+                SELECT * FROM unnest(\(receipts.map { Int64($0.sequence) })::bigint[], \(receipts.map(\.receiptID))::text[],
+                  \(receipts.map(\.digest.description))::text[], \(receipts.map(\.entryID))::bigint[],
+                  \(receipts.map(\.previous.description))::text[], \(receipts.map(\.leaf.description))::text[],
+                  \(receipts.map { StoreJSON.text(.object($0.receipt)) })::text[])
+                """)
+        }
+        static let sql = make([]).query.sql
+    }
+
+    enum SetReceiptSequences: StatementText {
+        static func make(_ receipts: [LedgerAppend]) -> StoreStatement<Self> {
+            .init("""
+                UPDATE outbox SET receipt_seq = u.seq FROM unnest(\(receipts.map(\.entryID))::bigint[], \(receipts.map { Int64($0.sequence) })::bigint[])
+                  AS u(id, seq)
+                WHERE outbox.id = u.id
+                """)
+        }
+        static let sql = make([]).query.sql
     }
 
     public func receipts(digest: ContentDigest) async throws -> [JSONObject] {
