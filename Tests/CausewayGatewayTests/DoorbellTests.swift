@@ -41,6 +41,32 @@ struct DoorbellTests {
         #expect(clock.now - started < .seconds(30))
     }
 
+    @Test("ringOne wakes one waiting loop only; with nobody waiting it is remembered like a ring")
+    func wakesOne() async {
+        let bell = Doorbell()
+        let clock = ContinuousClock()
+        let woken = await withTaskGroup(of: Int?.self) { group in
+            for index in 0..<3 {
+                group.addTask {
+                    let waited = await clock.measure { await bell.wait(upTo: .seconds(6)) }
+                    return waited < .seconds(5) ? index : nil
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: .milliseconds(300))
+                bell.ringOne()
+                return nil
+            }
+            var woken: [Int] = []
+            for await index in group { if let index { woken.append(index) } }
+            return woken
+        }
+        #expect(woken.count == 1, "one ring wakes one waiter and leaves the others to their limit: \(woken)")
+        bell.ringOne()
+        let remembered = await clock.measure { await bell.wait(upTo: .seconds(60)) }
+        #expect(remembered < .seconds(30))
+    }
+
     @Test("without a ring the wait ends after its limit, and a late timer does not end the next wait")
     func timesOut() async {
         let bell = Doorbell()

@@ -162,7 +162,7 @@ struct GatewayAPI: Sendable {
         case .accepted(let digest, let partner, let status):
             RequestLogNotes.note(partner: partner, digest: digest.description)
             metrics.increment("causeway_agreements_accepted_total", ["partner": partner])
-            newWork.ring()
+            newWork.ringOne()
             return Self.json(["digest": .string(digest.description), "status": .string(status.rawValue), "partner": .string(partner)],
                              status: .accepted)
         case .known(let digest, let status):

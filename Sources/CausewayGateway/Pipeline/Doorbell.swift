@@ -4,8 +4,8 @@ import Synchronization
 /// the workers ring the receipt issuer's when they finish deliveries. Polling stays the safety
 /// net (work from another instance, retries falling due), so a lost ring costs at most one pause.
 ///
-/// A ring wakes every loop waiting at that moment; a ring while nobody waits is remembered (once)
-/// and ends the next wait at once.
+/// A ring wakes every loop waiting at that moment (``ringOne()``: one of them); a ring while
+/// nobody waits is remembered (once) and ends the next wait at once.
 public final class Doorbell: Sendable {
     struct State {
         var rung = false
@@ -28,6 +28,20 @@ public final class Doorbell: Sendable {
             return Array(state.waiters.values)
         }
         for waiter in waiters { waiter.resume() }
+    }
+
+    /// Wakes the loop that has waited longest, or the next one to wait. For work any one of the
+    /// loops can take: intake's commits wake one delivery worker each, not all four, three of
+    /// which would then claim nothing (each an empty claim transaction).
+    public func ringOne() {
+        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard let first = state.waiters.keys.min() else {
+                state.rung = true
+                return nil
+            }
+            return state.waiters.removeValue(forKey: first)
+        }
+        waiter?.resume()
     }
 
     /// Returns when the bell rings or after `limit`, whichever comes first.

@@ -8,27 +8,24 @@ import PostgresNIO
 /// the batch's size. Column arrays cannot hold NULL through postgres-nio's encoders, so each
 /// nullable column travels with a `Bool` array saying which entries are present.
 extension PostgresStore {
+    /// Stores agreements (first versions) and their outbox entries in one statement — its own
+    /// transaction, one round trip whatever the batch's size — then reads what the others are.
     public func acceptBatch(_ agreements: [IncomingAgreement]) async throws -> [IntakeResult] {
         // Changes and cancellations are rare and check their chain under a lock: one at a time.
-        guard agreements.count > 1, !agreements.contains(where: { $0.revision != nil }) else {
+        guard !agreements.isEmpty, !agreements.contains(where: { $0.revision != nil }) else {
             return try await agreements.asyncMap { try await self.accept($0) }
         }
-        return try await queue.withTransaction(logger: logger) { db in
-            let digests = agreements.map(\.digest.description)
-            let inserted = try await db.run(InsertAgreements.make(agreements), logger: logger).map { try $0.decode(String.self) }
-
-            // Which position each stored row belongs to: the first with its digest (a digest twice
-            // in one batch is stored once; the later one is answered as known, below).
-            var stored = Set(inserted)
-            var isNew = [Bool](repeating: false, count: agreements.count)
-            for (index, digest) in digests.enumerated() where stored.remove(digest) != nil { isNew[index] = true }
-
-            let actions = agreements.indices.filter { isNew[$0] }.flatMap { index in
-                agreements[index].actions.map { (agreement: agreements[index], action: $0) }
-            }
-            if !actions.isEmpty {
-                try await db.run(InsertEntries.make(actions), logger: logger)
-            }
+        let digests = agreements.map(\.digest.description)
+        // A digest twice in one batch is stored once, from its first position; the later one is
+        // answered as known, below.
+        var firstPosition: [String: Int] = [:]
+        for (index, digest) in digests.enumerated() where firstPosition[digest] == nil { firstPosition[digest] = index }
+        let actions = agreements.indices.filter { firstPosition[digests[$0]] == $0 }.flatMap { index in
+            agreements[index].actions.map { (agreement: agreements[index], action: $0) }
+        }
+        return try await queue.withConnection { db in
+            let inserted = Set(try await db.run(InsertAgreements.make(agreements, actions), logger: logger).map { try $0.decode(String.self) })
+            let isNew = digests.indices.map { inserted.contains(digests[$0]) && firstPosition[digests[$0]] == $0 }
 
             // The others: known digests (stored before, or earlier in this batch) and conflicts.
             let others = agreements.indices.filter { !isNew[$0] }
@@ -110,41 +107,42 @@ extension PostgresStore {
 
     // MARK: Statement texts
 
+    /// Agreements and the outbox entries of those stored (not those whose digest or business id
+    /// was there before): one statement, so one transaction without `BEGIN` and `COMMIT`. The
+    /// entries' foreign key is checked at the statement's end, when the agreements exist.
     enum InsertAgreements: StatementText {
-        static func make(_ agreements: [IncomingAgreement]) -> StoreStatement<Self> {
+        static func make(_ agreements: [IncomingAgreement], _ actions: [(agreement: IncomingAgreement, action: IncomingAgreement.Action)])
+            -> StoreStatement<Self>
+        {
             .init("""
-                INSERT INTO agreements (digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
-                  mapping_digest, total, currency, received_at)
-                SELECT v.digest, v.agreement_id, v.partner, v.type, v.status, v.document, v.verification, v.mapping_id, v.mapping_version,
-                  v.mapping_digest, CASE WHEN v.has_total THEN v.total END, CASE WHEN v.has_currency THEN v.currency END, v.received_at
-                FROM unnest(\(agreements.map(\.digest.description)), \(agreements.map(\.agreementID)), \(agreements.map(\.partner)),
-                  \(agreements.map(\.type)), \(agreements.map { StatusRule.initial($0).rawValue }),
-                  \(agreements.map { ByteBuffer(bytes: $0.document) }), \(agreements.map { StoreJSON.text($0.verification) }),
-                  \(agreements.map(\.mappingID)), \(agreements.map(\.mappingVersion)), \(agreements.map(\.mappingDigest.description)),
-                  \(agreements.map { $0.total != nil }), \(agreements.map { $0.total ?? "" }),
-                  \(agreements.map { $0.currency != nil }), \(agreements.map { $0.currency ?? "" }), \(agreements.map(\.receivedAt)))
-                  WITH ORDINALITY AS v(digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
-                    mapping_digest, has_total, total, has_currency, currency, received_at, position)
-                ORDER BY v.position
-                ON CONFLICT DO NOTHING RETURNING digest
+                WITH stored AS (
+                  INSERT INTO agreements (digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
+                    mapping_digest, total, currency, received_at)
+                  SELECT v.digest, v.agreement_id, v.partner, v.type, v.status, v.document, v.verification, v.mapping_id, v.mapping_version,
+                    v.mapping_digest, CASE WHEN v.has_total THEN v.total END, CASE WHEN v.has_currency THEN v.currency END, v.received_at
+                  FROM unnest(\(agreements.map(\.digest.description)), \(agreements.map(\.agreementID)), \(agreements.map(\.partner)),
+                    \(agreements.map(\.type)), \(agreements.map { StatusRule.initial($0).rawValue }),
+                    \(agreements.map { ByteBuffer(bytes: $0.document) }), \(agreements.map { StoreJSON.text($0.verification) }),
+                    \(agreements.map(\.mappingID)), \(agreements.map(\.mappingVersion)), \(agreements.map(\.mappingDigest.description)),
+                    \(agreements.map { $0.total != nil }), \(agreements.map { $0.total ?? "" }),
+                    \(agreements.map { $0.currency != nil }), \(agreements.map { $0.currency ?? "" }), \(agreements.map(\.receivedAt)))
+                    WITH ORDINALITY AS v(digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
+                      mapping_digest, has_total, total, has_currency, currency, received_at, position)
+                  ORDER BY v.position
+                  ON CONFLICT DO NOTHING RETURNING digest),
+                entries AS (
+                  INSERT INTO outbox (digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, state, next_attempt_at)
+                  SELECT v.digest, v.action_index, v.name, v.target, v.kind, v.adapter, v.action, v.provenance, v.receipt_id, 'pending', v.next_attempt_at
+                  FROM unnest(\(actions.map(\.agreement.digest.description)), \(actions.map(\.action.index)), \(actions.map(\.action.name)),
+                    \(actions.map(\.action.target)), \(actions.map(\.action.kind)), \(actions.map(\.action.adapter)),
+                    \(actions.map { StoreJSON.text($0.action.action) }), \(actions.map { StoreJSON.text($0.action.provenance) }),
+                    \(actions.map(\.action.receiptID)), \(actions.map(\.agreement.receivedAt)))
+                    AS v(digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, next_attempt_at)
+                  WHERE v.digest IN (SELECT digest FROM stored))
+                SELECT digest FROM stored
                 """)
         }
-        static let sql = make([]).query.sql
-    }
-
-    enum InsertEntries: StatementText {
-        static func make(_ actions: [(agreement: IncomingAgreement, action: IncomingAgreement.Action)]) -> StoreStatement<Self> {
-            .init("""
-                INSERT INTO outbox (digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, state, next_attempt_at)
-                SELECT v.digest, v.action_index, v.name, v.target, v.kind, v.adapter, v.action, v.provenance, v.receipt_id, 'pending', v.next_attempt_at
-                FROM unnest(\(actions.map(\.agreement.digest.description)), \(actions.map(\.action.index)), \(actions.map(\.action.name)),
-                  \(actions.map(\.action.target)), \(actions.map(\.action.kind)), \(actions.map(\.action.adapter)),
-                  \(actions.map { StoreJSON.text($0.action.action) }), \(actions.map { StoreJSON.text($0.action.provenance) }),
-                  \(actions.map(\.action.receiptID)), \(actions.map(\.agreement.receivedAt)))
-                  AS v(digest, action_index, name, target, kind, adapter, action, provenance, receipt_id, next_attempt_at)
-                """)
-        }
-        static let sql = make([]).query.sql
+        static let sql = make([], []).query.sql
     }
 
     /// The entries of a batch of attempts, locked in id order (as one finish each would, one at a time).

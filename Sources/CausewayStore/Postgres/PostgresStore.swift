@@ -172,23 +172,7 @@ public final class PostgresStore: AgreementStore {
 
     public func accept(_ agreement: IncomingAgreement) async throws -> IntakeResult {
         if let revision = agreement.revision { return try await acceptRevision(agreement, revision) }
-        return try await queue.withTransaction(logger: logger) { db in
-            let digest = agreement.digest.description
-            let inserted = try await db.run(InsertAgreement.make(agreement), logger: logger)
-            guard !inserted.isEmpty else {
-                // Known digest, or the partner's business id with other content.
-                if let status = try await db.query("SELECT status FROM agreements WHERE digest = \(digest)", logger: logger).collect().first {
-                    return .known(AgreementStatus(rawValue: try status.decode(String.self)) ?? .accepted)
-                }
-                let existing = try await db.query(
-                    "SELECT digest FROM agreements WHERE partner = \(agreement.partner) AND agreement_id = \(agreement.agreementID)",
-                    logger: logger).collect()
-                guard let row = existing.first else { throw StoreError("intake raced with a concurrent insert; try again") }
-                return .conflict(existing: try StoreJSON.digest(try row.decode(String.self)))
-            }
-            try await insertEntries(db, agreement)
-            return .accepted
-        }
+        return try await acceptBatch([agreement])[0]
     }
 
     /// One outbox entry per action of an agreement being stored, in `state`.
@@ -196,21 +180,6 @@ public final class PostgresStore: AgreementStore {
         for action in agreement.actions {
             try await db.run(InsertEntry.make(agreement, action, state: state), logger: logger)
         }
-    }
-
-    enum InsertAgreement: StatementText {
-        static func make(_ agreement: IncomingAgreement) -> StoreStatement<Self> {
-            .init("""
-                INSERT INTO agreements (digest, agreement_id, partner, type, status, document, verification, mapping_id, mapping_version,
-                  mapping_digest, total, currency, received_at)
-                VALUES (\(agreement.digest.description), \(agreement.agreementID), \(agreement.partner), \(agreement.type),
-                  \(StatusRule.initial(agreement).rawValue), \(ByteBuffer(bytes: agreement.document)), \(StoreJSON.text(agreement.verification)),
-                  \(agreement.mappingID), \(agreement.mappingVersion), \(agreement.mappingDigest.description),
-                  \(agreement.total), \(agreement.currency), \(agreement.receivedAt))
-                ON CONFLICT DO NOTHING RETURNING seq
-                """)
-        }
-        static let sql = make(.sample).query.sql
     }
 
     enum InsertEntry: StatementText {
@@ -360,19 +329,23 @@ public final class PostgresStore: AgreementStore {
     }
 
     public func claim(_ request: ClaimRequest) async throws -> [OutboxEntry] {
-        try await queue.withTransaction(logger: logger) { db in
-            let claimed = try await db.run(ClaimDue.make(request), logger: logger).map(Self.entry)
+        try await queue.withConnection { db in
+            try await db.run(ClaimDue.make(request), logger: logger).map(Self.entry)
                 .sorted { ($0.nextAttemptAt, $0.id) < ($1.nextAttemptAt, $1.id) }
-            guard !claimed.isEmpty else { return [] }
-            let digests = Set(claimed.map(\.digest.description)).sorted()
-            try await db.run(ClaimStatus.make(digests), logger: logger)
-            return claimed
         }
     }
 
-    /// The claim: expired leases and due entries are found apart, each through its own partial
-    /// index in the claim's order, so that a claim reads about `limit` rows however long the queue
-    /// is (one OR over both sorted every due entry, and checked each against its chain, first).
+    /// The claim, one statement (its own transaction, one round trip). Expired leases and due
+    /// entries are found apart, each through its own partial index in the claim's order, so that
+    /// a claim reads about `limit` rows however long the queue is (one OR over both sorted every
+    /// due entry, and checked each against its chain, first).
+    ///
+    /// Each claimed agreement then has an action in flight, so its status is `delivering`
+    /// (StatusRule) unless one of its actions is a dead letter — and then it already is
+    /// `dead_letter` (every statement that makes a dead letter refreshes the status). The
+    /// agreements are locked in digest order before they are updated, so that concurrent claimers
+    /// cannot deadlock on them. (Checking for the dead letter here instead made PostgreSQL hash
+    /// the whole outbox on every claim: 43 ms a claim at 10,000 entries.)
     /// The store's connections do not plan bitmap scans (``init(configuration:endpoint:logger:)``):
     /// only an index scan in order stops after `limit` rows and marks the index entries of rows
     /// already claimed or delivered dead as it passes them, so that the next claim skips them.
@@ -395,31 +368,21 @@ public final class PostgresStore: AgreementStore {
                   FOR UPDATE SKIP LOCKED),
                 due AS (
                   SELECT id, state FROM (SELECT * FROM expired UNION ALL SELECT * FROM pending) AS both_kinds
-                  ORDER BY next_attempt_at, id LIMIT \(request.limit))
-                UPDATE outbox o SET state = 'in_flight', claimed_by = \(request.worker), lease_until = \(leaseUntil),
-                  needs_lookup = CASE WHEN due.state = 'in_flight' THEN 1 ELSE o.needs_lookup END
-                FROM due, agreements a WHERE o.id = due.id AND a.digest = o.digest
-                RETURNING \(unescaped: PostgresStore.entryColumns)
+                  ORDER BY next_attempt_at, id LIMIT \(request.limit)),
+                claimed AS (
+                  UPDATE outbox o SET state = 'in_flight', claimed_by = \(request.worker), lease_until = \(leaseUntil),
+                    needs_lookup = CASE WHEN due.state = 'in_flight' THEN 1 ELSE o.needs_lookup END
+                  FROM due, agreements a WHERE o.id = due.id AND a.digest = o.digest
+                  RETURNING \(unescaped: PostgresStore.entryColumns)),
+                locked AS (
+                  SELECT digest FROM agreements WHERE digest IN (SELECT digest FROM claimed) ORDER BY digest FOR UPDATE),
+                delivering AS (
+                  UPDATE agreements a SET status = 'delivering' FROM locked
+                  WHERE a.digest = locked.digest AND a.status IN ('accepted', 'retrying'))
+                SELECT * FROM claimed
                 """)
         }
         static let sql = make(ClaimRequest(worker: "", limit: 1, now: 0, leaseMilliseconds: 0)).query.sql
-    }
-
-    /// Each claimed agreement now has an action in flight, so its status is `delivering`
-    /// (StatusRule) unless one of its actions is a dead letter — and then it already is
-    /// `dead_letter` (every statement that makes a dead letter refreshes the status). One
-    /// statement, the agreements locked in digest order so that concurrent claimers cannot
-    /// deadlock. (Checking for the dead letter here instead made PostgreSQL hash the whole
-    /// outbox on every claim: 43 ms a claim at 10,000 entries.)
-    enum ClaimStatus: StatementText {
-        static func make(_ digests: [String]) -> StoreStatement<Self> {
-            .init("""
-                UPDATE agreements a SET status = 'delivering'
-                FROM (SELECT digest FROM agreements WHERE digest = ANY(\(digests)) ORDER BY digest FOR UPDATE) AS locked
-                WHERE a.digest = locked.digest AND a.status IN ('accepted', 'retrying')
-                """)
-        }
-        static let sql = make([]).query.sql
     }
 
     public func finish(_ attempt: AttemptRecord) async throws -> Bool {
