@@ -260,7 +260,9 @@ struct GatewayBench: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: sqliteSchema) else {
                 throw CLIError("--sqlite-schema: \(sqliteSchema) not found (run from the repository root)")
             }
-            try Self.run("sqlite3", [erpFile, ".read \(sqliteSchema)"])
+            // The twin in write-ahead-log mode, as a database that an application writes while
+            // others read it would be (the adapter keeps whatever mode a file has).
+            try Self.run("sqlite3", [erpFile, ".read \(sqliteSchema)", "PRAGMA journal_mode=WAL"])
             return GatewaySide(
                 store: "sqlite:\(storeFile)", target: "{adapter: sqlite, path: \"\(erpFile)\"}", work: { [] },
                 erpRows: { try Self.run("sqlite3", [erpFile, "SELECT count(*) FROM erp_purchase_order"]).trimmingCharacters(in: .whitespacesAndNewlines) },

@@ -53,32 +53,19 @@ extension PostgresStore {
         }
     }
 
+    /// Records a batch of attempts: the entries still claimed by the attempt's worker get their
+    /// attempt and their next state in one statement, then their agreements' statuses.
     public func finishBatch(_ attempts: [AttemptRecord]) async throws -> [Bool] {
-        guard attempts.count > 1 else { return try await attempts.asyncMap { try await self.finish($0) } }
+        guard !attempts.isEmpty else { return [] }
         return try await queue.withTransaction(logger: logger) { db in
-            // Lock the entries in id order (as one finish each would, one at a time).
-            var entries: [Int64: (claimedBy: String?, state: String, attempts: Int, digest: String)] = [:]
-            for row in try await db.run(LockEntries.make(attempts.map(\.entryID)), logger: logger) {
-                let (id, claimedBy, state, count, digest) = try row.decode((Int64, String?, String, Int, String).self)
-                entries[id] = (claimedBy, state, count, digest)
-            }
-            var recorded: [Bool] = []
-            var rows: [(attempt: AttemptRecord, number: Int)] = []
+            var recorded = [Bool](repeating: false, count: attempts.count)
             var digests = Set<String>()
-            for attempt in attempts {
-                guard let entry = entries[attempt.entryID], entry.claimedBy == attempt.worker, entry.state == OutboxState.inFlight.rawValue else {
-                    recorded.append(false)
-                    continue
-                }
-                rows.append((attempt, entry.attempts + 1))
-                digests.insert(entry.digest)
-                // The same entry again in this batch finds it finished, as a second finish would.
-                entries[attempt.entryID] = (nil, "finished", entry.attempts + 1, entry.digest)
-                recorded.append(true)
+            for row in try await db.run(RecordAttempts.make(attempts), logger: logger) {
+                let (position, digest) = try row.decode((Int64, String).self)
+                guard position >= 1, position <= attempts.count else { throw StoreError("an attempt's position came back out of range") }
+                recorded[Int(position) - 1] = true
+                digests.insert(digest)
             }
-            guard !rows.isEmpty else { return recorded }
-            try await db.run(InsertAttempts.make(rows), logger: logger)
-            try await db.run(MoveEntries.make(rows), logger: logger)
             try await refreshStatuses(db, digests: digests)
             return recorded
         }
@@ -145,58 +132,54 @@ extension PostgresStore {
         static let sql = make([], []).query.sql
     }
 
-    /// The entries of a batch of attempts, locked in id order (as one finish each would, one at a time).
-    enum LockEntries: StatementText {
-        static func make(_ ids: [Int64]) -> StoreStatement<Self> {
-            .init("SELECT id, claimed_by, state, attempts, digest FROM outbox WHERE id = ANY(\(ids)) ORDER BY id FOR UPDATE")
-        }
-        static let sql = make([]).query.sql
-    }
-
-    enum InsertAttempts: StatementText {
-        static func make(_ rows: [(attempt: AttemptRecord, number: Int)]) -> StoreStatement<Self> {
-            .init("""
-                INSERT INTO attempts (outbox_id, number, worker, started_at, finished_at, outcome, detail)
-                SELECT v.outbox_id, v.number, v.worker, v.started_at, v.finished_at, v.outcome, CASE WHEN v.has_detail THEN v.detail END
-                FROM unnest(\(rows.map(\.attempt.entryID)), \(rows.map(\.number)), \(rows.map(\.attempt.worker)),
-                  \(rows.map(\.attempt.startedAt)), \(rows.map(\.attempt.finishedAt)), \(rows.map(\.attempt.outcome)),
-                  \(rows.map { $0.attempt.detail != nil }), \(rows.map { $0.attempt.detail ?? "" }))
-                  AS v(outbox_id, number, worker, started_at, finished_at, outcome, has_detail, detail)
-                """)
-        }
-        static let sql = make([]).query.sql
-    }
-
-    /// Each attempted entry to the state its outcome leaves it in; a column an outcome leaves
-    /// alone keeps its value.
-    enum MoveEntries: StatementText {
-        static func make(_ rows: [(attempt: AttemptRecord, number: Int)]) -> StoreStatement<Self> {
-            let moves = rows.map { row -> (state: String, next: Int64?, lookup: Int?, reference: String?, error: String?, delivered: Int64?) in
-                switch row.attempt.next {
+    /// Each attempt whose entry its worker still holds in flight (locked in id order, as one
+    /// finish each would lock them): the attempt is recorded and the entry moved to the state its
+    /// outcome leaves it in; a column an outcome leaves alone keeps its value. An entry twice in
+    /// one batch is recorded once, from its first attempt: the second finds it finished, as a
+    /// second finish would. Returns the recorded attempts' 1-based positions and digests.
+    enum RecordAttempts: StatementText {
+        static func make(_ attempts: [AttemptRecord]) -> StoreStatement<Self> {
+            let moves = attempts.map { attempt -> (state: String, next: Int64?, lookup: Int?, reference: String?, error: String?, delivered: Int64?) in
+                switch attempt.next {
                 case .delivered(let reference):
-                    return ("delivered", nil, 0, StoreJSON.text(reference), nil, row.attempt.finishedAt)
+                    return ("delivered", nil, 0, StoreJSON.text(reference), nil, attempt.finishedAt)
                 case .retry(let at, let lookupFirst):
-                    return ("pending", at, lookupFirst ? 1 : 0, nil, row.attempt.detail, nil)
+                    return ("pending", at, lookupFirst ? 1 : 0, nil, attempt.detail, nil)
                 case .deadLetter(let reason):
                     return ("dead_letter", nil, nil, nil, reason, nil)
                 }
             }
             return .init("""
-                UPDATE outbox o SET state = v.state, attempts = v.number, claimed_by = NULL, lease_until = NULL,
-                  next_attempt_at = CASE WHEN v.has_next THEN v.next_attempt_at ELSE o.next_attempt_at END,
-                  needs_lookup = CASE WHEN v.has_lookup THEN v.needs_lookup ELSE o.needs_lookup END,
-                  legacy_ref = CASE WHEN v.has_reference THEN v.legacy_ref ELSE o.legacy_ref END,
-                  last_error = CASE WHEN v.has_error THEN v.last_error END,
-                  delivered_at = CASE WHEN v.has_delivered THEN v.delivered_at ELSE o.delivered_at END
-                FROM unnest(\(rows.map(\.attempt.entryID)), \(moves.map(\.state)), \(rows.map(\.number)),
-                  \(moves.map { $0.next != nil }), \(moves.map { $0.next ?? 0 }),
-                  \(moves.map { $0.lookup != nil }), \(moves.map { $0.lookup ?? 0 }),
-                  \(moves.map { $0.reference != nil }), \(moves.map { $0.reference ?? "" }),
-                  \(moves.map { $0.error != nil }), \(moves.map { $0.error ?? "" }),
-                  \(moves.map { $0.delivered != nil }), \(moves.map { $0.delivered ?? 0 }))
-                  AS v(id, state, number, has_next, next_attempt_at, has_lookup, needs_lookup, has_reference, legacy_ref,
-                    has_error, last_error, has_delivered, delivered_at)
-                WHERE o.id = v.id
+                WITH input AS (
+                  SELECT * FROM unnest(\(attempts.map(\.entryID)), \(attempts.map(\.worker)), \(attempts.map(\.startedAt)),
+                    \(attempts.map(\.finishedAt)), \(attempts.map(\.outcome)),
+                    \(attempts.map { $0.detail != nil }), \(attempts.map { $0.detail ?? "" }), \(moves.map(\.state)),
+                    \(moves.map { $0.next != nil }), \(moves.map { $0.next ?? 0 }),
+                    \(moves.map { $0.lookup != nil }), \(moves.map { $0.lookup ?? 0 }),
+                    \(moves.map { $0.reference != nil }), \(moves.map { $0.reference ?? "" }),
+                    \(moves.map { $0.error != nil }), \(moves.map { $0.error ?? "" }),
+                    \(moves.map { $0.delivered != nil }), \(moves.map { $0.delivered ?? 0 }))
+                    WITH ORDINALITY AS v(id, worker, started_at, finished_at, outcome, has_detail, detail, state, has_next, next_attempt_at,
+                      has_lookup, needs_lookup, has_reference, legacy_ref, has_error, last_error, has_delivered, delivered_at, position)),
+                locked AS (
+                  SELECT id, claimed_by, state, attempts, digest FROM outbox WHERE id IN (SELECT id FROM input) ORDER BY id FOR UPDATE),
+                valid AS (
+                  SELECT DISTINCT ON (i.id) i.*, l.attempts + 1 AS number, l.digest
+                  FROM input i JOIN locked l ON l.id = i.id
+                  WHERE l.claimed_by = i.worker AND l.state = 'in_flight'
+                  ORDER BY i.id, i.position),
+                recorded AS (
+                  INSERT INTO attempts (outbox_id, number, worker, started_at, finished_at, outcome, detail)
+                  SELECT id, number, worker, started_at, finished_at, outcome, CASE WHEN has_detail THEN detail END FROM valid),
+                moved AS (
+                  UPDATE outbox o SET state = v.state, attempts = v.number, claimed_by = NULL, lease_until = NULL,
+                    next_attempt_at = CASE WHEN v.has_next THEN v.next_attempt_at ELSE o.next_attempt_at END,
+                    needs_lookup = CASE WHEN v.has_lookup THEN v.needs_lookup ELSE o.needs_lookup END,
+                    legacy_ref = CASE WHEN v.has_reference THEN v.legacy_ref ELSE o.legacy_ref END,
+                    last_error = CASE WHEN v.has_error THEN v.last_error END,
+                    delivered_at = CASE WHEN v.has_delivered THEN v.delivered_at ELSE o.delivered_at END
+                  FROM valid v WHERE o.id = v.id)
+                SELECT position, digest FROM valid
                 """)
         }
         static let sql = make([]).query.sql

@@ -386,25 +386,7 @@ public final class PostgresStore: AgreementStore {
     }
 
     public func finish(_ attempt: AttemptRecord) async throws -> Bool {
-        try await queue.withTransaction(logger: logger) { db in
-            let rows = try await db.run(LockEntry.make(attempt.entryID), logger: logger)
-            guard let row = rows.first else { return false }
-            let (claimedBy, state, attempts, digest) = try row.decode((String?, String, Int, String).self)
-            guard claimedBy == attempt.worker, state == OutboxState.inFlight.rawValue else { return false }
-            let number = attempts + 1
-            // The batch's statements with one row: one prepared text per statement, whatever the batch's size.
-            try await db.run(InsertAttempts.make([(attempt, number)]), logger: logger)
-            try await db.run(MoveEntries.make([(attempt, number)]), logger: logger)
-            try await refreshStatus(db, digest: digest)
-            return true
-        }
-    }
-
-    enum LockEntry: StatementText {
-        static func make(_ id: Int64) -> StoreStatement<Self> {
-            .init("SELECT claimed_by, state, attempts, digest FROM outbox WHERE id = \(id) FOR UPDATE")
-        }
-        static let sql = make(0).query.sql
+        try await finishBatch([attempt])[0]
     }
 
     public func release(worker: String, entries: [Int64]) async throws {
@@ -463,10 +445,11 @@ public final class PostgresStore: AgreementStore {
         try await queue.withTransaction(logger: logger) { db in
             // One ledger writer at a time, across instances.
             try await db.run(LockLedger.make(), logger: logger)
-            let head = try await db.run(LedgerHeadRow.make(), logger: logger).first.map { try $0.decode((Int, String).self) }
-            var expectedSequence = head.map { $0.0 + 1 } ?? 0
-            var expectedPrevious = try head.map { try StoreJSON.digest($0.1) } ?? LedgerChain.genesis
-            let size = try await Self.treeSize(db, logger: logger)
+            let (headSequence, headLeaf, treeSize) = try await db.run(LedgerEnds.make(), logger: logger).first
+                .map { try $0.decode((Int?, String?, Int64?).self) } ?? (nil, nil, nil)
+            var expectedSequence = headSequence.map { $0 + 1 } ?? 0
+            var expectedPrevious = try headLeaf.map { try StoreJSON.digest($0) } ?? LedgerChain.genesis
+            let size = Int(treeSize ?? 0)
             guard size == expectedSequence else {
                 throw StoreError("the ledger has \(expectedSequence) entries but its Merkle tree \(size) leaves; run `causeway ledger verify`")
             }
@@ -480,10 +463,7 @@ public final class PostgresStore: AgreementStore {
                 expectedSequence += 1
                 expectedPrevious = receipt.leaf
             }
-            // The whole batch in three statements (arrays unnested server-side).
-            try await db.run(InsertLedger.make(receipts), logger: logger)
-            try await db.run(SetReceiptSequences.make(receipts), logger: logger)
-            try await Self.insertNodes(db, nodes, logger: logger)
+            try await db.run(AppendLedger.make(receipts, nodes), logger: logger)
         }
     }
 
@@ -497,28 +477,41 @@ public final class PostgresStore: AgreementStore {
         static let sql = make().query.sql
     }
 
-    enum InsertLedger: StatementText {
-        static func make(_ receipts: [LedgerAppend]) -> StoreStatement<Self> {
+    /// The ledger's last entry and the Merkle tree's size, read under the ledger's lock (a
+    /// statement after the lock's, so that it sees every append committed before).
+    enum LedgerEnds: StatementText {
+        static func make() -> StoreStatement<Self> {
             .init("""
-                INSERT INTO ledger (seq, receipt_id, digest, outbox_id, prev, leaf, receipt)
-                SELECT * FROM unnest(\(receipts.map { Int64($0.sequence) })::bigint[], \(receipts.map(\.receiptID))::text[],
-                  \(receipts.map(\.digest.description))::text[], \(receipts.map(\.entryID))::bigint[],
-                  \(receipts.map(\.previous.description))::text[], \(receipts.map(\.leaf.description))::text[],
-                  \(receipts.map { StoreJSON.text(.object($0.receipt)) })::text[])
+                SELECT (SELECT seq FROM ledger ORDER BY seq DESC LIMIT 1), (SELECT leaf FROM ledger ORDER BY seq DESC LIMIT 1),
+                  (SELECT MAX(idx) + 1 FROM merkle_nodes WHERE level = 0)
                 """)
         }
-        static let sql = make([]).query.sql
+        static let sql = make().query.sql
     }
 
-    enum SetReceiptSequences: StatementText {
-        static func make(_ receipts: [LedgerAppend]) -> StoreStatement<Self> {
-            .init("""
-                UPDATE outbox SET receipt_seq = u.seq FROM unnest(\(receipts.map(\.entryID))::bigint[], \(receipts.map { Int64($0.sequence) })::bigint[])
-                  AS u(id, seq)
-                WHERE outbox.id = u.id
+    /// A batch of receipts in one statement: the ledger's rows, each entry's receipt sequence, and
+    /// the Merkle tree's new nodes (arrays unnested server-side).
+    enum AppendLedger: StatementText {
+        static func make(_ receipts: [LedgerAppend], _ nodes: [(id: MerkleNodeID, hash: [UInt8])]) -> StoreStatement<Self> {
+            let sequences = receipts.map { Int64($0.sequence) }
+            return .init("""
+                WITH appended AS (
+                  INSERT INTO ledger (seq, receipt_id, digest, outbox_id, prev, leaf, receipt)
+                  SELECT * FROM unnest(\(sequences)::bigint[], \(receipts.map(\.receiptID))::text[],
+                    \(receipts.map(\.digest.description))::text[], \(receipts.map(\.entryID))::bigint[],
+                    \(receipts.map(\.previous.description))::text[], \(receipts.map(\.leaf.description))::text[],
+                    \(receipts.map { StoreJSON.text(.object($0.receipt)) })::text[])),
+                receipted AS (
+                  UPDATE outbox SET receipt_seq = u.seq FROM unnest(\(receipts.map(\.entryID))::bigint[], \(sequences)::bigint[]) AS u(id, seq)
+                  WHERE outbox.id = u.id),
+                grown AS (
+                  INSERT INTO merkle_nodes (level, idx, hash)
+                  SELECT l, i, decode(h, 'hex') FROM unnest(\(nodes.map { Int64($0.id.level) })::bigint[],
+                    \(nodes.map { Int64($0.id.index) })::bigint[], \(nodes.map { HexEncoding.encode($0.hash) })::text[]) AS n(l, i, h))
+                SELECT 1
                 """)
         }
-        static let sql = make([]).query.sql
+        static let sql = make([], []).query.sql
     }
 
     public func receipts(digest: ContentDigest) async throws -> [JSONObject] {
