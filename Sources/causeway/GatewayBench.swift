@@ -119,8 +119,11 @@ struct GatewayBench: AsyncParsableCommand {
 
         // The peer first, alone on the machine.
         progress("peer.py: \(count) agreements, \(peerWorkers) worker process(es)")
+        let peerMachineBefore = Self.machineBusySeconds()
         let peerOutput = try Self.run(python, [bench.appendingPathComponent("peer.py").path, "--dsn", database(databases.peer),
                                                "--input", throughputFile.path, "--workers", String(peerWorkers)])
+        // The whole machine's: the peer's backends exit with its processes, taking their counts along.
+        let peerMachineCPU = (Self.machineBusySeconds() - peerMachineBefore) / Double(count) * 1000
         guard let peerRate = Self.peerRate(peerOutput) else { throw CLIError("cannot read the peer's rate from: \(peerOutput)") }
         let peerRows = try Self.scalar(database(databases.peer), "SELECT count(*) FROM erp_purchase_order")
         guard peerRows == String(count) else { throw CLIError("the peer wrote \(peerRows) purchase orders for \(count) agreements") }
@@ -137,6 +140,7 @@ struct GatewayBench: AsyncParsableCommand {
 
         progress("gateway: \(count) agreements through \(concurrency) clients (\(store.rawValue) store)")
         let cpuBefore = Self.cpuSeconds(of: server.process.pid)
+        let machineBefore = Self.machineBusySeconds(), postgresBefore = Self.postgresSeconds()
         let workBefore = try side.work()
         let started = ContinuousClock.now
         try await Self.submitAll(throughputDocuments, concurrency: concurrency, client: client, base: server.base)
@@ -144,6 +148,8 @@ struct GatewayBench: AsyncParsableCommand {
         try await Self.waitForReceipts(count, client: client, base: server.base, log: server.log)
         let elapsed = ContinuousClock.now - started
         let cpuPerAgreement = (Self.cpuSeconds(of: server.process.pid) - cpuBefore) / Double(count) * 1000
+        let gatewayCPU = (machine: (Self.machineBusySeconds() - machineBefore) / Double(count) * 1000,
+                          postgres: (Self.postgresSeconds() - postgresBefore) / Double(count) * 1000)
         // PostgreSQL publishes a busy backend's counts at most once a second and an idle one's within
         // 10 s (PGSTAT_IDLE_INTERVAL): the ERP's connections go idle after the phase, so the counts
         // are read 11 s later. The store's figure then includes the workers' idle polling of those
@@ -189,6 +195,8 @@ struct GatewayBench: AsyncParsableCommand {
                 "store": .string(store.rawValue), "agreements": .number(Double(count)), "gateway_per_second": rounded(gatewayRate, 1),
                 "peer_per_second": rounded(peerRate, 1), "intake_per_second": rounded(intakeRate, 1),
                 "gateway_cpu_ms_per_agreement": rounded(cpuPerAgreement, 100), "ratio": rounded(ratio, 100),
+                "machine_cpu_ms_per_agreement": ["gateway_run": rounded(gatewayCPU.machine, 100), "peer_run": rounded(peerMachineCPU, 100)],
+                "postgres_cpu_ms_per_agreement": rounded(gatewayCPU.postgres, 100),
                 "latency": .array(latency.map { run in
                     ["offered_per_second": .number(Double(run.rate)), "p50_ms": rounded(run.p50, 10), "p99_ms": rounded(run.p99, 10),
                      "samples": .number(Double(run.samples))]
@@ -219,6 +227,8 @@ struct GatewayBench: AsyncParsableCommand {
                   throughput  gateway  \(Int(gatewayRate.rounded())) agreements/s  (\(count) agreements, submit → receipt, \(concurrency) clients)
                               (intake alone: all \(count) acknowledged at \(Int(intakeRate.rounded())) agreements/s; \
                 gateway process CPU \(String(format: "%.2f", cpuPerAgreement)) ms per agreement)\(database)
+                              (the machine's CPU per agreement: \(String(format: "%.2f", gatewayCPU.machine)) ms in this run, \
+                PostgreSQL's processes \(String(format: "%.2f", gatewayCPU.postgres)) ms of it; \(String(format: "%.2f", peerMachineCPU)) ms in the peer's)
                               peer.py  \(Int(peerRate.rounded())) agreements/s  (\(peerWorkers) worker process(es))
                               ratio    \(String(format: "%.2f", ratio))×  (goal ≥ 2×)
                 """)
@@ -437,6 +447,31 @@ struct GatewayBench: AsyncParsableCommand {
             SELECT COALESCE(sum(calls), 0) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = '\(name)')
             """)).flatMap { Int($0) }
         return (transactions, rows, statements)
+    }
+
+    /// CPU seconds the whole machine has been busy so far, all cores (Linux `/proc/stat`: all
+    /// time but idle and I/O wait). The bench's own clients are included: compare runs, not processes.
+    static func machineBusySeconds() -> Double {
+        guard let stat = try? String(contentsOfFile: "/proc/stat", encoding: .utf8),
+              let line = stat.split(separator: "\n").first, line.hasPrefix("cpu ") else { return 0 }
+        let ticks = line.split(separator: " ").dropFirst().compactMap { Double($0) }
+        guard ticks.count >= 5 else { return 0 }
+        return (ticks.reduce(0, +) - ticks[3] - ticks[4]) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// CPU seconds used so far by the processes named `postgres` that this machine shows (a server
+    /// elsewhere counts zero). A backend that exits takes its count with it, so short connections
+    /// are undercounted; the gateway's pools and the peer's workers keep theirs for the phase.
+    static func postgresSeconds() -> Double {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
+        var total = 0.0
+        for entry in entries {
+            guard let pid = pid_t(entry),
+                  let name = try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8),
+                  name.trimmingCharacters(in: .whitespacesAndNewlines) == "postgres" else { continue }
+            total += cpuSeconds(of: pid)
+        }
+        return total
     }
 
     /// User plus system CPU seconds a process has used so far (Linux `/proc/PID/stat`).
