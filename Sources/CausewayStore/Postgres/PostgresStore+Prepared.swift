@@ -32,8 +32,9 @@ protocol StatementText {
 struct StoreStatement<Text: StatementText>: PostgresPreparedStatement {
     typealias Row = PostgresRow
 
-    /// Short: PostgreSQL truncates prepared statements' names to 63 bytes.
-    static var name: String { "causeway.\(Text.self)" }
+    /// The text's qualified type name (`CausewayStore.PostgresStore.ClaimDue`): unique as Swift
+    /// type names are, and within the 63 bytes PostgreSQL keeps of a prepared statement's name.
+    static var name: String { String(reflecting: Text.self) }
     static var sql: String { Text.sql }
 
     let query: PostgresQuery
