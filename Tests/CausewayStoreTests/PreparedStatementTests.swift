@@ -13,7 +13,7 @@ struct PreparedStatementTests {
             .map { try $0.decode(String.self) }.joined(separator: "\n")
     }
 
-    @Test("on a new, empty store the claim's and the Merkle read's generic plans use only index scans and nested loops")
+    @Test("on a new, empty store the claim's and the Merkle read's generic plans use only index scans and nested loops; the general pool keeps no generic plan")
     func genericPlansOnEmptyTables() async throws {
         let store = try await TestPostgres.freshStore()
         try await store.migrate()
@@ -44,6 +44,14 @@ struct PreparedStatementTests {
             }
             #expect(claim.contains("Index Scan using outbox_pending"), "the claim reads due entries in index order:\n\(claim)")
             #expect(claim.contains("Index Scan using outbox_leased"), "and expired leases:\n\(claim)")
+        }
+        // The general pool plans freely, and never keeps a generic plan.
+        try await store.client.withConnection { db in
+            let rows = try await db.query("SELECT current_setting('enable_seqscan'), current_setting('plan_cache_mode')",
+                                          logger: .init(label: "test")).collect()
+            let settings = try rows.first?.decode((String, String).self)
+            #expect(settings?.0 == "on")
+            #expect(settings?.1 == "force_custom_plan")
         }
     }
 

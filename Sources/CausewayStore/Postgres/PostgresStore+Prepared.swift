@@ -25,6 +25,11 @@ protocol StatementText {
 
 /// One call of a hot statement: its values bound to ``StatementText``'s text.
 ///
+/// On the hot path's pool (``PostgresStore/queue``) PostgreSQL may keep one generic plan per
+/// connection, planned under ``PostgresStore/hotPathSettings``; on the general pool, where a change's
+/// entries and statuses and an operator's retry use some of these texts too, it plans each call
+/// (`plan_cache_mode = force_custom_plan`) and only the parsing is saved.
+///
 /// postgres-nio prepares the statement the first time a connection runs it and remembers it for
 /// the connection's life. A preparation that fails is remembered too (the connection then fails
 /// that statement every time), so these texts are only for statements that cannot fail to parse

@@ -56,6 +56,9 @@ public final class PostgresStore: AgreementStore {
         self.endpoint = endpoint
         var general = configuration
         general.options.maximumConnections = Self.generalConnections
+        // The few hot texts also used here (a change's entries and statuses, an operator's retry)
+        // are planned afresh each time: a generic plan kept from a small table would outlive it.
+        general.options.additionalStartupParameters.append(("plan_cache_mode", "force_custom_plan"))
         client = PostgresClient(configuration: general, backgroundLogger: logger)
         var hot = configuration
         hot.options.maximumConnections = Self.queueConnections
