@@ -1,6 +1,5 @@
 import CausewayCore
 @testable import CausewayStore
-import Logging
 import PostgresNIO
 import Testing
 
@@ -53,47 +52,6 @@ struct PreparedStatementTests {
             let settings = try rows.first?.decode((String, String).self)
             #expect(settings?.0 == "on")
             #expect(settings?.1 == "force_custom_plan")
-        }
-    }
-
-    @Test("migration 11: an outbox entry's action and provenance and an agreement's document are stored out of line")
-    func outOfLine() async throws {
-        let store = try await TestPostgres.freshStore()
-        try await store.migrate()
-        // Past PostgreSQL's 2 kB threshold, which starts the toaster (digests: not very compressible).
-        let long = (0..<40).map { ContentDigest(of: [UInt8($0)]).description }.joined(separator: " ")
-        let action = IncomingAgreement.Action(index: 0, name: "order", target: "erp", kind: "rows", adapter: "postgresql",
-                                              action: ["note": .string(long)], provenance: ["record": .string(long)], receiptID: "urn:r:1")
-        let agreement = IncomingAgreement(
-            digest: ContentDigest(of: Array("toast".utf8)), agreementID: "urn:toast:1", partner: "stahlteile", type: "PurchaseAgreement",
-            document: Array("{\"id\":\"urn:toast:1\",\"note\":\"\(long)\"}".utf8), verification: ["verified": true], mappingID: "m",
-            mappingVersion: "1", mappingDigest: ContentDigest(of: [1]), total: nil, currency: nil, receivedAt: 1, actions: [action])
-        #expect(try await store.acceptBatch([agreement]) == [.accepted])
-        try await store.client.withConnection { db in
-            let logger = Logger(label: "test")
-            let storage = try await db.query("""
-                SELECT attname, attstorage FROM pg_attribute
-                WHERE attrelid = 'outbox'::regclass AND attname IN ('action', 'provenance') ORDER BY attname
-                """, logger: logger).collect().map { try $0.decode((String, String).self) }
-            #expect(storage.map { "\($0.0)=\($0.1)" } == ["action=e", "provenance=e"])
-            for table in ["outbox", "agreements"] {
-                let options = try await db.query("SELECT array_to_string(reloptions, ',') FROM pg_class WHERE relname = \(table)",
-                                                 logger: logger).collect().first?.decode(String?.self)
-                #expect(options == "toast_tuple_target=128", "\(table): \(options ?? "none")")
-            }
-            // The entry's action and provenance (uncompressed), and the agreement's document
-            // (compressed, still past 128 bytes), went to the TOAST tables.
-            for (table, least) in [("outbox", 2), ("agreements", 1)] {
-                let toast = try await db.query("SELECT reltoastrelid::regclass::text FROM pg_class WHERE relname = \(table)", logger: logger)
-                    .collect().first?.decode(String.self) ?? "none"
-                let chunks = try await db.query(PostgresQuery(unsafeSQL: "SELECT count(*) FROM \(toast)"), logger: logger).collect().first?
-                    .decode(Int.self) ?? 0
-                #expect(chunks >= least, "\(table) (\(toast)): \(chunks) chunks")
-            }
-            // And they read back whole.
-            let stored = try await store.agreement(digest: agreement.digest)
-            #expect(stored?.entries.first?.provenance == ["record": .string(long)])
-            #expect(stored?.document == agreement.document)
         }
     }
 

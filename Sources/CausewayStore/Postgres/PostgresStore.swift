@@ -109,7 +109,7 @@ public final class PostgresStore: AgreementStore {
                 .map { try $0.decode(Int.self) }
             for (version, statements) in [(1, Self.schemaV1), (2, Self.schemaV2), (3, Self.schemaV3), (4, Self.schemaV4),
                                           (5, Self.schemaKERI), (8, Self.schemaRetention), (6, Self.schemaAudit), (7, Self.schemaTracing),
-                                          (9, Self.schemaRevisions), (10, WorkQueueSQL.indexes), (11, Self.schemaToast)]
+                                          (9, Self.schemaRevisions), (10, WorkQueueSQL.indexes)]
             where !applied.contains(version) {
                 for statement in statements { try await db.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
                 if version == 4 { try await Self.buildTree(db, logger: logger) }
@@ -151,20 +151,6 @@ public final class PostgresStore: AgreementStore {
           receipt TEXT NOT NULL)
         """,
         "CREATE INDEX ledger_by_digest ON ledger (digest, seq)",
-    ]
-
-    /// v11 (PostgreSQL only): once PostgreSQL toasts a row (past ~2 kB, a fixed threshold), it
-    /// moves its large values out of line until the row is under 128 bytes instead of stopping at
-    /// 2 kB, so that the rows the hot path updates several times are rewritten small — an update
-    /// copies the pointers, not the values. An agreement's row (its signed document and verification
-    /// report, ~3 kB in the bench) is updated twice (`delivering`, then its outcome); an outbox row
-    /// that large (a big action or provenance) three times (claim, attempt, receipt). The outbox's
-    /// values go uncompressed (`EXTERNAL`: they are read at every claim and receipt), the
-    /// agreement's compressed. Catalog changes only: rows written before keep their layout.
-    static let schemaToast = [
-        "ALTER TABLE outbox SET (toast_tuple_target = 128)",
-        "ALTER TABLE outbox ALTER COLUMN action SET STORAGE EXTERNAL, ALTER COLUMN provenance SET STORAGE EXTERNAL",
-        "ALTER TABLE agreements SET (toast_tuple_target = 128)",
     ]
 
     /// v2: cursors of ledger readers (receipt pushes to partners' callbacks).
