@@ -96,10 +96,7 @@ public final class SQLiteRowsAdapter: BatchDeliveringAdapter {
         try queue.write { db in try db.execute(sql: script) }
     }
 
-    static func identifier(_ name: String) -> String {
-        // Most names have no quote: Foundation's replacing is slow enough to show in a profile.
-        "\"" + (name.contains("\"") ? name.replacingOccurrences(of: "\"", with: "\"\"") : name) + "\""
-    }
+    static func identifier(_ name: String) -> String { quotedSQLIdentifier(name) }
 
     static func value(_ cell: CellValue) -> DatabaseValue {
         switch cell.value {

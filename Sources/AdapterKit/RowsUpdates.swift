@@ -1,9 +1,17 @@
 public import CausewayCore
+import Foundation
 
 /// What both rows adapters (PostgreSQL, SQLite) share for a change's or cancellation's update
 /// (``RowsUpdate``): the checks that need no database, the parent columns read back, the columns
 /// the update sets itself, how a stored version reads, and the rejections' words. Each adapter
 /// keeps only its SQL.
+
+/// `"name"` as an SQL identifier, quotes doubled (the same rule in PostgreSQL and SQLite): a name
+/// from a mapping can never break out. Most names have no quote, and Foundation's replacing is
+/// slow enough to show in a profile, so it runs only when there is one.
+public func quotedSQLIdentifier(_ name: String) -> String {
+    "\"" + (name.contains("\"") ? name.replacingOccurrences(of: "\"", with: "\"\"") : name) + "\""
+}
 
 /// A rejection found inside the update's transaction: thrown so that the transaction rolls back,
 /// reported as `rejected` with ``reason`` (which names tables and columns, never payload values).

@@ -63,8 +63,7 @@ struct PreparedStatementTests {
         names += [StoreStatement<PostgresStore.LockAgreements>.name, StoreStatement<PostgresStore.EntryStates>.name]
         names += [StoreStatement<PostgresStore.SetStatuses>.name, StoreStatement<PostgresStore.InsertNodes>.name]
         names += [StoreStatement<PostgresStore.SelectNodes>.name, StoreStatement<PostgresStore.TreeSize>.name]
-        names += [StoreStatement<PostgresStore.InsertEntry>.name, StoreStatement<PostgresStore.LockAgreement>.name]
-        names += [StoreStatement<PostgresStore.EntryStatesOf>.name, StoreStatement<PostgresStore.SetStatus>.name]
+        names += [StoreStatement<PostgresStore.InsertEntry>.name]
         names += [StoreStatement<PostgresStore.LockLedger>.name, StoreStatement<PostgresStore.LedgerHeadRow>.name]
         names += [StoreStatement<PostgresStore.LedgerEnds>.name, StoreStatement<PostgresStore.AppendLedger>.name]
         #expect(Set(names).count == names.count)

@@ -71,12 +71,12 @@ extension PostgresStore {
         }
     }
 
-    /// Sets each agreement's status from its outbox entries (``StatusRule``), for many agreements
-    /// in three statements; the agreements are locked in digest order, so that concurrent
-    /// transactions cannot deadlock on them.
+    /// Sets each agreement's status from its outbox entries (``StatusRule``), for one agreement or
+    /// many in three statements; the agreements are locked in digest order, so that concurrent
+    /// transactions cannot deadlock on them, and their entries read after the locks, so that
+    /// concurrent finishes of their actions cannot compute from a stale view.
     func refreshStatuses(_ db: PostgresConnection, digests: Set<String>) async throws {
         guard !digests.isEmpty else { return }
-        if digests.count == 1, let digest = digests.first { return try await refreshStatus(db, digest: digest) }
         let sorted = digests.sorted()
         var cancellations: Set<String> = []
         for row in try await db.run(LockAgreements.make(sorted), logger: logger) {

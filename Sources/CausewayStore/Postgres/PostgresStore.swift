@@ -302,35 +302,6 @@ public final class PostgresStore: AgreementStore {
 
     // MARK: Outbox
 
-    /// Recomputes an agreement's status from its entries, holding the agreement's row lock so that
-    /// concurrent finishes of its actions cannot both compute from a stale view.
-    func refreshStatus(_ db: PostgresConnection, digest: String) async throws {
-        let revision = try await db.run(LockAgreement.make(digest), logger: logger).first?.decode(String?.self)
-        let states = try await db.run(EntryStatesOf.make(digest), logger: logger).map { row in
-            let (state, attempts) = try row.decode((String, Int).self)
-            return (state: OutboxState(rawValue: state) ?? .pending, attempts: attempts)
-        }
-        let status = StatusRule.status(of: states, cancellation: revision == "cancellation").rawValue
-        try await db.run(SetStatus.make(digest, status), logger: logger)
-    }
-
-    enum LockAgreement: StatementText {
-        static func make(_ digest: String) -> StoreStatement<Self> { .init("SELECT revision FROM agreements WHERE digest = \(digest) FOR UPDATE") }
-        static let sql = make("").query.sql
-    }
-
-    enum EntryStatesOf: StatementText {
-        static func make(_ digest: String) -> StoreStatement<Self> { .init("SELECT state, attempts FROM outbox WHERE digest = \(digest)") }
-        static let sql = make("").query.sql
-    }
-
-    enum SetStatus: StatementText {
-        static func make(_ digest: String, _ status: String) -> StoreStatement<Self> {
-            .init("UPDATE agreements SET status = \(status) WHERE digest = \(digest)")
-        }
-        static let sql = make("", "").query.sql
-    }
-
     public func claim(_ request: ClaimRequest) async throws -> [OutboxEntry] {
         try await queue.withConnection { db in
             try await db.run(ClaimDue.make(request), logger: logger).map(Self.entry)
@@ -410,7 +381,7 @@ public final class PostgresStore: AgreementStore {
                 UPDATE outbox SET state = 'pending', next_attempt_at = \(now), needs_lookup = 1, last_error = NULL
                 WHERE digest = \(key) AND state = 'dead_letter' RETURNING id
                 """, logger: logger).collect().count
-            try await refreshStatus(db, digest: key)
+            try await refreshStatuses(db, digests: [key])
             return changed
         }
     }
