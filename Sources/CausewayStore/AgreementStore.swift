@@ -48,6 +48,14 @@ public protocol AgreementStore: MerkleNodeSource, Sendable {
     /// given; a thrown error means none is recorded.
     func finishBatch(_ attempts: [AttemptRecord]) async throws -> [Bool]
 
+    /// Records attempts as ``finishBatch(_:)`` does and, in the same transaction, appends the
+    /// receipts of the recorded attempts that delivered, as ``appendReceipts(_:)`` would: a
+    /// delivery's attempt and its receipt commit together. `issue` is called at most once, under
+    /// the ledger's lock, with the ledger's head and the positions in `attempts` of those
+    /// attempts, in order; it returns their receipts in ledger order. A thrown error (`issue`'s
+    /// too) means nothing is recorded.
+    func finishBatch(_ attempts: [AttemptRecord], issuing issue: ReceiptIssuing) async throws -> FinishedBatch
+
     /// Gives claimed entries back without an attempt (graceful shutdown).
     func release(worker: String, entries: [Int64]) async throws
 

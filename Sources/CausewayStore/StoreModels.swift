@@ -288,6 +288,12 @@ public struct AttemptRecord: Sendable {
     public let detail: String?
     public let next: Next
 
+    /// The attempt committed its action (a receipt follows).
+    public var delivers: Bool {
+        if case .delivered = next { return true }
+        return false
+    }
+
     public init(entryID: Int64, worker: String, startedAt: Int64, finishedAt: Int64, outcome: String, detail: String?, next: Next) {
         self.entryID = entryID
         self.worker = worker
@@ -329,6 +335,23 @@ public struct LedgerHead: Sendable, Hashable {
     public init(sequence: Int, leaf: ContentDigest) {
         self.sequence = sequence
         self.leaf = leaf
+    }
+}
+
+/// Signs the receipts of a batch's delivered attempts inside its transaction
+/// (``AgreementStore/finishBatch(_:issuing:)``): given the ledger's head (nil: empty) and the
+/// positions of the delivered attempts in the batch, their receipts in ledger order.
+public typealias ReceiptIssuing = @Sendable (_ head: LedgerHead?, _ delivered: [Int]) throws -> [LedgerAppend]
+
+/// What ``AgreementStore/finishBatch(_:issuing:)`` recorded: for each attempt, whether its
+/// worker still held the entry (as ``AgreementStore/finishBatch(_:)``), and the receipts appended.
+public struct FinishedBatch: Sendable {
+    public let recorded: [Bool]
+    public let receipts: [LedgerAppend]
+
+    public init(recorded: [Bool], receipts: [LedgerAppend]) {
+        self.recorded = recorded
+        self.receipts = receipts
     }
 }
 

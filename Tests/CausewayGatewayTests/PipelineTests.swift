@@ -2,7 +2,7 @@ import AdapterKit
 import AdapterKitTesting
 import CausewayCore
 import CausewayGateway
-import CausewayStore
+@_spi(Testing) import CausewayStore
 import CausewayTesting
 import CausewayTrust
 import Foundation
@@ -14,6 +14,11 @@ final class TestClock: Sendable {
     let time = Mutex<Int64>(1_795_000_000_000)
     var now: @Sendable () -> Int64 { { self.time.withLock { $0 } } }
     func advance(_ milliseconds: Int64) { time.withLock { $0 += milliseconds } }
+}
+
+/// A count several tasks add to.
+final class TestCount: Sendable {
+    let value = Mutex(0)
 }
 
 let gatewayKey = try! SigningIdentity(seed: Array(repeating: 77, count: 32))
@@ -45,15 +50,21 @@ struct Pipeline {
     let adapters: [String: InMemoryAdapter]
     let worker: DeliveryWorker
     let issuer: ReceiptIssuer
+    /// Receipts the issuer counted as stored (by its loop or with their attempts).
+    let counted = TestCount()
 
+    /// - Parameter receiptsWithAttempts: the worker signs each delivery's receipt in the
+    ///   transaction of its attempt, as `causeway serve`'s does; otherwise the test issues them.
     init(targets: [String] = ["erp"], retry: RetryPolicy = .init(maxAttempts: 4, baseDelayMilliseconds: 1_000, maxDelayMilliseconds: 8_000),
-         breakers: CircuitBreakers = .init()) async throws {
+         breakers: CircuitBreakers = .init(), receiptsWithAttempts: Bool = false) async throws {
         store = try SQLiteStore(path: try CommandRunner.temporaryDirectory("pipeline").appendingPathComponent("c.sqlite").path)
         try await store.migrate()
         adapters = Dictionary(uniqueKeysWithValues: targets.map { ($0, InMemoryAdapter()) })
+        let counted = counted
+        issuer = ReceiptIssuer(store: store, identity: gatewayKey, origin: "test/causeway", now: clock.now,
+                               counted: { n in counted.value.withLock { $0 += n } })
         worker = DeliveryWorker(configuration: .init(worker: "w1", retry: retry), store: store, adapters: adapters, breakers: breakers,
-                                now: clock.now, jitter: { 0 })
-        issuer = ReceiptIssuer(store: store, identity: gatewayKey, origin: "test/causeway", now: clock.now)
+                                now: clock.now, jitter: { 0 }, receipts: receiptsWithAttempts ? issuer : nil)
     }
 
     func status(_ agreement: IncomingAgreement) async throws -> AgreementStatus? {
@@ -87,6 +98,43 @@ struct PipelineTests {
         #expect(receipts.first?["agreement"]?["digest"]?.stringValue == agreements[3].digest.description)
         #expect(receipts.first?["legacyRef"]?["system"]?.stringValue == "memory")
         #expect(receipts.first?["outcome"]?.stringValue == "delivered")
+    }
+
+    @Test("with the issuer, each delivery's receipt commits with its attempt; a ledger that does not add up leaves the attempts recorded and the receipts to the issuer's loop")
+    func receiptsWithAttempts() async throws {
+        let p = try await Pipeline(targets: ["erp", "portal"], receiptsWithAttempts: true)
+        var agreements: [IncomingAgreement] = []
+        for n in 0..<10 {
+            agreements.append(incoming(n, targets: ["erp", "portal"], at: p.clock.now()))
+            #expect(try await p.store.accept(agreements[n]) == .accepted)
+        }
+        while try await p.worker.runOnce() > 0 {}
+        for agreement in agreements { #expect(try await p.status(agreement) == .delivered) }
+        #expect(try await p.store.entriesAwaitingReceipts(limit: 100).isEmpty)
+        #expect(try await p.issuer.issuePending() == 0)
+        #expect(p.counted.value.withLock { $0 } == 20)
+        let ledger = try await p.store.ledger(from: 0, limit: 100)
+        #expect(ledger.count == 20)
+        #expect(LedgerChain.verify(ledger).isEmpty)
+        for receipt in ledger { #expect(ReceiptSigner.verify(receipt, expectedIssuer: gatewayKey.didKey.did).isEmpty) }
+        #expect(try await p.store.treeSize() == 20)
+        let receipts = try await p.store.receipts(digest: agreements[3].digest)
+        #expect(receipts.count == 2)
+        #expect(receipts.first?["agreement"]?["digest"]?.stringValue == agreements[3].digest.description)
+        #expect(receipts.first?["legacyRef"]?["system"]?.stringValue == "memory")
+        #expect(receipts.first?["outcome"]?.stringValue == "delivered")
+
+        // The tree loses a leaf behind the store's back: appends are refused, deliveries are not.
+        try await p.store.execute(unsafeSQL: "DELETE FROM merkle_nodes WHERE level = 0 AND idx = 19")
+        let late = incoming(10, targets: ["erp", "portal"], at: p.clock.now())
+        #expect(try await p.store.accept(late) == .accepted)
+        while try await p.worker.runOnce() > 0 {}
+        #expect(try await p.status(late) == .delivered)
+        #expect(p.adapters["erp"]!.written.count == 11)
+        #expect(try await p.store.entriesAwaitingReceipts(limit: 100).count == 2)
+        #expect(try await p.store.ledger(from: 0, limit: 100).count == 20)
+        await #expect(throws: (any Error).self) { try await p.issuer.issuePending() }
+        #expect(p.counted.value.withLock { $0 } == 20)
     }
 
     @Test("retryable failures back off and retry; nothing is written twice")

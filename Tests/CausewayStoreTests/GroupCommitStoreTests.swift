@@ -101,6 +101,78 @@ struct GroupCommitStoreTests {
         #expect(second.summary.status == (try await sequential.agreement(digest: incoming(2).digest))?.summary.status)
     }
 
+    /// The receipts a test's issuing closure signs (unsigned stand-ins: the store checks the chain
+    /// and builds the tree, it does not verify signatures).
+    static func receipts(_ entries: [OutboxEntry], after head: LedgerHead?) -> [LedgerAppend] {
+        var sequence = head.map { $0.sequence + 1 } ?? 0
+        var previous = head?.leaf ?? LedgerChain.genesis
+        return entries.map { entry in
+            let receipt: JSONObject = ["type": "DeliveryReceipt", "id": .string(entry.receiptID),
+                                       "ledger": ["seq": .number(Double(sequence)), "prev": .string(previous.description)]]
+            let append = LedgerAppend(entryID: entry.id, receiptID: entry.receiptID, digest: entry.digest, sequence: sequence,
+                                      previous: previous, leaf: LedgerChain.leafHash(of: receipt), receipt: receipt)
+            sequence += 1
+            previous = append.leaf
+            return append
+        }
+    }
+
+    struct IssuingFailed: Error {}
+
+    @Test("finishBatch(issuing:): the delivered attempts' receipts commit with them, after the ledger's head; a failure to issue records nothing",
+          arguments: StoreKind.allCases)
+    func finishWithReceipts(kind: StoreKind) async throws {
+        let store = try await kind.make()
+        _ = try await fillLedger(store, count: 2, tag: 9)
+        let before = try #require(try await store.ledgerHead())
+        _ = try await store.acceptBatch([incoming(1), incoming(2)])
+        let entries = try await store.claim(ClaimRequest(worker: "w", limit: 10, now: 2_000, leaseMilliseconds: 10_000))
+        #expect(entries.count == 4)
+        func entry(_ n: Int, _ target: String) throws -> OutboxEntry {
+            try #require(entries.first { $0.digest == incoming(n).digest && $0.target == target })
+        }
+        let records = [
+            AttemptRecord(entryID: try entry(1, "erp").id, worker: "w", startedAt: 2_000, finishedAt: 2_100, outcome: "delivered", detail: nil,
+                          next: .delivered(reference: ["id": "P1"])),
+            AttemptRecord(entryID: try entry(1, "portal").id, worker: "w", startedAt: 2_000, finishedAt: 2_200, outcome: "retryable",
+                          detail: "HTTP 503", next: .retry(at: 5_000, lookupFirst: false)),
+            AttemptRecord(entryID: try entry(2, "erp").id, worker: "w", startedAt: 2_000, finishedAt: 2_300, outcome: "delivered", detail: nil,
+                          next: .delivered(reference: ["id": "P2"])),
+            AttemptRecord(entryID: try entry(2, "portal").id, worker: "someone-else", startedAt: 2_000, finishedAt: 2_400, outcome: "delivered",
+                          detail: nil, next: .delivered(reference: ["id": "X"])),
+        ]
+        let digests = [incoming(1).digest, incoming(2).digest]
+        let untouched = try await Self.snapshot(store, digests)
+
+        // The closure fails, or answers for other entries: nothing is recorded, the ledger is as it was.
+        await #expect(throws: IssuingFailed.self) { _ = try await store.finishBatch(records) { _, _ in throw IssuingFailed() } }
+        let otherEntry = try entry(2, "portal")
+        await #expect(throws: StoreError.self) {
+            _ = try await store.finishBatch(records) { head, _ in Self.receipts([otherEntry], after: head) }
+        }
+        #expect(try await Self.snapshot(store, digests) == untouched)
+        #expect(try await store.ledgerHead() == before)
+
+        let issuedEntries = [try entry(1, "erp"), try entry(2, "erp")]
+        let finished = try await store.finishBatch(records) { head, delivered in
+            guard head == before, delivered == [0, 2] else { throw IssuingFailed() }
+            return Self.receipts(issuedEntries, after: head)
+        }
+        #expect(finished.recorded == [true, true, true, false])
+        #expect(finished.receipts.map(\.sequence) == [before.sequence + 1, before.sequence + 2])
+        #expect(try await store.ledgerHead() == LedgerHead(sequence: before.sequence + 2, leaf: finished.receipts[1].leaf))
+        #expect(try await store.treeSize() == before.sequence + 3)
+        #expect(try await store.entriesAwaitingReceipts(limit: 10).isEmpty)
+        #expect(try await store.receipts(digest: incoming(1).digest).map { $0["id"]?.stringValue } == [try entry(1, "erp").receiptID])
+        #expect(try await store.agreement(digest: incoming(2).digest)?.entries.map(\.state).sorted { $0.rawValue < $1.rawValue }
+            == [.delivered, .inFlight])
+
+        // A batch without a delivery does not issue (a closure that throws would fail it).
+        let retry = AttemptRecord(entryID: try entry(2, "portal").id, worker: "w", startedAt: 2_000, finishedAt: 2_500, outcome: "retryable",
+                                  detail: nil, next: .retry(at: 9_000, lookupFirst: false))
+        #expect(try await store.finishBatch([retry]) { _, _ in throw IssuingFailed() }.recorded == [true])
+    }
+
     @Test("many agreements and attempts in one batch each (256), and the claim that refreshes their statuses together", arguments: StoreKind.allCases)
     func large(kind: StoreKind) async throws {
         let store = try await kind.make()

@@ -60,12 +60,12 @@ struct GatewayStore: Sendable {
     }
 }
 
-/// The receipt issuer's loop: issues receipts as deliveries finish (woken by the workers), and
-/// reports a store that cannot be written instead of swallowing it.
+/// The receipt issuer's loop: issues the receipts that deliveries left without one (woken by the
+/// workers when they record a delivery without its receipt; every 100 ms otherwise), and reports
+/// a store that cannot be written instead of swallowing it. The issuer counts what it stores.
 struct ReceiptLoop: Sendable {
     let issuer: ReceiptIssuer
     let finishedWork: Doorbell
-    let metrics: GatewayMetrics
     let monitor: ServiceMonitor
     static let name = "receipt-issuer"
 
@@ -81,7 +81,6 @@ struct ReceiptLoop: Sendable {
                 try? await Task.sleep(for: .seconds(1))
                 continue
             }
-            if issued > 0 { metrics.increment("causeway_receipts_issued_total", by: issued) }
             if issued == 0 { await finishedWork.wait(upTo: .milliseconds(100)) }
         }
     }
@@ -96,6 +95,8 @@ struct DeliveryPipeline: Sendable {
 
     init(configuration: GatewayConfiguration, identity: GatewayIdentity, store: any AgreementStore, targets: any DeliveryTargets,
          breakers: CircuitBreakers, metrics: GatewayMetrics, logger: Logger) {
+        issuer = ReceiptIssuer(store: store, identity: identity.signing, origin: configuration.ledgerOrigin, keri: identity.keri?.signer,
+                               counted: { metrics.increment("causeway_receipts_issued_total", by: $0) })
         worker = DeliveryWorker(
             configuration: .init(
                 // Unique per process even where containers share a host name and all run as PID 1.
@@ -103,9 +104,8 @@ struct DeliveryPipeline: Sendable {
                 leaseMilliseconds: configuration.delivery.leaseMilliseconds,
                 partnerConcurrency: configuration.delivery.partnerConcurrency,
                 retry: RetryPolicy(maxAttempts: configuration.delivery.maxAttempts)),
-            store: store, targets: targets, breakers: breakers,
+            store: store, targets: targets, breakers: breakers, receipts: issuer,
             observe: { metrics.attempt(partner: $0.partner, target: $0.target, outcome: $0.outcome, next: $0.next, seconds: $0.seconds) })
-        issuer = ReceiptIssuer(store: store, identity: identity.signing, origin: configuration.ledgerOrigin, keri: identity.keri?.signer)
         checkpointer = Checkpointer(
             store: store, identity: identity.signing,
             configuration: .init(origin: configuration.ledgerOrigin, interval: .milliseconds(Int64(configuration.checkpointIntervalSeconds * 1000)),
@@ -124,7 +124,7 @@ struct DeliveryPipeline: Sendable {
                 }
             })
         }
-        let receipts = ReceiptLoop(issuer: issuer, finishedWork: worker.finishedWork, metrics: metrics, monitor: monitor)
+        let receipts = ReceiptLoop(issuer: issuer, finishedWork: worker.finishedWork, monitor: monitor)
         services.append(SupervisedService(ReceiptLoop.name, monitor: monitor) { await receipts.run() })
         services.append(SupervisedService("checkpointer", monitor: monitor) { [checkpointer] in await checkpointer.run() })
         return services

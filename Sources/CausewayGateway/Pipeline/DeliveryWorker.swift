@@ -2,6 +2,7 @@ public import AdapterKit
 import CausewayCore
 public import CausewayStore
 import Foundation
+import Logging
 
 /// Where the worker finds a target's adapter. A delivery borrows the adapter for as long as it
 /// runs, so that a live reload replacing the target shuts the old adapter down only after the
@@ -61,29 +62,40 @@ public final class DeliveryWorker: Sendable {
     let observe: (@Sendable (Observation) -> Void)?
     /// Attempts finishing together (a round's deliveries run side by side, and several loops share
     /// this worker) are recorded in one transaction: group commit (``GroupCommitter``).
-    let attempts: GroupCommitter<AttemptRecord, Bool>
+    let attempts: GroupCommitter<FinishedAttempt, Bool>
+    /// Signs the receipts of delivered attempts in their transaction; nil: the attempts alone, and
+    /// the issuer's loop, woken by ``finishedWork``, issues the receipts.
+    let receipts: ReceiptIssuer?
     /// Rung by intake when new work is stored: the worker stops pausing.
     public let newWork = Doorbell()
-    /// Rung when a delivery is recorded (and after each round): the receipt issuer stops pausing.
+    /// Rung when a delivery is recorded without its receipt: the receipt issuer stops pausing.
     public let finishedWork = Doorbell()
 
     public convenience init(configuration: Configuration, store: any AgreementStore, adapters: [String: any Adapter],
                             breakers: CircuitBreakers = .init(), now: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
                             jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
-                            observe: (@Sendable (Observation) -> Void)? = nil) {
+                            receipts: ReceiptIssuer? = nil, observe: (@Sendable (Observation) -> Void)? = nil) {
         self.init(configuration: configuration, store: store, targets: FixedDeliveryTargets(adapters), breakers: breakers, now: now,
-                  jitter: jitter, observe: observe)
+                  jitter: jitter, receipts: receipts, observe: observe)
     }
 
     /// A worker whose adapters are looked up per delivery in `targets` (live reload).
+    /// - Parameter receipts: the gateway's receipt issuer, to sign each delivery's receipt in the
+    ///   transaction that records its attempt; nil: attempts alone (``finishedWork`` is rung).
     public init(configuration: Configuration, store: any AgreementStore, targets: any DeliveryTargets, breakers: CircuitBreakers = .init(),
                 now: @escaping @Sendable () -> Int64 = WallClock.milliseconds,
                 jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
-                observe: (@Sendable (Observation) -> Void)? = nil) {
+                receipts: ReceiptIssuer? = nil, observe: (@Sendable (Observation) -> Void)? = nil) {
         self.observe = observe
         self.configuration = configuration
         self.store = store
-        attempts = GroupCommitter(maxBatch: 256, writeBatch: { try await store.finishBatch($0) }, writeOne: { try await store.finish($0) })
+        self.receipts = receipts
+        let finishedWork = finishedWork
+        attempts = GroupCommitter(maxBatch: 256, writeBatch: { batch in
+            try await Self.record(batch, store: store, receipts: receipts, finishedWork: finishedWork)
+        }, writeOne: { attempt in
+            try await Self.record([attempt], store: store, receipts: receipts, finishedWork: finishedWork)[0]
+        })
         self.targets = targets
         self.breakers = breakers
         self.now = now
@@ -101,11 +113,7 @@ public final class DeliveryWorker: Sendable {
                 let done = try await runOnce()
                 report?(nil)
                 pause = configuration.idleMilliseconds
-                if done == 0 {
-                    await newWork.wait(upTo: .milliseconds(pause))
-                } else {
-                    finishedWork.ring()
-                }
+                if done == 0 { await newWork.wait(upTo: .milliseconds(pause)) }
             } catch {
                 if !Task.isCancelled { report?(error) }
                 pause = min(pause * 2, 5_000)
@@ -141,7 +149,9 @@ public final class DeliveryWorker: Sendable {
         public let seconds: Double
     }
 
-    func finish(_ entry: OutboxEntry, startedAt: Int64, outcome: String, detail: String?, next: AttemptRecord.Next) async throws {
+    /// - Parameter provenance: the entry's provenance, decoded for its delivery (a receipt needs it).
+    func finish(_ entry: OutboxEntry, startedAt: Int64, outcome: String, detail: String?, next: AttemptRecord.Next,
+                provenance: ProvenanceRecord? = nil) async throws {
         if let observe {
             let kind: GatewayMetrics.AttemptNext = switch next {
             case .delivered: .delivered
@@ -152,10 +162,58 @@ public final class DeliveryWorker: Sendable {
                                 seconds: Double(now() - startedAt) / 1000))
         }
         logAttempt(entry, outcome: outcome, detail: detail, next: next)
-        let recorded = try await attempts.submit(AttemptRecord(entryID: entry.id, worker: configuration.worker, startedAt: startedAt, finishedAt: now(),
-                                                 outcome: outcome, detail: detail, next: next))
-        // A delivered entry waits for its receipt: wake the issuer now, not at the end of the round.
-        if recorded, case .delivered = next { finishedWork.ring() }
+        let record = AttemptRecord(entryID: entry.id, worker: configuration.worker, startedAt: startedAt, finishedAt: now(),
+                                   outcome: outcome, detail: detail, next: next)
+        var subject: ReceiptSubject?
+        if receipts != nil, case .delivered(let reference) = next,
+           let provenance = provenance ?? (try? ProvenanceRecord(json: entry.provenance)) {
+            subject = ReceiptSubject(entry: entry, provenance: provenance, reference: reference, committedAt: record.finishedAt)
+        }
+        _ = try await attempts.submit(FinishedAttempt(record: record, subject: subject))
+    }
+
+    /// An attempt to record and, when it delivered, what its receipt says.
+    struct FinishedAttempt: Sendable {
+        let record: AttemptRecord
+        let subject: ReceiptSubject?
+    }
+
+    /// Records a batch of attempts (one transaction) and, with `receipts`, the receipts of those
+    /// that delivered in the same transaction. When the receipts cannot be issued there (a ledger
+    /// that does not add up, a signing failure), the attempts are recorded alone — a delivery is
+    /// never left unrecorded for its receipt's sake — and the issuer's loop is woken: it retries the
+    /// receipts and reports what fails.
+    static func record(_ batch: [FinishedAttempt], store: any AgreementStore, receipts: ReceiptIssuer?,
+                       finishedWork: Doorbell) async throws -> [Bool] {
+        let records = batch.map(\.record)
+        guard let receipts, batch.contains(where: { $0.subject != nil }) else {
+            let recorded = try await store.finishBatch(records)
+            if zip(records, recorded).contains(where: { $0.delivers && $1 }) { finishedWork.ring() }
+            return recorded
+        }
+        let startedAt = receipts.now()
+        let finished: FinishedBatch
+        do {
+            finished = try await store.finishBatch(records) { head, delivered in
+                let subjects = delivered.compactMap { batch[$0].subject }
+                guard subjects.count == delivered.count else { throw ReceiptSubjectMissing() }
+                return try receipts.receipts(for: subjects, after: head, issued: startedAt)
+            }
+        } catch {
+            logger.warning("receipts not issued with their deliveries; the receipt issuer retries them",
+                           metadata: ["error": .string(String(describing: error))])
+            let recorded = try await store.finishBatch(records)
+            finishedWork.ring()
+            return recorded
+        }
+        await receipts.stored(finished.receipts, startedAt: startedAt)
+        return finished.recorded
+    }
+
+    /// A delivered attempt without what its receipt says (its provenance did not decode): the
+    /// batch is recorded without receipts, and the issuer's loop reports the entry.
+    struct ReceiptSubjectMissing: Error, CustomStringConvertible {
+        var description: String { "a delivered entry's provenance does not decode" }
     }
 
     /// A stored action or provenance record that no longer decodes (a dead letter, never a retry).
@@ -262,14 +320,15 @@ public final class DeliveryWorker: Sendable {
         }
         let policy = configuration.retry
         try await withThrowingTaskGroup(of: Void.self) { group in
-            for ((entry, _), outcome) in zip(deliveries, outcomes) {
+            for ((entry, delivery), outcome) in zip(deliveries, outcomes) {
                 switch outcome.outcomeClass {
                 case .delivered, .rejected: breakers.recordSuccess(entry.target)
                 case .retryable, .unknown: breakers.recordFailure(entry.target, now: now())
                 }
                 let next = DeliveryStateMachine.afterDelivery(outcome, entry: entry, now: now(), policy: policy, jitter: jitter())
                 group.addTask {
-                    try await self.finish(entry, startedAt: startedAt, outcome: outcome.outcomeClass.rawValue, detail: outcome.reason, next: next)
+                    try await self.finish(entry, startedAt: startedAt, outcome: outcome.outcomeClass.rawValue, detail: outcome.reason, next: next,
+                                          provenance: delivery.provenance)
                 }
             }
             try await group.waitForAll()
@@ -310,7 +369,8 @@ public final class DeliveryWorker: Sendable {
             switch DeliveryStateMachine.afterLookup(known, entry: entry, now: now(), policy: policy, jitter: jitter()) {
             case .found(let next):
                 breakers.recordSuccess(entry.target)
-                try await finish(entry, startedAt: startedAt, outcome: "found", detail: "settled by lookup", next: next)
+                try await finish(entry, startedAt: startedAt, outcome: "found", detail: "settled by lookup", next: next,
+                                 provenance: delivery.provenance)
                 return
             case .later(let next, let detail):
                 breakers.recordFailure(entry.target, now: now())
@@ -329,6 +389,7 @@ public final class DeliveryWorker: Sendable {
         case .retryable, .unknown: breakers.recordFailure(entry.target, now: now())
         }
         let next = DeliveryStateMachine.afterDelivery(outcome, entry: entry, now: now(), policy: policy, jitter: jitter())
-        try await finish(entry, startedAt: startedAt, outcome: outcome.outcomeClass.rawValue, detail: outcome.reason, next: next)
+        try await finish(entry, startedAt: startedAt, outcome: outcome.outcomeClass.rawValue, detail: outcome.reason, next: next,
+                         provenance: delivery.provenance)
     }
 }

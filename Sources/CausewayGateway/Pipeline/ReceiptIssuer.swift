@@ -1,4 +1,4 @@
-import CausewayCore
+public import CausewayCore
 public import CausewayStore
 public import CausewayTrust
 import Foundation
@@ -18,9 +18,13 @@ public final class ReceiptIssuer: Sendable {
     let keri: ReceiptSigner.KERISigner?
     /// Hears each batch once it is stored (tracing's receipt spans).
     public let observer = ReceiptObserver()
+    /// Hears how many receipts each stored batch held (the metrics' counter).
+    let counted: @Sendable (Int) -> Void
 
     public init(store: any AgreementStore, identity: SigningIdentity, origin: String,
-                now: @escaping @Sendable () -> Int64 = WallClock.milliseconds, keri: ReceiptSigner.KERISigner? = nil) {
+                now: @escaping @Sendable () -> Int64 = WallClock.milliseconds, keri: ReceiptSigner.KERISigner? = nil,
+                counted: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.counted = counted
         self.store = store
         self.identity = identity
         self.origin = origin
@@ -32,26 +36,43 @@ public final class ReceiptIssuer: Sendable {
         Timestamp(epochSeconds: milliseconds / 1000, nanoseconds: Int32(milliseconds % 1000) * 1_000_000, millisecondPrecision: true).text
     }
 
-    /// Issues receipts for up to `limit` delivered entries; returns how many. If another instance
-    /// appended meanwhile, the batch is refused whole by the store and retried on the next call.
+    /// Issues receipts for up to `limit` delivered entries that have none; returns how many. If
+    /// another instance appended meanwhile, the batch is refused whole by the store and retried on
+    /// the next call. Deliveries whose workers issue their receipts with their attempts
+    /// (``DeliveryWorker``) leave none behind; this sweeps what one left when that failed, and
+    /// what was delivered before (an upgrade, a store restored from a backup).
     @discardableResult
     public func issuePending(limit: Int = 256) async throws -> Int {
         let entries = try await store.entriesAwaitingReceipts(limit: limit)
         guard !entries.isEmpty else { return 0 }
         let head = try await store.ledgerHead()
+        let issued = now()
+        let subjects = try entries.map { entry in
+            ReceiptSubject(entry: entry, provenance: try ProvenanceRecord(json: entry.provenance), reference: entry.legacyReference,
+                           committedAt: entry.deliveredAt ?? issued)
+        }
+        let appends = try receipts(for: subjects, after: head, issued: issued)
+        try await store.appendReceipts(appends)
+        await stored(appends, startedAt: issued)
+        return appends.count
+    }
+
+    /// Signs the receipts of `subjects`, in order, as the ledger's next entries after `head`
+    /// (nil: the ledger is empty), each chained to the one before.
+    public func receipts(for subjects: [ReceiptSubject], after head: LedgerHead?, issued: Int64) throws -> [LedgerAppend] {
         var sequence = head.map { $0.sequence + 1 } ?? 0
         var previous = head?.leaf ?? LedgerChain.genesis
-        let issued = now()
         var appends: [LedgerAppend] = []
-        for entry in entries {
-            let provenance = try ProvenanceRecord(json: entry.provenance)
-            let reference = entry.legacyReference
+        appends.reserveCapacity(subjects.count)
+        for subject in subjects {
+            let entry = subject.entry
+            let reference = subject.reference
             let receipt = DeliveryReceipt(
                 id: entry.receiptID, issuer: keri?.did ?? identity.didKey.did, issued: Self.timestamp(issued), partner: entry.partner,
-                provenance: provenance, adapter: entry.adapter,
+                provenance: subject.provenance, adapter: entry.adapter,
                 reference: (reference?["system"]?.stringValue ?? entry.adapter, reference?["kind"]?.stringValue ?? entry.kind,
                             reference?["id"]?.stringValue ?? ""),
-                committedAt: Self.timestamp(entry.deliveredAt ?? issued),
+                committedAt: Self.timestamp(subject.committedAt),
                 ledger: .init(origin: origin, sequence: sequence, previous: previous))
             let (body, leaf) = receipt.signable
             let signed = try ReceiptSigner.sign(body: body, issuer: receipt.issuer, with: identity, keri: keri,
@@ -62,8 +83,30 @@ public final class ReceiptIssuer: Sendable {
             previous = leaf
             sequence += 1
         }
-        try await store.appendReceipts(appends)
-        await observer.heard(appends, startedAt: issued)
-        return appends.count
+        return appends
+    }
+
+    /// Tells the counter and the observer about receipts just stored (by this issuer or with
+    /// their attempts).
+    func stored(_ appends: [LedgerAppend], startedAt: Int64) async {
+        guard !appends.isEmpty else { return }
+        counted(appends.count)
+        await observer.heard(appends, startedAt: startedAt)
+    }
+}
+
+/// What a receipt says of one delivered entry: the entry, its provenance (decoded), the legacy
+/// reference its delivery returned, and when the legacy system committed it.
+public struct ReceiptSubject: Sendable {
+    public let entry: OutboxEntry
+    public let provenance: ProvenanceRecord
+    public let reference: JSONValue?
+    public let committedAt: Int64
+
+    public init(entry: OutboxEntry, provenance: ProvenanceRecord, reference: JSONValue?, committedAt: Int64) {
+        self.entry = entry
+        self.provenance = provenance
+        self.reference = reference
+        self.committedAt = committedAt
     }
 }

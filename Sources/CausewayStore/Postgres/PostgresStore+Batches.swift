@@ -57,18 +57,52 @@ extension PostgresStore {
     /// attempt and their next state in one statement, then their agreements' statuses.
     public func finishBatch(_ attempts: [AttemptRecord]) async throws -> [Bool] {
         guard !attempts.isEmpty else { return [] }
-        return try await queue.withTransaction(logger: logger) { db in
-            var recorded = [Bool](repeating: false, count: attempts.count)
-            var digests = Set<String>()
-            for row in try await db.run(RecordAttempts.make(attempts), logger: logger) {
-                let (position, digest) = try row.decode((Int64, String).self)
-                guard position >= 1, position <= attempts.count else { throw StoreError("an attempt's position came back out of range") }
-                recorded[Int(position) - 1] = true
-                digests.insert(digest)
-            }
-            try await refreshStatuses(db, digests: digests)
-            return recorded
+        return try await queue.withTransaction(logger: logger) { db in try await record(attempts, db) }
+    }
+
+    /// Attempts and their receipts in one transaction. The ledger's lock is taken first, before
+    /// any entry's or agreement's lock — the order ``appendReceipts(_:)`` takes them in — and
+    /// only when an attempt delivered: a batch of retries and dead letters does not wait for it.
+    public func finishBatch(_ attempts: [AttemptRecord], issuing issue: ReceiptIssuing) async throws -> FinishedBatch {
+        guard attempts.contains(where: \.delivers) else { return FinishedBatch(recorded: try await finishBatch(attempts), receipts: []) }
+        do {
+            return try await recordWithReceipts(attempts, issue)
+        } catch let error as PostgresTransactionError {
+            // Rolled back: what failed inside is the answer (the issuer's error, a refusal).
+            if let inner = error.closureError, error.rollbackError == nil { throw inner }
+            throw error
         }
+    }
+
+    func recordWithReceipts(_ attempts: [AttemptRecord], _ issue: ReceiptIssuing) async throws -> FinishedBatch {
+        try await queue.withTransaction(logger: logger) { db in
+            try await db.run(LockLedger.make(), logger: logger)
+            let recorded = try await record(attempts, db)
+            let delivered = attempts.indices.filter { recorded[$0] && attempts[$0].delivers }
+            guard !delivered.isEmpty else { return FinishedBatch(recorded: recorded, receipts: []) }
+            let ends = try await ledgerEnds(db)
+            let receipts = try issue(ends.head, delivered)
+            guard receipts.count == delivered.count, zip(receipts, delivered).allSatisfy({ $0.entryID == attempts[$1].entryID }) else {
+                throw StoreError("the receipts issued do not match the delivered attempts")
+            }
+            try await append(receipts, after: ends, db)
+            return FinishedBatch(recorded: recorded, receipts: receipts)
+        }
+    }
+
+    /// Records attempts inside a transaction: the entries still claimed by the attempt's worker
+    /// get their attempt and their next state in one statement, then their agreements' statuses.
+    func record(_ attempts: [AttemptRecord], _ db: PostgresConnection) async throws -> [Bool] {
+        var recorded = [Bool](repeating: false, count: attempts.count)
+        var digests = Set<String>()
+        for row in try await db.run(RecordAttempts.make(attempts), logger: logger) {
+            let (position, digest) = try row.decode((Int64, String).self)
+            guard position >= 1, position <= attempts.count else { throw StoreError("an attempt's position came back out of range") }
+            recorded[Int(position) - 1] = true
+            digests.insert(digest)
+        }
+        try await refreshStatuses(db, digests: digests)
+        return recorded
     }
 
     /// Sets each agreement's status from its outbox entries (``StatusRule``), for one agreement or

@@ -419,26 +419,38 @@ public final class PostgresStore: AgreementStore {
         try await queue.withTransaction(logger: logger) { db in
             // One ledger writer at a time, across instances.
             try await db.run(LockLedger.make(), logger: logger)
-            let (headSequence, headLeaf, treeSize) = try await db.run(LedgerEnds.make(), logger: logger).first
-                .map { try $0.decode((Int?, String?, Int64?).self) } ?? (nil, nil, nil)
-            var expectedSequence = headSequence.map { $0 + 1 } ?? 0
-            var expectedPrevious = try headLeaf.map { try StoreJSON.digest($0) } ?? LedgerChain.genesis
-            let size = Int(treeSize ?? 0)
-            guard size == expectedSequence else {
-                throw StoreError("the ledger has \(expectedSequence) entries but its Merkle tree \(size) leaves; run `causeway ledger verify`")
-            }
-            var builder = try LedgerTree.Builder(size: size, frontier: try await Self.nodes(db, LedgerTree.frontier(size: size), logger: logger))
-            var nodes: [(id: MerkleNodeID, hash: [UInt8])] = []
-            for receipt in receipts {
-                guard receipt.sequence == expectedSequence, receipt.previous == expectedPrevious else {
-                    throw StoreError("ledger append out of order: expected seq \(expectedSequence) after \(expectedPrevious)")
-                }
-                nodes += builder.append(receipt.treeLeaf)
-                expectedSequence += 1
-                expectedPrevious = receipt.leaf
-            }
-            try await db.run(AppendLedger.make(receipts, nodes), logger: logger)
+            try await append(receipts, after: try await ledgerEnds(db), db)
         }
+    }
+
+    /// The ledger's head and its Merkle tree's size, read under the ledger's lock.
+    func ledgerEnds(_ db: PostgresConnection) async throws -> (head: LedgerHead?, treeSize: Int) {
+        let (headSequence, headLeaf, treeSize) = try await db.run(LedgerEnds.make(), logger: logger).first
+            .map { try $0.decode((Int?, String?, Int64?).self) } ?? (nil, nil, nil)
+        let head = try headSequence.map { LedgerHead(sequence: $0, leaf: try StoreJSON.digest(headLeaf ?? "")) }
+        return (head, Int(treeSize ?? 0))
+    }
+
+    /// Appends receipts after the ledger's ends (read under its lock, in the same transaction):
+    /// each must be the next entry, and the tree must have a leaf per entry.
+    func append(_ receipts: [LedgerAppend], after ends: (head: LedgerHead?, treeSize: Int), _ db: PostgresConnection) async throws {
+        var expectedSequence = ends.head.map { $0.sequence + 1 } ?? 0
+        var expectedPrevious = ends.head?.leaf ?? LedgerChain.genesis
+        let size = ends.treeSize
+        guard size == expectedSequence else {
+            throw StoreError("the ledger has \(expectedSequence) entries but its Merkle tree \(size) leaves; run `causeway ledger verify`")
+        }
+        var builder = try LedgerTree.Builder(size: size, frontier: try await Self.nodes(db, LedgerTree.frontier(size: size), logger: logger))
+        var nodes: [(id: MerkleNodeID, hash: [UInt8])] = []
+        for receipt in receipts {
+            guard receipt.sequence == expectedSequence, receipt.previous == expectedPrevious else {
+                throw StoreError("ledger append out of order: expected seq \(expectedSequence) after \(expectedPrevious)")
+            }
+            nodes += builder.append(receipt.treeLeaf)
+            expectedSequence += 1
+            expectedPrevious = receipt.leaf
+        }
+        try await db.run(AppendLedger.make(receipts, nodes), logger: logger)
     }
 
     enum LockLedger: StatementText {

@@ -374,6 +374,23 @@ public final class SQLiteStore: AgreementStore {
         return try await pool.write { db in try attempts.map { try Self.finish($0, in: db) } }
     }
 
+    /// Attempts and their receipts in one write transaction (SQLite's one writer is the
+    /// ledger's lock): one commit, one sync, for a batch's deliveries and receipts.
+    public func finishBatch(_ attempts: [AttemptRecord], issuing issue: ReceiptIssuing) async throws -> FinishedBatch {
+        guard !attempts.isEmpty else { return FinishedBatch(recorded: [], receipts: []) }
+        return try await pool.write { db in
+            let recorded = try attempts.map { try Self.finish($0, in: db) }
+            let delivered = attempts.indices.filter { recorded[$0] && attempts[$0].delivers }
+            guard !delivered.isEmpty else { return FinishedBatch(recorded: recorded, receipts: []) }
+            let receipts = try issue(try Self.ledgerHead(db), delivered)
+            guard receipts.count == delivered.count, zip(receipts, delivered).allSatisfy({ $0.entryID == attempts[$1].entryID }) else {
+                throw StoreError("the receipts issued do not match the delivered attempts")
+            }
+            try Self.append(receipts, db)
+            return FinishedBatch(recorded: recorded, receipts: receipts)
+        }
+    }
+
     /// One attempt inside a write transaction (``finish(_:)``, ``finishBatch(_:)``).
     static func finish(_ attempt: AttemptRecord, in db: Database) throws -> Bool {
         guard let row = try db.cachedRow(sql: "SELECT claimed_by, state, attempts FROM outbox WHERE id = ?", arguments: [attempt.entryID]),
@@ -438,35 +455,41 @@ public final class SQLiteStore: AgreementStore {
     }
 
     public func ledgerHead() async throws -> LedgerHead? {
-        try await pool.read { db in
-            guard let row = try db.cachedRow(sql: "SELECT seq, leaf FROM ledger ORDER BY seq DESC LIMIT 1") else { return nil }
-            return LedgerHead(sequence: row["seq"], leaf: try StoreJSON.digest(row["leaf"]))
-        }
+        try await pool.read { db in try Self.ledgerHead(db) }
+    }
+
+    static func ledgerHead(_ db: Database) throws -> LedgerHead? {
+        guard let row = try db.cachedRow(sql: "SELECT seq, leaf FROM ledger ORDER BY seq DESC LIMIT 1") else { return nil }
+        return LedgerHead(sequence: row["seq"], leaf: try StoreJSON.digest(row["leaf"]))
     }
 
     public func appendReceipts(_ receipts: [LedgerAppend]) async throws {
         guard !receipts.isEmpty else { return }
-        try await pool.write { db in
-            let head = try db.cachedRow(sql: "SELECT seq, leaf FROM ledger ORDER BY seq DESC LIMIT 1")
-            var expectedSequence = head.map { ($0["seq"] as Int) + 1 } ?? 0
-            var expectedPrevious = try head.map { try StoreJSON.digest($0["leaf"]) } ?? LedgerChain.genesis
-            let size = try Self.treeSize(db)
-            guard size == expectedSequence else {
-                throw StoreError("the ledger has \(expectedSequence) entries but its Merkle tree \(size) leaves; run `causeway ledger verify`")
+        try await pool.write { db in try Self.append(receipts, db) }
+    }
+
+    /// Appends receipts inside a write transaction: each must be the ledger's next entry, and the
+    /// tree must have a leaf per entry.
+    static func append(_ receipts: [LedgerAppend], _ db: Database) throws {
+        let head = try ledgerHead(db)
+        var expectedSequence = head.map { $0.sequence + 1 } ?? 0
+        var expectedPrevious = head?.leaf ?? LedgerChain.genesis
+        let size = try treeSize(db)
+        guard size == expectedSequence else {
+            throw StoreError("the ledger has \(expectedSequence) entries but its Merkle tree \(size) leaves; run `causeway ledger verify`")
+        }
+        var builder = try LedgerTree.Builder(size: size, frontier: try nodes(db, LedgerTree.frontier(size: size)))
+        for receipt in receipts {
+            guard receipt.sequence == expectedSequence, receipt.previous == expectedPrevious else {
+                throw StoreError("ledger append out of order: expected seq \(expectedSequence) after \(expectedPrevious)")
             }
-            var builder = try LedgerTree.Builder(size: size, frontier: try Self.nodes(db, LedgerTree.frontier(size: size)))
-            for receipt in receipts {
-                guard receipt.sequence == expectedSequence, receipt.previous == expectedPrevious else {
-                    throw StoreError("ledger append out of order: expected seq \(expectedSequence) after \(expectedPrevious)")
-                }
-                try db.cachedStatement(sql: "INSERT INTO ledger (seq, receipt_id, digest, outbox_id, prev, leaf, receipt) VALUES (?, ?, ?, ?, ?, ?, ?)")
-                    .execute(arguments: [receipt.sequence, receipt.receiptID, receipt.digest.description, receipt.entryID,
-                                         receipt.previous.description, receipt.leaf.description, StoreJSON.text(.object(receipt.receipt))])
-                try db.cachedStatement(sql: "UPDATE outbox SET receipt_seq = ? WHERE id = ?").execute(arguments: [receipt.sequence, receipt.entryID])
-                try Self.insertNodes(db, builder.append(receipt.treeLeaf))
-                expectedSequence += 1
-                expectedPrevious = receipt.leaf
-            }
+            try db.cachedStatement(sql: "INSERT INTO ledger (seq, receipt_id, digest, outbox_id, prev, leaf, receipt) VALUES (?, ?, ?, ?, ?, ?, ?)")
+                .execute(arguments: [receipt.sequence, receipt.receiptID, receipt.digest.description, receipt.entryID,
+                                     receipt.previous.description, receipt.leaf.description, StoreJSON.text(.object(receipt.receipt))])
+            try db.cachedStatement(sql: "UPDATE outbox SET receipt_seq = ? WHERE id = ?").execute(arguments: [receipt.sequence, receipt.entryID])
+            try insertNodes(db, builder.append(receipt.treeLeaf))
+            expectedSequence += 1
+            expectedPrevious = receipt.leaf
         }
     }
 
