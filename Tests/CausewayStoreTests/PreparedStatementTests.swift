@@ -66,6 +66,7 @@ struct PreparedStatementTests {
         names += [StoreStatement<PostgresStore.InsertEntry>.name]
         names += [StoreStatement<PostgresStore.LockLedger>.name, StoreStatement<PostgresStore.LedgerHeadRow>.name]
         names += [StoreStatement<PostgresStore.LedgerEnds>.name, StoreStatement<PostgresStore.AppendLedger>.name]
+        names += [StoreStatement<PostgresStore.LockEntries>.name]
         #expect(Set(names).count == names.count)
         for name in names { #expect(name.utf8.count <= 63, "\(name)") }
     }

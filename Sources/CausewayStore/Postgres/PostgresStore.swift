@@ -419,7 +419,7 @@ public final class PostgresStore: AgreementStore {
         try await queue.withTransaction(logger: logger) { db in
             // One ledger writer at a time, across instances.
             try await db.run(LockLedger.make(), logger: logger)
-            try await append(receipts, after: try await ledgerEnds(db), db)
+            try await append(receipts, after: try await ledgerEnds(db), markingEntries: true, db)
         }
     }
 
@@ -432,8 +432,10 @@ public final class PostgresStore: AgreementStore {
     }
 
     /// Appends receipts after the ledger's ends (read under its lock, in the same transaction):
-    /// each must be the next entry, and the tree must have a leaf per entry.
-    func append(_ receipts: [LedgerAppend], after ends: (head: LedgerHead?, treeSize: Int), _ db: PostgresConnection) async throws {
+    /// each must be the next entry, and the tree must have a leaf per entry. `markingEntries`:
+    /// set each entry's `receipt_seq` (false: the statement that recorded its attempt did).
+    func append(_ receipts: [LedgerAppend], after ends: (head: LedgerHead?, treeSize: Int), markingEntries: Bool,
+                _ db: PostgresConnection) async throws {
         var expectedSequence = ends.head.map { $0.sequence + 1 } ?? 0
         var expectedPrevious = ends.head?.leaf ?? LedgerChain.genesis
         let size = ends.treeSize
@@ -450,7 +452,7 @@ public final class PostgresStore: AgreementStore {
             expectedSequence += 1
             expectedPrevious = receipt.leaf
         }
-        try await db.run(AppendLedger.make(receipts, nodes), logger: logger)
+        try await db.run(AppendLedger.make(receipts, nodes, markingEntries: markingEntries), logger: logger)
     }
 
     enum LockLedger: StatementText {
@@ -475,11 +477,12 @@ public final class PostgresStore: AgreementStore {
         static let sql = make().query.sql
     }
 
-    /// A batch of receipts in one statement: the ledger's rows, each entry's receipt sequence, and
-    /// the Merkle tree's new nodes (arrays unnested server-side).
+    /// A batch of receipts in one statement: the ledger's rows, each entry's receipt sequence
+    /// (unless `markingEntries` is false), and the Merkle tree's new nodes (arrays unnested server-side).
     enum AppendLedger: StatementText {
-        static func make(_ receipts: [LedgerAppend], _ nodes: [(id: MerkleNodeID, hash: [UInt8])]) -> StoreStatement<Self> {
+        static func make(_ receipts: [LedgerAppend], _ nodes: [(id: MerkleNodeID, hash: [UInt8])], markingEntries: Bool) -> StoreStatement<Self> {
             let sequences = receipts.map { Int64($0.sequence) }
+            let marked = markingEntries ? receipts : []
             return .init("""
                 WITH appended AS (
                   INSERT INTO ledger (seq, receipt_id, digest, outbox_id, prev, leaf, receipt)
@@ -488,7 +491,8 @@ public final class PostgresStore: AgreementStore {
                     \(receipts.map(\.previous.description))::text[], \(receipts.map(\.leaf.description))::text[],
                     \(receipts.map { StoreJSON.text(.object($0.receipt)) })::text[])),
                 receipted AS (
-                  UPDATE outbox SET receipt_seq = u.seq FROM unnest(\(receipts.map(\.entryID))::bigint[], \(sequences)::bigint[]) AS u(id, seq)
+                  UPDATE outbox SET receipt_seq = u.seq
+                  FROM unnest(\(marked.map(\.entryID))::bigint[], \(marked.map { Int64($0.sequence) })::bigint[]) AS u(id, seq)
                   WHERE outbox.id = u.id),
                 grown AS (
                   INSERT INTO merkle_nodes (level, idx, hash)
@@ -497,7 +501,7 @@ public final class PostgresStore: AgreementStore {
                 SELECT 1
                 """)
         }
-        static let sql = make([], []).query.sql
+        static let sql = make([], [], markingEntries: true).query.sql
     }
 
     public func receipts(digest: ContentDigest) async throws -> [JSONObject] {
