@@ -33,13 +33,14 @@ struct RequestLogMiddleware: RouterMiddleware {
     }
 
     func log(_ request: Request, _ context: Context, status: Int, started: ContinuousClock.Instant, notes: RequestLogNotes) {
-        let elapsed = ContinuousClock.now - started
-        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        let elapsed = (ContinuousClock.now - started).components
+        // Tenths of a millisecond, rounded, in integers (`String(format:)` cost a few µs a request).
+        let tenths = elapsed.seconds * 10_000 + (elapsed.attoseconds + 50_000_000_000_000) / 100_000_000_000_000
         var metadata: Logger.Metadata = [
             "http.method": .string(request.method.rawValue),
             "http.path": .string(request.uri.path),
             "http.status": .stringConvertible(status),
-            "http.duration_ms": .string(String(format: "%.1f", milliseconds)),
+            "http.duration_ms": .string("\(tenths / 10).\(tenths % 10)"),
             "client.address": .string(context.remoteAddress?.ipAddress ?? "unknown"),
             "request.id": .string(context.id),
         ]
