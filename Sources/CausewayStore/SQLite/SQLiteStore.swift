@@ -10,8 +10,6 @@ typealias SQLRow = GRDB.Row
 /// ``PostgresStore``.
 public final class SQLiteStore: AgreementStore {
     let pool: DatabasePool
-    /// One batch of attempts with receipts at a time from read to write (``finishBatch(_:issuing:)``).
-    let ledgerGate = SerialGate()
 
     /// Opens (creating if needed) the database file at `path`.
     ///
@@ -378,43 +376,19 @@ public final class SQLiteStore: AgreementStore {
 
     /// Attempts and their receipts in one write transaction (SQLite's one writer is the
     /// ledger's lock): one commit, one sync, for a batch's deliveries and receipts.
-    ///
-    /// The receipts are signed before the write, from a read of the head and of the entries: the
-    /// file's one writer also serves intake and claims, and signing inside it made them wait. The
-    /// write checks that head and entries are still as read (``ledgerGate`` keeps this process's
-    /// finishing batches from racing each other) and signs again inside if not.
     public func finishBatch(_ attempts: [AttemptRecord], issuing issue: ReceiptIssuing) async throws -> FinishedBatch {
-        guard attempts.contains(where: \.delivers) else { return FinishedBatch(recorded: try await finishBatch(attempts), receipts: []) }
-        return try await ledgerGate.run {
-            let (head, expected) = try await pool.read { db in (try Self.ledgerHead(db), try Self.recordable(attempts, db)) }
-            let signed = expected.isEmpty ? [] : try issue(head, expected)
-            return try await pool.write { db in
-                let recorded = try attempts.map { try Self.finish($0, in: db) }
-                let delivered = attempts.indices.filter { recorded[$0] && attempts[$0].delivers }
-                guard !delivered.isEmpty else { return FinishedBatch(recorded: recorded, receipts: []) }
-                let current = try Self.ledgerHead(db)
-                let receipts = delivered == expected && current == head ? signed : try issue(current, delivered)
-                guard receipts.count == delivered.count, zip(receipts, delivered).allSatisfy({ $0.entryID == attempts[$1].entryID }) else {
-                    throw StoreError("the receipts issued do not match the delivered attempts")
-                }
-                try Self.append(receipts, db)
-                return FinishedBatch(recorded: recorded, receipts: receipts)
+        guard !attempts.isEmpty else { return FinishedBatch(recorded: [], receipts: []) }
+        return try await pool.write { db in
+            let recorded = try attempts.map { try Self.finish($0, in: db) }
+            let delivered = attempts.indices.filter { recorded[$0] && attempts[$0].delivers }
+            guard !delivered.isEmpty else { return FinishedBatch(recorded: recorded, receipts: []) }
+            let receipts = try issue(try Self.ledgerHead(db), delivered)
+            guard receipts.count == delivered.count, zip(receipts, delivered).allSatisfy({ $0.entryID == attempts[$1].entryID }) else {
+                throw StoreError("the receipts issued do not match the delivered attempts")
             }
+            try Self.append(receipts, db)
+            return FinishedBatch(recorded: recorded, receipts: receipts)
         }
-    }
-
-    /// The positions of the delivered attempts that ``finish(_:in:)`` would record: the first
-    /// attempt of each entry its worker holds in flight.
-    static func recordable(_ attempts: [AttemptRecord], _ db: Database) throws -> [Int] {
-        var seen = Set<Int64>()
-        var positions: [Int] = []
-        for (index, attempt) in attempts.enumerated() where seen.insert(attempt.entryID).inserted && attempt.delivers {
-            guard let row = try db.cachedRow(sql: "SELECT claimed_by, state FROM outbox WHERE id = ?", arguments: [attempt.entryID]),
-                (row["claimed_by"] as String?) == attempt.worker, (row["state"] as String) == OutboxState.inFlight.rawValue
-            else { continue }
-            positions.append(index)
-        }
-        return positions
     }
 
     /// One attempt inside a write transaction (``finish(_:)``, ``finishBatch(_:)``).
