@@ -90,6 +90,18 @@ struct PostgresAdapterTests {
         #expect(outcomes.allSatisfy { $0.outcomeClass == .delivered }, "\(outcomes)")
         let ids = outcomes.compactMap(\.reference?.id).joined(separator: ",")
         #expect(try await StagingDatabase.psql(url, "SELECT count(DISTINCT xmin::text) FROM erp_purchase_order WHERE po_id IN (\(ids))") == "1")
+        // Orders of one shape share their statements: one insert for the orders, one for all their
+        // lines (rows one statement wrote share its command id, cmin) — each line under its own order.
+        #expect(try await StagingDatabase.psql(url, "SELECT count(DISTINCT cmin::text) FROM erp_purchase_order WHERE po_id IN (\(ids))") == "1")
+        #expect(try await StagingDatabase.psql(url, "SELECT count(DISTINCT cmin::text), count(*) FROM erp_purchase_order_line WHERE po_id IN (\(ids))")
+            == "1|\(together.count * 4)")
+        for (delivery, outcome) in zip(together, outcomes) {
+            let id = try #require(outcome.reference?.id)
+            #expect(try await StagingDatabase.psql(url, """
+                SELECT o.agreement_digest, o.provenance->>'idempotencyKey', count(l.*) FROM erp_purchase_order o
+                JOIN erp_purchase_order_line l ON l.po_id = o.po_id WHERE o.po_id = \(id) GROUP BY 1, 2
+                """) == "\(delivery.agreementDigest)|\(delivery.idempotencyKey)|4")
+        }
     }
 
     @Test("writes the purchase order, its numbered lines and the provenance in one transaction")
