@@ -226,7 +226,6 @@ public final class PostgresRowsAdapter: BatchDeliveringAdapter {
         return values
     }
 
-    /// The table's columns and their SQL types, from the catalog (cached).
     /// Inserts child rows with one statement per run of rows that set the same columns (usually
     /// one statement for all of them: a round trip per row was most of a delivery's cost).
     func insertAll(table: String, rows: [[(column: String, value: CellValue)]], _ db: PostgresConnection) async throws {
@@ -235,25 +234,35 @@ public final class PostgresRowsAdapter: BatchDeliveringAdapter {
         while start < rows.count {
             let columns = rows[start].map(\.column)
             var end = start + 1
-            // PostgreSQL takes at most 65,535 parameters in one statement.
-            while end < rows.count, rows[end].map(\.column) == columns, (end - start + 1) * columns.count <= 30_000 { end += 1 }
-            var bindings = PostgresBindings()
-            var tuples: [String] = []
-            for row in rows[start..<end] {
-                var placeholders: [String] = []
-                for cell in row {
-                    bindings.append(Self.text(cell.value))
-                    placeholders.append("$\(bindings.count)::text::\(types[cell.column] ?? Self.cast(cell.value.type))")
-                }
-                tuples.append("(" + placeholders.joined(separator: ", ") + ")")
-            }
-            let sql = "INSERT INTO \(Self.identifier(table)) (\(columns.map { Self.identifier($0) }.joined(separator: ", "))) VALUES "
-                + tuples.joined(separator: ", ")
+            while end < rows.count, rows[end].map(\.column) == columns, (end - start + 1) * columns.count <= Self.maxParameters { end += 1 }
+            let (values, bindings) = Self.values(rows[start..<end], types: types)
+            let sql = "INSERT INTO \(Self.identifier(table)) (\(columns.map { Self.identifier($0) }.joined(separator: ", "))) VALUES " + values
             try await db.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
             start = end
         }
     }
 
+    /// `(…), (…)` for rows of cells, each value bound as text and cast to its column's type.
+    static func values(_ rows: some Collection<[(column: String, value: CellValue)]>, types: [String: String])
+        -> (sql: String, bindings: PostgresBindings)
+    {
+        var bindings = PostgresBindings()
+        var tuples: [String] = []
+        for row in rows {
+            var placeholders: [String] = []
+            for cell in row {
+                bindings.append(text(cell.value))
+                placeholders.append("$\(bindings.count)::text::\(types[cell.column] ?? cast(cell.value.type))")
+            }
+            tuples.append("(" + placeholders.joined(separator: ", ") + ")")
+        }
+        return (tuples.joined(separator: ", "), bindings)
+    }
+
+    /// The most parameters one multi-row insert binds (PostgreSQL takes at most 65,535).
+    static let maxParameters = 30_000
+
+    /// The table's columns and their SQL types, from the catalog (cached).
     func types(of table: String, _ db: PostgresConnection) async throws -> [String: String] {
         if let cached = columnTypes.withLock({ $0[table] }) { return cached }
         let rows = try await db.query("""

@@ -353,6 +353,18 @@ public struct FinishedBatch: Sendable {
         self.recorded = recorded
         self.receipts = receipts
     }
+
+    /// `issue`'s receipts for the attempts at the `delivered` positions, refused unless there is
+    /// one per attempt, for its entry, in order (both stores, under the ledger's lock).
+    static func receipts(_ issue: ReceiptIssuing, after head: LedgerHead?, delivered: [Int], of attempts: [AttemptRecord]) throws
+        -> [LedgerAppend]
+    {
+        let receipts = try issue(head, delivered)
+        guard receipts.count == delivered.count, zip(receipts, delivered).allSatisfy({ $0.entryID == attempts[$1].entryID }) else {
+            throw StoreError("the receipts issued do not match the delivered attempts")
+        }
+        return receipts
+    }
 }
 
 /// A signed receipt to append at a ledger position.

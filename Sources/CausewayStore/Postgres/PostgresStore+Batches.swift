@@ -85,7 +85,7 @@ extension PostgresStore {
             for row in try await db.run(LockEntries.make(attempts.map(\.entryID)), logger: logger) {
                 let (id, worker, state, headSequence, headLeaf, treeSize) = try row.decode((Int64, String?, String, Int?, String?, Int64?).self)
                 held[id] = (worker, state)
-                ends = (try headSequence.map { LedgerHead(sequence: $0, leaf: try StoreJSON.digest(headLeaf ?? "")) }, Int(treeSize ?? 0))
+                ends = try Self.ledgerEnds(headSequence, headLeaf, treeSize)
             }
             // What RecordAttempts will record: the first attempt of each entry its worker holds in flight.
             var seen = Set<Int64>()
@@ -95,10 +95,7 @@ extension PostgresStore {
                 return entry.worker == attempt.worker && entry.state == OutboxState.inFlight.rawValue && attempt.delivers
             }
             guard !delivered.isEmpty else { return FinishedBatch(recorded: try await record(attempts, db), receipts: []) }
-            let receipts = try issue(ends.head, delivered)
-            guard receipts.count == delivered.count, zip(receipts, delivered).allSatisfy({ $0.entryID == attempts[$1].entryID }) else {
-                throw StoreError("the receipts issued do not match the delivered attempts")
-            }
+            let receipts = try FinishedBatch.receipts(issue, after: ends.head, delivered: delivered, of: attempts)
             var sequences = [Int64?](repeating: nil, count: attempts.count)
             for (receipt, position) in zip(receipts, delivered) { sequences[position] = Int64(receipt.sequence) }
             let recorded = try await record(attempts, receiptSequences: sequences, db)
@@ -249,9 +246,7 @@ extension PostgresStore {
         static func make(_ ids: [Int64]) -> StoreStatement<Self> {
             .init("""
                 WITH locked AS (SELECT id, claimed_by, state FROM outbox WHERE id = ANY(\(ids)) ORDER BY id FOR UPDATE)
-                SELECT id, claimed_by, state, (SELECT seq FROM ledger ORDER BY seq DESC LIMIT 1),
-                  (SELECT leaf FROM ledger ORDER BY seq DESC LIMIT 1), (SELECT MAX(idx) + 1 FROM merkle_nodes WHERE level = 0)
-                FROM locked
+                SELECT id, claimed_by, state, \(unescaped: LedgerEnds.columns) FROM locked
                 """)
         }
         static let sql = make([]).query.sql

@@ -427,8 +427,12 @@ public final class PostgresStore: AgreementStore {
     func ledgerEnds(_ db: PostgresConnection) async throws -> (head: LedgerHead?, treeSize: Int) {
         let (headSequence, headLeaf, treeSize) = try await db.run(LedgerEnds.make(), logger: logger).first
             .map { try $0.decode((Int?, String?, Int64?).self) } ?? (nil, nil, nil)
-        let head = try headSequence.map { LedgerHead(sequence: $0, leaf: try StoreJSON.digest(headLeaf ?? "")) }
-        return (head, Int(treeSize ?? 0))
+        return try Self.ledgerEnds(headSequence, headLeaf, treeSize)
+    }
+
+    /// The ends as ``LedgerEnds/columns`` read them (all nil: an empty ledger).
+    static func ledgerEnds(_ headSequence: Int?, _ headLeaf: String?, _ treeSize: Int64?) throws -> (head: LedgerHead?, treeSize: Int) {
+        (try headSequence.map { LedgerHead(sequence: $0, leaf: try StoreJSON.digest(headLeaf ?? "")) }, Int(treeSize ?? 0))
     }
 
     /// Appends receipts after the ledger's ends (read under its lock, in the same transaction):
@@ -468,12 +472,12 @@ public final class PostgresStore: AgreementStore {
     /// The ledger's last entry and the Merkle tree's size, read under the ledger's lock (a
     /// statement after the lock's, so that it sees every append committed before).
     enum LedgerEnds: StatementText {
-        static func make() -> StoreStatement<Self> {
-            .init("""
-                SELECT (SELECT seq FROM ledger ORDER BY seq DESC LIMIT 1), (SELECT leaf FROM ledger ORDER BY seq DESC LIMIT 1),
-                  (SELECT MAX(idx) + 1 FROM merkle_nodes WHERE level = 0)
-                """)
-        }
+        /// The head's sequence and leaf and the tree's size (also read by ``LockEntries``).
+        static let columns = """
+            (SELECT seq FROM ledger ORDER BY seq DESC LIMIT 1), (SELECT leaf FROM ledger ORDER BY seq DESC LIMIT 1),
+              (SELECT MAX(idx) + 1 FROM merkle_nodes WHERE level = 0)
+            """
+        static func make() -> StoreStatement<Self> { .init("SELECT \(unescaped: columns)") }
         static let sql = make().query.sql
     }
 

@@ -382,10 +382,7 @@ public final class SQLiteStore: AgreementStore {
             let recorded = try attempts.map { try Self.finish($0, in: db) }
             let delivered = attempts.indices.filter { recorded[$0] && attempts[$0].delivers }
             guard !delivered.isEmpty else { return FinishedBatch(recorded: recorded, receipts: []) }
-            let receipts = try issue(try Self.ledgerHead(db), delivered)
-            guard receipts.count == delivered.count, zip(receipts, delivered).allSatisfy({ $0.entryID == attempts[$1].entryID }) else {
-                throw StoreError("the receipts issued do not match the delivered attempts")
-            }
+            let receipts = try FinishedBatch.receipts(issue, after: try Self.ledgerHead(db), delivered: delivered, of: attempts)
             try Self.append(receipts, db)
             return FinishedBatch(recorded: recorded, receipts: receipts)
         }
