@@ -13,7 +13,7 @@ struct PreparedStatementTests {
             .map { try $0.decode(String.self) }.joined(separator: "\n")
     }
 
-    @Test("on a new, empty store the claim's and the Merkle read's generic plans use only index scans and nested loops; the general pool keeps no generic plan")
+    @Test("on a new, empty store the claim's, the Merkle read's and the ledger ends' generic plans use only index scans and nested loops; the general pool keeps no generic plan")
     func genericPlansOnEmptyTables() async throws {
         let store = try await TestPostgres.freshStore()
         try await store.migrate()
@@ -24,10 +24,12 @@ struct PreparedStatementTests {
             try await db.run(PostgresStore.ClaimDue.make(ClaimRequest(worker: "w", limit: 16, now: 0, leaseMilliseconds: 1_000)),
                              logger: .init(label: "test"))
             try await db.run(PostgresStore.SelectNodes.make([MerkleNodeID(level: 0, index: 0)]), logger: .init(label: "test"))
+            try await db.run(PostgresStore.LedgerEnds.make(), logger: .init(label: "test"))
             let names = try await db.query("SELECT name FROM pg_prepared_statements ORDER BY name", logger: .init(label: "test"))
                 .collect().map { try $0.decode(String.self) }
             #expect(names.contains("CausewayStore.PostgresStore.ClaimDue"))
             #expect(names.contains("CausewayStore.PostgresStore.SelectNodes"))
+            #expect(names.contains("CausewayStore.PostgresStore.LedgerEnds"))
 
             _ = try await db.query("SET plan_cache_mode = force_generic_plan", logger: .init(label: "test")).collect()
             let claim = try await Self.plan(db, """
@@ -36,8 +38,9 @@ struct PreparedStatementTests {
             let nodes = try await Self.plan(db, """
                 EXPLAIN EXECUTE "CausewayStore.PostgresStore.SelectNodes"('{0,1}', '{0,0}')
                 """)
+            let ends = try await Self.plan(db, #"EXPLAIN EXECUTE "CausewayStore.PostgresStore.LedgerEnds""#)
             _ = try await db.query("RESET plan_cache_mode", logger: .init(label: "test")).collect()
-            for (name, plan) in [("claim", claim), ("Merkle nodes", nodes)] {
+            for (name, plan) in [("claim", claim), ("Merkle nodes", nodes), ("ledger's ends and frontier", ends)] {
                 for refused in ["Seq Scan", "Bitmap", "Hash Join", "Merge Join"] {
                     #expect(!plan.contains(refused), "\(name): \(refused) in the generic plan:\n\(plan)")
                 }
@@ -66,7 +69,7 @@ struct PreparedStatementTests {
         names += [StoreStatement<PostgresStore.InsertEntry>.name]
         names += [StoreStatement<PostgresStore.LockLedger>.name, StoreStatement<PostgresStore.LedgerHeadRow>.name]
         names += [StoreStatement<PostgresStore.LedgerEnds>.name, StoreStatement<PostgresStore.AppendLedger>.name]
-        names += [StoreStatement<PostgresStore.LockEntries>.name]
+        names += [StoreStatement<PostgresStore.LockOutboxEntries>.name]
         #expect(Set(names).count == names.count)
         for name in names { #expect(name.utf8.count <= 63, "\(name)") }
     }

@@ -60,13 +60,23 @@ extension PostgresStore {
         return try await queue.withTransaction(logger: logger) { db in try await record(attempts, db) }
     }
 
-    /// Attempts and their receipts in one transaction. The ledger's lock is taken first, before
-    /// any entry's or agreement's lock — the order ``appendReceipts(_:)`` takes them in — and
-    /// only when an attempt delivered: a batch of retries and dead letters does not wait for it.
+    /// Attempts and their receipts in one transaction. The attempts are recorded first, under
+    /// their entries' and agreements' locks; the ledger's lock is taken last and only when an
+    /// attempt delivered (a batch of retries and dead letters does not wait for it), so that it
+    /// is held for three statements: the lock, the ledger's ends, the append (decision 28).
     public func finishBatch(_ attempts: [AttemptRecord], issuing issue: ReceiptIssuing) async throws -> FinishedBatch {
         guard attempts.contains(where: \.delivers) else { return FinishedBatch(recorded: try await finishBatch(attempts), receipts: []) }
         do {
-            return try await recordWithReceipts(attempts, issue)
+            return try await queue.withTransaction(logger: logger) { db in
+                let recorded = try await record(attempts, db)
+                let delivered = attempts.indices.filter { recorded[$0] && attempts[$0].delivers }
+                guard !delivered.isEmpty else { return FinishedBatch(recorded: recorded, receipts: []) }
+                try await db.run(LockLedger.make(), logger: logger)
+                let ends = try await ledgerEnds(db)
+                let receipts = try FinishedBatch.receipts(issue, after: ends.head, delivered: delivered, of: attempts)
+                try await append(receipts, after: ends, db)
+                return FinishedBatch(recorded: recorded, receipts: receipts)
+            }
         } catch let error as PostgresTransactionError {
             // Rolled back: what failed inside is the answer (the issuer's error, a refusal).
             if let inner = error.closureError, error.rollbackError == nil { throw inner }
@@ -74,46 +84,12 @@ extension PostgresStore {
         }
     }
 
-    /// The entries are locked and read first (with the ledger's ends), so that the receipts are
-    /// signed before the attempts are written and each entry is written once, its receipt's
-    /// sequence with its outcome.
-    func recordWithReceipts(_ attempts: [AttemptRecord], _ issue: ReceiptIssuing) async throws -> FinishedBatch {
-        try await queue.withTransaction(logger: logger) { db in
-            try await db.run(LockLedger.make(), logger: logger)
-            var held: [Int64: (worker: String?, state: String)] = [:]
-            var ends: (head: LedgerHead?, treeSize: Int) = (nil, 0)
-            for row in try await db.run(LockEntries.make(attempts.map(\.entryID)), logger: logger) {
-                let (id, worker, state, headSequence, headLeaf, treeSize) = try row.decode((Int64, String?, String, Int?, String?, Int64?).self)
-                held[id] = (worker, state)
-                ends = try Self.ledgerEnds(headSequence, headLeaf, treeSize)
-            }
-            // What RecordAttempts will record: the first attempt of each entry its worker holds in flight.
-            var seen = Set<Int64>()
-            let delivered = attempts.indices.filter { index in
-                let attempt = attempts[index]
-                guard seen.insert(attempt.entryID).inserted, let entry = held[attempt.entryID] else { return false }
-                return entry.worker == attempt.worker && entry.state == OutboxState.inFlight.rawValue && attempt.delivers
-            }
-            guard !delivered.isEmpty else { return FinishedBatch(recorded: try await record(attempts, db), receipts: []) }
-            let receipts = try FinishedBatch.receipts(issue, after: ends.head, delivered: delivered, of: attempts)
-            var sequences = [Int64?](repeating: nil, count: attempts.count)
-            for (receipt, position) in zip(receipts, delivered) { sequences[position] = Int64(receipt.sequence) }
-            let recorded = try await record(attempts, receiptSequences: sequences, db)
-            guard delivered.allSatisfy({ recorded[$0] }) else { throw StoreError("an entry changed under its lock") }
-            try await append(receipts, after: ends, markingEntries: false, db)
-            return FinishedBatch(recorded: recorded, receipts: receipts)
-        }
-    }
-
     /// Records attempts inside a transaction: the entries still claimed by the attempt's worker
     /// get their attempt and their next state in one statement, then their agreements' statuses.
-    /// `receiptSequences`: per attempt, the ledger sequence of its receipt, appended in the same
-    /// transaction (nil: none).
-    func record(_ attempts: [AttemptRecord], receiptSequences: [Int64?]? = nil, _ db: PostgresConnection) async throws -> [Bool] {
+    func record(_ attempts: [AttemptRecord], _ db: PostgresConnection) async throws -> [Bool] {
         var recorded = [Bool](repeating: false, count: attempts.count)
         var digests = Set<String>()
-        let sequences = receiptSequences ?? [Int64?](repeating: nil, count: attempts.count)
-        for row in try await db.run(RecordAttempts.make(attempts, receiptSequences: sequences), logger: logger) {
+        for row in try await db.run(RecordAttempts.make(attempts), logger: logger) {
             let (position, digest) = try row.decode((Int64, String).self)
             guard position >= 1, position <= attempts.count else { throw StoreError("an attempt's position came back out of range") }
             recorded[Int(position) - 1] = true
@@ -190,7 +166,7 @@ extension PostgresStore {
     /// one batch is recorded once, from its first attempt: the second finds it finished, as a
     /// second finish would. Returns the recorded attempts' 1-based positions and digests.
     enum RecordAttempts: StatementText {
-        static func make(_ attempts: [AttemptRecord], receiptSequences: [Int64?]) -> StoreStatement<Self> {
+        static func make(_ attempts: [AttemptRecord]) -> StoreStatement<Self> {
             let moves = attempts.map { attempt -> (state: String, next: Int64?, lookup: Int?, reference: String?, error: String?, delivered: Int64?) in
                 switch attempt.next {
                 case .delivered(let reference):
@@ -210,11 +186,9 @@ extension PostgresStore {
                     \(moves.map { $0.lookup != nil }), \(moves.map { $0.lookup ?? 0 }),
                     \(moves.map { $0.reference != nil }), \(moves.map { $0.reference ?? "" }),
                     \(moves.map { $0.error != nil }), \(moves.map { $0.error ?? "" }),
-                    \(moves.map { $0.delivered != nil }), \(moves.map { $0.delivered ?? 0 }),
-                    \(receiptSequences.map { $0 != nil }), \(receiptSequences.map { $0 ?? 0 }))
+                    \(moves.map { $0.delivered != nil }), \(moves.map { $0.delivered ?? 0 }))
                     WITH ORDINALITY AS v(id, worker, started_at, finished_at, outcome, has_detail, detail, state, has_next, next_attempt_at,
-                      has_lookup, needs_lookup, has_reference, legacy_ref, has_error, last_error, has_delivered, delivered_at,
-                      has_receipt, receipt_seq, position)),
+                      has_lookup, needs_lookup, has_reference, legacy_ref, has_error, last_error, has_delivered, delivered_at, position)),
                 locked AS (
                   SELECT id, claimed_by, state, attempts, digest FROM outbox WHERE id IN (SELECT id FROM input) ORDER BY id FOR UPDATE),
                 valid AS (
@@ -231,22 +205,9 @@ extension PostgresStore {
                     needs_lookup = CASE WHEN v.has_lookup THEN v.needs_lookup ELSE o.needs_lookup END,
                     legacy_ref = CASE WHEN v.has_reference THEN v.legacy_ref ELSE o.legacy_ref END,
                     last_error = CASE WHEN v.has_error THEN v.last_error END,
-                    delivered_at = CASE WHEN v.has_delivered THEN v.delivered_at ELSE o.delivered_at END,
-                    receipt_seq = CASE WHEN v.has_receipt THEN v.receipt_seq ELSE o.receipt_seq END
+                    delivered_at = CASE WHEN v.has_delivered THEN v.delivered_at ELSE o.delivered_at END
                   FROM valid v WHERE o.id = v.id)
                 SELECT position, digest FROM valid
-                """)
-        }
-        static let sql = make([], receiptSequences: []).query.sql
-    }
-
-    /// A batch's entries locked in id order (as RecordAttempts locks them), with who holds each,
-    /// its state, and the ledger's ends (read under the ledger's lock, taken by the statement before).
-    enum LockEntries: StatementText {
-        static func make(_ ids: [Int64]) -> StoreStatement<Self> {
-            .init("""
-                WITH locked AS (SELECT id, claimed_by, state FROM outbox WHERE id = ANY(\(ids)) ORDER BY id FOR UPDATE)
-                SELECT id, claimed_by, state, \(unescaped: LedgerEnds.columns) FROM locked
                 """)
         }
         static let sql = make([]).query.sql

@@ -417,36 +417,49 @@ public final class PostgresStore: AgreementStore {
     public func appendReceipts(_ receipts: [LedgerAppend]) async throws {
         guard !receipts.isEmpty else { return }
         try await queue.withTransaction(logger: logger) { db in
+            // The entries' locks before the ledger's, in the order every finish takes them
+            // (rows, then the ledger), so that a finish and this append cannot deadlock.
+            try await db.run(LockOutboxEntries.make(receipts.map(\.entryID)), logger: logger)
             // One ledger writer at a time, across instances.
             try await db.run(LockLedger.make(), logger: logger)
-            try await append(receipts, after: try await ledgerEnds(db), markingEntries: true, db)
+            try await append(receipts, after: try await ledgerEnds(db), db)
         }
     }
 
-    /// The ledger's head and its Merkle tree's size, read under the ledger's lock.
-    func ledgerEnds(_ db: PostgresConnection) async throws -> (head: LedgerHead?, treeSize: Int) {
-        let (headSequence, headLeaf, treeSize) = try await db.run(LedgerEnds.make(), logger: logger).first
-            .map { try $0.decode((Int?, String?, Int64?).self) } ?? (nil, nil, nil)
-        return try Self.ledgerEnds(headSequence, headLeaf, treeSize)
+    /// What an append starts from: the ledger's head (nil: empty), its Merkle tree's size and
+    /// the nodes of the tree's frontier.
+    struct LedgerEndsRead {
+        var head: LedgerHead?
+        var treeSize: Int
+        var frontier: [MerkleNodeID: [UInt8]]
     }
 
-    /// The ends as ``LedgerEnds/columns`` read them (all nil: an empty ledger).
-    static func ledgerEnds(_ headSequence: Int?, _ headLeaf: String?, _ treeSize: Int64?) throws -> (head: LedgerHead?, treeSize: Int) {
-        (try headSequence.map { LedgerHead(sequence: $0, leaf: try StoreJSON.digest(headLeaf ?? "")) }, Int(treeSize ?? 0))
+    /// The ledger's head, its Merkle tree's size and the tree's frontier, read in one statement
+    /// under the ledger's lock.
+    func ledgerEnds(_ db: PostgresConnection) async throws -> LedgerEndsRead {
+        var ends = LedgerEndsRead(head: nil, treeSize: 0, frontier: [:])
+        for row in try await db.run(LedgerEnds.make(), logger: logger) {
+            let (headSequence, headLeaf, treeSize, level, index, hash) = try row.decode((Int?, String?, Int64?, Int64?, Int64?, ByteBuffer?).self)
+            ends.head = try headSequence.map { LedgerHead(sequence: $0, leaf: try StoreJSON.digest(headLeaf ?? "")) }
+            ends.treeSize = Int(treeSize ?? 0)
+            guard let level, let index, let hash else { continue }
+            guard level >= 0, level < 63, index >= 0 else { throw StoreError("a stored Merkle node has an impossible id (\(level), \(index))") }
+            ends.frontier[MerkleNodeID(level: Int(level), index: Int(index))] = Array(hash.readableBytesView)
+        }
+        return ends
     }
 
     /// Appends receipts after the ledger's ends (read under its lock, in the same transaction):
-    /// each must be the next entry, and the tree must have a leaf per entry. `markingEntries`:
-    /// set each entry's `receipt_seq` (false: the statement that recorded its attempt did).
-    func append(_ receipts: [LedgerAppend], after ends: (head: LedgerHead?, treeSize: Int), markingEntries: Bool,
-                _ db: PostgresConnection) async throws {
+    /// each must be the next entry, and the tree must have a leaf per entry. Each receipt's
+    /// entry gets its `receipt_seq`.
+    func append(_ receipts: [LedgerAppend], after ends: LedgerEndsRead, _ db: PostgresConnection) async throws {
         var expectedSequence = ends.head.map { $0.sequence + 1 } ?? 0
         var expectedPrevious = ends.head?.leaf ?? LedgerChain.genesis
         let size = ends.treeSize
         guard size == expectedSequence else {
             throw StoreError("the ledger has \(expectedSequence) entries but its Merkle tree \(size) leaves; run `causeway ledger verify`")
         }
-        var builder = try LedgerTree.Builder(size: size, frontier: try await Self.nodes(db, LedgerTree.frontier(size: size), logger: logger))
+        var builder = try LedgerTree.Builder(size: size, frontier: ends.frontier)
         var nodes: [(id: MerkleNodeID, hash: [UInt8])] = []
         for receipt in receipts {
             guard receipt.sequence == expectedSequence, receipt.previous == expectedPrevious else {
@@ -456,7 +469,15 @@ public final class PostgresStore: AgreementStore {
             expectedSequence += 1
             expectedPrevious = receipt.leaf
         }
-        try await db.run(AppendLedger.make(receipts, nodes, markingEntries: markingEntries), logger: logger)
+        try await db.run(AppendLedger.make(receipts, nodes), logger: logger)
+    }
+
+    /// Outbox entries locked in id order (as ``RecordAttempts`` locks them).
+    enum LockOutboxEntries: StatementText {
+        static func make(_ ids: [Int64]) -> StoreStatement<Self> {
+            .init("SELECT id FROM outbox WHERE id = ANY(\(ids)) ORDER BY id FOR UPDATE")
+        }
+        static let sql = make([]).query.sql
     }
 
     enum LockLedger: StatementText {
@@ -469,24 +490,31 @@ public final class PostgresStore: AgreementStore {
         static let sql = make().query.sql
     }
 
-    /// The ledger's last entry and the Merkle tree's size, read under the ledger's lock (a
-    /// statement after the lock's, so that it sees every append committed before).
+    /// The ledger's last entry, the Merkle tree's size and the nodes of its frontier
+    /// (``LedgerTree/frontier(size:)``, found by index from the size): one row per frontier node,
+    /// or one row without a node for an empty tree. Read under the ledger's lock, in a statement
+    /// after the lock's, so that it sees every append committed before.
     enum LedgerEnds: StatementText {
-        /// The head's sequence and leaf and the tree's size (also read by ``LockEntries``).
-        static let columns = """
-            (SELECT seq FROM ledger ORDER BY seq DESC LIMIT 1), (SELECT leaf FROM ledger ORDER BY seq DESC LIMIT 1),
-              (SELECT MAX(idx) + 1 FROM merkle_nodes WHERE level = 0)
-            """
-        static func make() -> StoreStatement<Self> { .init("SELECT \(unescaped: columns)") }
+        static func make() -> StoreStatement<Self> {
+            .init("""
+                WITH ends AS (
+                  SELECT (SELECT seq FROM ledger ORDER BY seq DESC LIMIT 1) AS seq, (SELECT leaf FROM ledger ORDER BY seq DESC LIMIT 1) AS leaf,
+                    (SELECT MAX(idx) + 1 FROM merkle_nodes WHERE level = 0) AS size)
+                SELECT e.seq, e.leaf, e.size, n.level, n.idx, n.hash FROM ends e
+                LEFT JOIN LATERAL (
+                  SELECT m.level, m.idx, m.hash FROM generate_series(0, 62) AS b(l)
+                  JOIN merkle_nodes m ON m.level = b.l AND m.idx = (e.size >> b.l) - 1
+                  WHERE (e.size >> b.l) & 1 = 1) n ON true
+                """)
+        }
         static let sql = make().query.sql
     }
 
-    /// A batch of receipts in one statement: the ledger's rows, each entry's receipt sequence
-    /// (unless `markingEntries` is false), and the Merkle tree's new nodes (arrays unnested server-side).
+    /// A batch of receipts in one statement: the ledger's rows, each entry's receipt sequence,
+    /// and the Merkle tree's new nodes (arrays unnested server-side).
     enum AppendLedger: StatementText {
-        static func make(_ receipts: [LedgerAppend], _ nodes: [(id: MerkleNodeID, hash: [UInt8])], markingEntries: Bool) -> StoreStatement<Self> {
+        static func make(_ receipts: [LedgerAppend], _ nodes: [(id: MerkleNodeID, hash: [UInt8])]) -> StoreStatement<Self> {
             let sequences = receipts.map { Int64($0.sequence) }
-            let marked = markingEntries ? receipts : []
             return .init("""
                 WITH appended AS (
                   INSERT INTO ledger (seq, receipt_id, digest, outbox_id, prev, leaf, receipt)
@@ -496,7 +524,7 @@ public final class PostgresStore: AgreementStore {
                     \(receipts.map { StoreJSON.text(.object($0.receipt)) })::text[])),
                 receipted AS (
                   UPDATE outbox SET receipt_seq = u.seq
-                  FROM unnest(\(marked.map(\.entryID))::bigint[], \(marked.map { Int64($0.sequence) })::bigint[]) AS u(id, seq)
+                  FROM unnest(\(receipts.map(\.entryID))::bigint[], \(sequences)::bigint[]) AS u(id, seq)
                   WHERE outbox.id = u.id),
                 grown AS (
                   INSERT INTO merkle_nodes (level, idx, hash)
@@ -505,7 +533,7 @@ public final class PostgresStore: AgreementStore {
                 SELECT 1
                 """)
         }
-        static let sql = make([], [], markingEntries: true).query.sql
+        static let sql = make([], []).query.sql
     }
 
     public func receipts(digest: ContentDigest) async throws -> [JSONObject] {
