@@ -1,8 +1,5 @@
 import ArgumentParser
 import Foundation
-import NIOCore
-import NIOPosix
-import Synchronization
 
 /// The `causeway` command-line tool. Flags, environment and files are read here and nowhere deeper.
 ///
@@ -28,26 +25,7 @@ struct Causeway: AsyncParsableCommand {
 
 @main
 enum Main {
-    /// Synchronous, so that `serve` can hand Swift concurrency to NIO's event loops
-    /// (``ServeExecutor``) before the first task is made; every command then runs in a task.
-    static func main() {
-        do {
-            if try ServeExecutor.choice(arguments: CommandLine.arguments, environment: ProcessInfo.processInfo.environment) == .eventLoops {
-                ServeExecutor.installed.store(NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor(),
-                                              ordering: .relaxed)
-            }
-        } catch {
-            FileHandle.standardError.write(Data("causeway: \(error.message)\n".utf8))
-            Foundation.exit(2)
-        }
-        Task {
-            await run()
-            Foundation.exit(0)
-        }
-        dispatchMain()
-    }
-
-    static func run() async {
+    static func main() async {
         do {
             var command = try Causeway.parseAsRoot()
             if var asyncCommand = command as? any AsyncParsableCommand {
@@ -66,30 +44,6 @@ enum Main {
             FileHandle.standardError.write(Data((Causeway.fullMessage(for: error) + "\n").utf8))
             Foundation.exit(2)
         }
-    }
-}
-
-/// Where `causeway serve` runs Swift concurrency's jobs (decision 29). By default on NIO's event
-/// loops, the threads that already do the HTTP server's and the store drivers' I/O: an awaited
-/// query or response then resumes on the thread that received it instead of waking a thread of
-/// Swift's own pool (16 → 7 context switches per agreement in `causeway bench gateway`).
-/// `CAUSEWAY_EXECUTOR=dispatch` keeps Swift's default pool; other commands always keep it.
-enum ServeExecutor: String, Equatable {
-    case eventLoops = "event-loops"
-    case dispatch
-
-    static let variable = "CAUSEWAY_EXECUTOR"
-    /// Whether this process handed Swift concurrency to the event loops (set once, in `main`).
-    static let installed = Atomic<Bool>(false)
-
-    /// The executor for this command line; throws when ``variable`` names none.
-    static func choice(arguments: [String], environment: [String: String]) throws(CLIError) -> ServeExecutor {
-        guard arguments.dropFirst().first == "serve" else { return .dispatch }
-        guard let value = environment[variable], !value.isEmpty else { return .eventLoops }
-        guard let executor = ServeExecutor(rawValue: value) else {
-            throw CLIError("\(variable) is '\(value)'; it must be event-loops (the default) or dispatch")
-        }
-        return executor
     }
 }
 

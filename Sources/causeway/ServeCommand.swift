@@ -2,8 +2,6 @@ import ArgumentParser
 import CausewayGateway
 import Foundation
 import Hummingbird
-import Logging
-import Synchronization
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -25,8 +23,6 @@ struct ServeCommand: AsyncParsableCommand {
         StructuredLogging.bootstrap(configuration.logging, secrets: StructuredLogging.secrets(of: configuration, environment: ProcessInfo.processInfo.environment))
         // swift-metrics into the registry /metrics renders (Hummingbird's request metrics), once per process.
         GatewayMetrics.bootstrapSwiftMetrics()
-        let executor = ServeExecutor.installed.load(ordering: .relaxed) ? ServeExecutor.eventLoops : .dispatch
-        Logger(label: "causeway").info("swift concurrency executor", metadata: ["executor": .string(executor.rawValue)])
         let application: any ApplicationProtocol
         do {
             // A live reload (SIGHUP, POST /v1/admin/reload) reads the same file and environment again.

@@ -62,7 +62,6 @@ public struct GatewayTracing: Sendable {
         configuration.traces.otlpExporter.protocol = settings.wireProtocol == .json ? .httpJSON : .httpProtobuf
         do {
             let (tracer, service) = try OTel.makeTracingBackend(configuration: configuration)
-            keptForTheProcess.withLock { $0.append((tracer, service)) }
             guard let store = store as? any TraceContextStore else {
                 throw StartupError(problems: ["tracing: this store cannot keep trace contexts"])
             }
@@ -74,12 +73,6 @@ public struct GatewayTracing: Sendable {
                 + "(check tracing.otlp_endpoint and tracing.protocol)"])
         }
     }
-
-    /// Every tracing backend made, never released. swift-otel's OTLP exporter shuts its HTTP
-    /// client down synchronously when deinitialised, which AsyncHTTPClient refuses (a crash) on an
-    /// event loop — where `causeway serve` runs its tasks (decision 29). Kept, the backend is never
-    /// deinitialised; its graceful shutdown (the service's) still flushes and closes the client.
-    private static let keptForTheProcess = Mutex<[any Sendable]>([])
 
     /// Whether spans are made.
     public var isOn: Bool { tracer != nil }

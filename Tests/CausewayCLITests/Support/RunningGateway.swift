@@ -15,8 +15,6 @@ final class RunningGateway: @unchecked Sendable {  // the process handle is only
     private(set) var process = Process()
     let token = "test-operator-token-0123456789abcdef0123"
     let viewerToken = "test-viewer-token-0123456789abcdef01234"
-    /// More environment for the process (set before ``start()``).
-    var environment: [String: String] = [:]
 
     /// `store`: nil for SQLite, or a PostgreSQL URL. `targets`: YAML lines under `targets:`
     /// (default: the SQLite staging twin). `partners`: a folder of partner folders to use instead
@@ -71,7 +69,6 @@ final class RunningGateway: @unchecked Sendable {  // the process handle is only
         var environment = ProcessInfo.processInfo.environment
         environment["TEST_OPS_TOKEN"] = token
         environment["TEST_VIEWER_TOKEN"] = viewerToken
-        environment.merge(self.environment) { $1 }
         process.environment = environment
         process.standardOutput = FileHandle(forWritingAtPath: "/dev/null")
         let log = directory.appendingPathComponent("serve-\(port).log")
