@@ -105,6 +105,30 @@ struct LogFormatTests {
         }
     }
 
+    @Test("redaction edges: a secret at either end of a value, twice, inside non-ASCII text, a non-ASCII secret, keys with empty dotted parts")
+    func redactionEdges() throws {
+        let ascii = "ascii-secret-0123456789"
+        let accented = "pässwörd-geheim-✓"
+        let lines = Lines()
+        Self.logger(.json, secrets: [ascii, accented], into: lines).notice("start", metadata: [
+            "first": .string(ascii + " then text"), "last": .string("text then " + ascii), "twice": .string(ascii + ascii),
+            "accented.text": .string("é \(ascii) ü"), "accented.value": .string("x \(accented) y"),
+            "decomposed": .string("e\u{301} plain"), "token.": "trailing-dot-value", "a..Password": "double-dot-value",
+            "...": "only-dots-value", "tokens": "not-a-sensitive-key",
+        ])
+        let line = try #require(lines.all.first)
+        #expect(!line.contains(ascii) && !line.contains(accented), "\(line)")
+        let object = try JSONReader().read(Array(line.utf8))
+        #expect(object["first"]?.stringValue == "[redacted] then text")
+        #expect(object["last"]?.stringValue == "text then [redacted]")
+        #expect(object["twice"]?.stringValue == "[redacted][redacted]")
+        #expect(object["accented.text"]?.stringValue == "é [redacted] ü")
+        #expect(object["accented.value"]?.stringValue == "x [redacted] y")
+        #expect(object["decomposed"]?.stringValue == "e\u{301} plain")
+        #expect(object["token."]?.stringValue == "[redacted]" && object["a..Password"]?.stringValue == "[redacted]", "\(line)")
+        #expect(object["..."]?.stringValue == "only-dots-value" && object["tokens"]?.stringValue == "not-a-sensitive-key", "\(line)")
+    }
+
     @Test("secrets learnt later (a reload's new token) are scrubbed by handlers made before")
     func learntSecrets() throws {
         let lines = Lines()

@@ -105,13 +105,15 @@ public struct StructuredLogHandler: LogHandler {
     /// One finished line (with its newline), for `format`.
     public static func line(ts: String, level: Logger.Level, message: String, label: String, metadata: Logger.Metadata,
                             format: LoggingSettings.Format, redaction: LogRedaction) -> String {
+        let secrets = redaction.all  // read once per line, not once per value
         var fields: [(String, Logger.Metadata.Value)] = [
-            ("ts", .string(ts)), ("level", .string(level.rawValue)), ("msg", .string(redaction.scrub(message))), ("label", .string(label)),
+            ("ts", .string(ts)), ("level", .string(level.rawValue)), ("msg", .string(redaction.scrub(message, among: secrets))),
+            ("label", .string(label)),
         ]
         for key in metadata.keys.sorted() {
             guard let value = metadata[key] else { continue }
             let name = ["ts", "level", "msg", "label"].contains(key) ? "meta." + key : key
-            fields.append((name, redaction.clean(value, key: key)))
+            fields.append((name, redaction.clean(value, key: key, among: secrets)))
         }
         switch format {
         case .json:
@@ -151,11 +153,23 @@ public struct LogRedaction: Sendable {
 
     public static let mask = "[redacted]"
 
+    /// The registered secrets and those learnt since, longest first within each list.
+    var all: [String] {
+        guard let learnt else { return secrets }
+        let more = learnt.secrets
+        return more.isEmpty ? secrets : secrets + more
+    }
+
     /// The text with every registered secret replaced, cut to ``StructuredLogHandler/maxValueBytes``.
-    public func scrub(_ text: String) -> String {
+    public func scrub(_ text: String) -> String { scrub(text, among: all) }
+
+    func scrub(_ text: String, among secrets: [String]) -> String {
         var text = text
-        for secret in secrets + (learnt?.secrets ?? []) where text.contains(secret) {
-            text = text.replacingOccurrences(of: secret, with: Self.mask)
+        if !secrets.isEmpty {
+            let ascii = Self.isASCII(text)
+            for secret in secrets where Self.contains(text, secret, textIsASCII: ascii) {
+                text = text.replacingOccurrences(of: secret, with: Self.mask)
+            }
         }
         guard text.utf8.count > StructuredLogHandler.maxValueBytes else { return text }
         var cut = Substring(text).utf8.prefix(StructuredLogHandler.maxValueBytes)
@@ -164,17 +178,49 @@ public struct LogRedaction: Sendable {
         return String(cut)! + "…(cut)"
     }
 
+    /// Whether `text` holds `secret`. Both ASCII: a byte search, where bytes equal means text
+    /// equal; otherwise String's own search (canonically equivalent text counts as the secret).
+    static func contains(_ text: String, _ secret: String, textIsASCII: Bool) -> Bool {
+        guard textIsASCII, isASCII(secret) else { return text.contains(secret) }
+        var text = text
+        var secret = secret
+        return text.withUTF8 { haystack in
+            secret.withUTF8 { needle in
+                guard let first = needle.first, needle.count <= haystack.count else { return needle.isEmpty }
+                var start = 0
+                while start <= haystack.count - needle.count {
+                    if haystack[start] == first, memcmp(haystack.baseAddress! + start, needle.baseAddress!, needle.count) == 0 { return true }
+                    start += 1
+                }
+                return false
+            }
+        }
+    }
+
+    static func isASCII(_ text: String) -> Bool { text.utf8.allSatisfy { $0 < 0x80 } }
+
+    /// The key's last non-empty dotted part, lowercased (the whole key when it has none): what
+    /// ``StructuredLogHandler/sensitiveKeys`` is compared with. `a.Token.` gives `token`.
+    static func lastPart(of key: String) -> String {
+        var end = key.endIndex
+        while end > key.startIndex, key[key.index(before: end)] == "." { end = key.index(before: end) }
+        let trimmed = key[..<end]
+        guard !trimmed.isEmpty else { return key.lowercased() }
+        return (trimmed.lastIndex(of: ".").map { trimmed[trimmed.index(after: $0)...] } ?? trimmed).lowercased()
+    }
+
     /// A metadata value with sensitive keys masked and secrets scrubbed, at any depth.
-    public func clean(_ value: Logger.Metadata.Value, key: String) -> Logger.Metadata.Value {
-        let last = key.split(separator: ".").last.map { $0.lowercased() } ?? key.lowercased()
-        if StructuredLogHandler.sensitiveKeys.contains(last) { return .string(Self.mask) }
+    public func clean(_ value: Logger.Metadata.Value, key: String) -> Logger.Metadata.Value { clean(value, key: key, among: all) }
+
+    func clean(_ value: Logger.Metadata.Value, key: String, among secrets: [String]) -> Logger.Metadata.Value {
+        if StructuredLogHandler.sensitiveKeys.contains(Self.lastPart(of: key)) { return .string(Self.mask) }
         switch value {
-        case .string(let text): return .string(scrub(text))
-        case .stringConvertible(let convertible): return .string(scrub(convertible.description))
-        case .array(let values): return .array(values.prefix(256).map { clean($0, key: key) })
+        case .string(let text): return .string(scrub(text, among: secrets))
+        case .stringConvertible(let convertible): return .string(scrub(convertible.description, among: secrets))
+        case .array(let values): return .array(values.prefix(256).map { clean($0, key: key, among: secrets) })
         case .dictionary(let dictionary):
             var out: Logger.Metadata = [:]
-            for (inner, value) in dictionary.prefix(256) { out[inner] = clean(value, key: inner) }
+            for (inner, value) in dictionary.prefix(256) { out[inner] = clean(value, key: inner, among: secrets) }
             return .dictionary(out)
         }
     }
@@ -215,6 +261,8 @@ enum JSONLine {
     /// The text with `"` and `\` escaped and every control character as `\n`, `\r`, `\t`, `\b`, `\f` or `\uXXXX`
     /// (JSON's escapes, which logfmt readers also take).
     static func escaped(_ text: String) -> String {
+        // Most values are printable ASCII without a quote or backslash: nothing to escape.
+        if text.utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7F && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) { return text }
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
