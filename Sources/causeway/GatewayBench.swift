@@ -27,7 +27,9 @@ struct GatewayBench: AsyncParsableCommand {
             processes the same agreements with --peer-workers processes on PostgreSQL; the ratio is \
             gateway/peer. Phase 2 offers each of --rates agreements/s, then 80 % of the measured maximum, \
             for --seconds each (open loop: sends on schedule whatever the answers) and reports p50/p99 from \
-            the scheduled send to the receipt's issue time.
+            the scheduled send to the receipt's issue time. With --rounds N, phase 1 alternates the peer \
+            and the gateway N times on fresh agreements and reports medians with their ranges: on a \
+            shared machine, one round's ratio can be off by a tenth.
             """)
 
     @Option(help: "A PostgreSQL URL with the right to create databases.")
@@ -67,6 +69,9 @@ struct GatewayBench: AsyncParsableCommand {
     @Option(help: "The stahlteile mapping folder.")
     var mapping: String = "Mappings/stahlteile"
 
+    @Option(help: "Throughput rounds: the peer and the gateway take turns this many times, each round on agreements of its own; the figures reported are the rounds' medians, with their ranges.")
+    var rounds: Int = 1
+
     @Flag(help: "Keep the work folder and databases.")
     var keep = false
 
@@ -81,8 +86,8 @@ struct GatewayBench: AsyncParsableCommand {
     var offeredRates: [Int] { rates.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) } }
 
     func validate() throws {
-        if count < 1 || concurrency < 1 || seconds < 1 || peerWorkers < 1 || partnerConcurrency < 1 {
-            throw ValidationError("--count, --concurrency, --seconds, --peer-workers and --partner-concurrency must be positive")
+        if count < 1 || concurrency < 1 || seconds < 1 || peerWorkers < 1 || partnerConcurrency < 1 || rounds < 1 {
+            throw ValidationError("--count, --concurrency, --seconds, --peer-workers, --partner-concurrency and --rounds must be positive")
         }
         let given = rates.split(separator: ",")
         if offeredRates.count != given.count || offeredRates.contains(where: { $0 < 1 }) {
@@ -99,11 +104,20 @@ struct GatewayBench: AsyncParsableCommand {
         let databases = (store: "bench_store_\(tag)", erp: "bench_erp_\(tag)", peer: "bench_peer_\(tag)")
         let database = { (name: String) in Self.replacingDatabase(in: postgres, with: name) }
 
-        progress("generating \(count) signed agreements with \(bench.path)/gen_agreements.py")
-        let throughputFile = work.appendingPathComponent("throughput.jsonl")
-        try Self.run(python, [bench.appendingPathComponent("gen_agreements.py").path, "--count", String(count), "--seed", "1",
-                              "--out", throughputFile.path])
-        let throughputDocuments = try Self.lines(throughputFile)
+        let total = count * rounds
+        progress("generating \(total) signed agreements with \(bench.path)/gen_agreements.py")
+        let generated = work.appendingPathComponent("throughput.jsonl")
+        try Self.run(python, [bench.appendingPathComponent("gen_agreements.py").path, "--count", String(total), "--seed", "1",
+                              "--out", generated.path])
+        // Each round its own agreements: a second submission of one would only be answered as known.
+        let allDocuments = try Self.lines(generated)
+        guard allDocuments.count == total else { throw CLIError("the generator wrote \(allDocuments.count) agreements for \(total)") }
+        let roundDocuments = (0..<rounds).map { Array(allDocuments[($0 * count)..<(($0 + 1) * count)]) }
+        let roundFiles = try roundDocuments.enumerated().map { round, documents -> URL in
+            let file = work.appendingPathComponent("throughput-\(round + 1).jsonl")
+            try Data(documents.map { $0 + [UInt8(ascii: "\n")] }.joined()).write(to: file)
+            return file
+        }
 
         let created = store == .postgresql ? [databases.store, databases.erp, databases.peer] : [databases.peer]
         for name in created { try Self.run("psql", [postgres, "-qc", "CREATE DATABASE \(name)"]) }
@@ -117,16 +131,25 @@ struct GatewayBench: AsyncParsableCommand {
             try Self.run("psql", [database(name), "-qX", "-v", "ON_ERROR_STOP=1", "-f", staging])
         }
 
-        // The peer first, alone on the machine.
-        progress("peer.py: \(count) agreements, \(peerWorkers) worker process(es)")
-        let peerMachineBefore = Self.machineBusySeconds()
-        let peerOutput = try Self.run(python, [bench.appendingPathComponent("peer.py").path, "--dsn", database(databases.peer),
-                                               "--input", throughputFile.path, "--workers", String(peerWorkers)])
-        // The whole machine's: the peer's backends exit with its processes, taking their counts along.
-        let peerMachineCPU = (Self.machineBusySeconds() - peerMachineBefore) / Double(count) * 1000
-        guard let peerRate = Self.peerRate(peerOutput) else { throw CLIError("cannot read the peer's rate from: \(peerOutput)") }
-        let peerRows = try Self.scalar(database(databases.peer), "SELECT count(*) FROM erp_purchase_order")
-        guard peerRows == String(count) else { throw CLIError("the peer wrote \(peerRows) purchase orders for \(count) agreements") }
+        // The peer first, alone on the machine; with more rounds, the peer and the gateway take
+        // turns (the gateway idles, polling, during the peer's later rounds), so that both sides
+        // of each round's ratio meet the same moment of a shared machine.
+        var peerRounds: [(rate: Double, machineCPU: Double)] = []
+        func runPeer(_ round: Int) throws {
+            progress("peer.py: \(count) agreements, \(peerWorkers) worker process(es)\(rounds > 1 ? ", round \(round + 1) of \(rounds)" : "")")
+            let machineBefore = Self.machineBusySeconds()
+            let output = try Self.run(python, [bench.appendingPathComponent("peer.py").path, "--dsn", database(databases.peer),
+                                               "--input", roundFiles[round].path, "--workers", String(peerWorkers)])
+            // The whole machine's: the peer's backends exit with its processes, taking their counts along.
+            let machineCPU = (Self.machineBusySeconds() - machineBefore) / Double(count) * 1000
+            guard let rate = Self.peerRate(output) else { throw CLIError("cannot read the peer's rate from: \(output)") }
+            let rows = try Self.scalar(database(databases.peer), "SELECT count(*) FROM erp_purchase_order")
+            guard rows == String(count * (round + 1)) else {
+                throw CLIError("the peer wrote \(rows) purchase orders for \(count * (round + 1)) agreements")
+            }
+            peerRounds.append((rate, machineCPU))
+        }
+        try runPeer(0)
 
         // The gateway: a real `causeway serve` on the chosen store, delivering into the staging schema.
         let side = try gatewaySide(in: work, databases: (databases.store, databases.erp))
@@ -138,37 +161,48 @@ struct GatewayBench: AsyncParsableCommand {
         let client = HTTPClient.shared
         try await Self.waitUntilReady(client, server.base)
 
-        progress("gateway: \(count) agreements through \(concurrency) clients (\(store.rawValue) store)")
-        let cpuBefore = Self.cpuSeconds(of: server.process.pid)
-        let machineBefore = Self.machineBusySeconds(), postgresBefore = Self.postgresSeconds()
+        var gatewayRounds: [(rate: Double, intake: Double, cpu: Double, machine: Double, postgres: Double)] = []
         let workBefore = try side.work()
-        let started = ContinuousClock.now
-        try await Self.submitAll(throughputDocuments, concurrency: concurrency, client: client, base: server.base)
-        let intakeElapsed = ContinuousClock.now - started
-        try await Self.waitForReceipts(count, client: client, base: server.base, log: server.log)
-        let elapsed = ContinuousClock.now - started
-        let cpuPerAgreement = (Self.cpuSeconds(of: server.process.pid) - cpuBefore) / Double(count) * 1000
-        let gatewayCPU = (machine: (Self.machineBusySeconds() - machineBefore) / Double(count) * 1000,
-                          postgres: (Self.postgresSeconds() - postgresBefore) / Double(count) * 1000)
+        for round in 0..<rounds {
+            if round > 0 { try runPeer(round) }
+            progress("gateway: \(count) agreements through \(concurrency) clients (\(store.rawValue) store)"
+                + (rounds > 1 ? ", round \(round + 1) of \(rounds)" : ""))
+            let cpuBefore = Self.cpuSeconds(of: server.process.pid)
+            let machineBefore = Self.machineBusySeconds(), postgresBefore = Self.postgresSeconds()
+            let started = ContinuousClock.now
+            try await Self.submitAll(roundDocuments[round], concurrency: concurrency, client: client, base: server.base)
+            let intakeElapsed = ContinuousClock.now - started
+            try await Self.waitForReceipts(count * (round + 1), client: client, base: server.base, log: server.log)
+            let elapsed = ContinuousClock.now - started
+            gatewayRounds.append((rate: Double(count) / elapsed.seconds, intake: Double(count) / intakeElapsed.seconds,
+                                  cpu: (Self.cpuSeconds(of: server.process.pid) - cpuBefore) / Double(count) * 1000,
+                                  machine: (Self.machineBusySeconds() - machineBefore) / Double(count) * 1000,
+                                  postgres: (Self.postgresSeconds() - postgresBefore) / Double(count) * 1000))
+        }
         // PostgreSQL publishes a busy backend's counts at most once a second and an idle one's within
         // 10 s (PGSTAT_IDLE_INTERVAL): the ERP's connections go idle after the phase, so the counts
         // are read 11 s later. The store's figure then includes the workers' idle polling of those
-        // seconds (about 20 transactions a second: +0.04 per agreement at 6,000 agreements).
+        // seconds (about 20 transactions a second: +0.04 per agreement at 6,000 agreements), and of
+        // the peer's later rounds.
         if store == .postgresql { try await Task.sleep(for: .seconds(11)) }
         let workAfter = try side.work()
         let perAgreement = zip(workBefore, workAfter).map { before, after -> (transactions: Double, rows: Double, statements: Double?) in
             var statements: Double?
-            if let first = before.statements, let last = after.statements { statements = Double(last - first) / Double(count) }
-            return (Double(after.transactions - before.transactions) / Double(count), Double(after.rows - before.rows) / Double(count), statements)
+            if let first = before.statements, let last = after.statements { statements = Double(last - first) / Double(total) }
+            return (Double(after.transactions - before.transactions) / Double(total), Double(after.rows - before.rows) / Double(total), statements)
         }
-        let intakeRate = Double(count) / intakeElapsed.seconds
-        let gatewayRate = Double(count) / elapsed.seconds
         let erpRows = try side.erpRows()
-        guard erpRows == String(count) else { throw CLIError("the gateway wrote \(erpRows) purchase orders for \(count) agreements") }
+        guard erpRows == String(total) else { throw CLIError("the gateway wrote \(erpRows) purchase orders for \(total) agreements") }
+        // Each figure is the median of the rounds (the one round's value when there is one).
+        let gatewayRate = Self.median(gatewayRounds.map(\.rate)), peerRate = Self.median(peerRounds.map(\.rate))
+        let intakeRate = Self.median(gatewayRounds.map(\.intake)), cpuPerAgreement = Self.median(gatewayRounds.map(\.cpu))
+        let gatewayCPU = (machine: Self.median(gatewayRounds.map(\.machine)), postgres: Self.median(gatewayRounds.map(\.postgres)))
+        let peerMachineCPU = Self.median(peerRounds.map(\.machineCPU))
+        let roundRatios = zip(gatewayRounds, peerRounds).map { $0.rate / $1.rate }
 
         // Open-loop latency at each offered rate, and at 80 % of the maximum just measured.
         var latency: [(rate: Int, p50: Double, p99: Double, samples: Int)] = []
-        var issuedSoFar = count
+        var issuedSoFar = total
         for (index, rate) in (offeredRates + [max(1, Int(gatewayRate * 0.8))]).enumerated() {
             let file = work.appendingPathComponent("latency-\(index).jsonl")
             try Self.run(python, [bench.appendingPathComponent("gen_agreements.py").path, "--count", String(rate * seconds),
@@ -187,16 +221,23 @@ struct GatewayBench: AsyncParsableCommand {
             latencies.sort()
             latency.append((rate, Self.percentile(latencies, 0.50), Self.percentile(latencies, 0.99), latencies.count))
         }
-        let ratio = gatewayRate / peerRate
+        let ratio = Self.median(roundRatios)
         let rounded = { (value: Double, places: Double) -> JSONValue in .number((value * places).rounded() / places) }
 
         if json {
             var report: JSONObject = [
-                "store": .string(store.rawValue), "agreements": .number(Double(count)), "gateway_per_second": rounded(gatewayRate, 1),
+                "store": .string(store.rawValue), "agreements": .number(Double(count)), "round_count": .number(Double(rounds)), "gateway_per_second": rounded(gatewayRate, 1),
                 "peer_per_second": rounded(peerRate, 1), "intake_per_second": rounded(intakeRate, 1),
                 "gateway_cpu_ms_per_agreement": rounded(cpuPerAgreement, 100), "ratio": rounded(ratio, 100),
                 "machine_cpu_ms_per_agreement": ["gateway_run": rounded(gatewayCPU.machine, 100), "peer_run": rounded(peerMachineCPU, 100)],
                 "postgres_cpu_ms_per_agreement": rounded(gatewayCPU.postgres, 100),
+                "rounds": .array(zip(gatewayRounds, peerRounds).map { gateway, peer in
+                    ["gateway_per_second": rounded(gateway.rate, 1), "peer_per_second": rounded(peer.rate, 1),
+                     "ratio": rounded(gateway.rate / peer.rate, 100), "intake_per_second": rounded(gateway.intake, 1),
+                     "gateway_cpu_ms_per_agreement": rounded(gateway.cpu, 100),
+                     "machine_cpu_ms_per_agreement": ["gateway_run": rounded(gateway.machine, 100), "peer_run": rounded(peer.machineCPU, 100)],
+                     "postgres_cpu_ms_per_agreement": rounded(gateway.postgres, 100)]
+                }),
                 "latency": .array(latency.map { run in
                     ["offered_per_second": .number(Double(run.rate)), "p50_ms": rounded(run.p50, 10), "p99_ms": rounded(run.p99, 10),
                      "samples": .number(Double(run.samples))]
@@ -232,6 +273,14 @@ struct GatewayBench: AsyncParsableCommand {
                               peer.py  \(Int(peerRate.rounded())) agreements/s  (\(peerWorkers) worker process(es))
                               ratio    \(String(format: "%.2f", ratio))×  (goal ≥ 2×)
                 """)
+            if rounds > 1 {
+                let range = { (values: [Double], format: String) in
+                    String(format: format, values.min() ?? .nan) + "–" + String(format: format, values.max() ?? .nan)
+                }
+                print("              rounds   \(rounds), the peer and the gateway in turn (the figures above are medians): gateway "
+                    + range(gatewayRounds.map(\.rate), "%.0f") + "/s, peer " + range(peerRounds.map(\.rate), "%.0f") + "/s, ratio "
+                    + range(roundRatios, "%.2f") + "×, gateway CPU " + range(gatewayRounds.map(\.cpu), "%.2f") + " ms")
+            }
             for run in latency {
                 print("  latency     at \(run.rate)/s offered for \(seconds) s: p50 \(String(format: "%.1f", run.p50)) ms, "
                     + "p99 \(String(format: "%.1f", run.p99)) ms  (goal p99 < 50 ms at 500/s, < 100 ms at 80 % of the maximum)")
@@ -482,6 +531,14 @@ struct GatewayBench: AsyncParsableCommand {
         let fields = stat[stat.index(after: close)...].split(separator: " ")
         guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
         return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
+    /// The middle value (the mean of the two middle ones for an even count); NaN for none.
+    static func median(_ values: [Double]) -> Double {
+        let sorted = values.sorted()
+        guard !sorted.isEmpty else { return .nan }
+        let middle = sorted.count / 2
+        return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
     }
 
     static func percentile(_ sorted: [Double], _ p: Double) -> Double {
