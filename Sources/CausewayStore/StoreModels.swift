@@ -379,10 +379,15 @@ public struct LedgerAppend: Sendable {
     /// The entry's leaf hash in the Merkle tree: SHA-256(0x00 ‖ JCS(the signed receipt, proof
     /// included)). Not the chain's `leaf`, which leaves the proof out.
     public let treeLeaf: [UInt8]
+    /// The signed receipt as the stores keep it: its canonical (JCS) text, the bytes the tree's
+    /// leaf hashes, so that the receipt is written out once for both.
+    public let text: String
 
-    /// - Parameter treeLeaf: the Merkle leaf hash; computed from `receipt` when nil.
+    /// - Parameters:
+    ///   - treeLeaf: the Merkle leaf hash; computed from the canonical bytes when nil.
+    ///   - canonical: JCS of `receipt`, when the caller has it; computed when nil.
     public init(entryID: Int64, receiptID: String, digest: ContentDigest, sequence: Int, previous: ContentDigest, leaf: ContentDigest,
-                receipt: JSONObject, treeLeaf: [UInt8]? = nil) {
+                receipt: JSONObject, treeLeaf: [UInt8]? = nil, canonical: [UInt8]? = nil) {
         self.entryID = entryID
         self.receiptID = receiptID
         self.digest = digest
@@ -390,7 +395,9 @@ public struct LedgerAppend: Sendable {
         self.previous = previous
         self.leaf = leaf
         self.receipt = receipt
-        self.treeLeaf = treeLeaf ?? LedgerTree.leafHash(of: receipt)
+        let bytes = canonical ?? JCS.canonicalize(.object(receipt))
+        self.treeLeaf = treeLeaf ?? MerkleHash.leaf(bytes)
+        self.text = String(decoding: bytes, as: UTF8.self)
     }
 }
 

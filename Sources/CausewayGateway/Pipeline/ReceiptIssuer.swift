@@ -79,7 +79,7 @@ public final class ReceiptIssuer: Sendable {
                                                 created: Timestamp(epochSeconds: issued / 1000).text)
             appends.append(LedgerAppend(entryID: entry.id, receiptID: entry.receiptID, digest: entry.digest, sequence: sequence,
                                         previous: previous, leaf: leaf, receipt: signed,
-                                        treeLeaf: ReceiptBundle.leafHash(of: signed)))
+                                        canonical: ReceiptBundle.entry(of: signed)))
             previous = leaf
             sequence += 1
         }

@@ -521,7 +521,7 @@ public final class PostgresStore: AgreementStore {
                   SELECT * FROM unnest(\(sequences)::bigint[], \(receipts.map(\.receiptID))::text[],
                     \(receipts.map(\.digest.description))::text[], \(receipts.map(\.entryID))::bigint[],
                     \(receipts.map(\.previous.description))::text[], \(receipts.map(\.leaf.description))::text[],
-                    \(receipts.map { StoreJSON.text(.object($0.receipt)) })::text[])),
+                    \(receipts.map(\.text))::text[])),
                 receipted AS (
                   UPDATE outbox SET receipt_seq = u.seq
                   FROM unnest(\(receipts.map(\.entryID))::bigint[], \(sequences)::bigint[]) AS u(id, seq)

@@ -482,7 +482,7 @@ public final class SQLiteStore: AgreementStore {
             }
             try db.cachedStatement(sql: "INSERT INTO ledger (seq, receipt_id, digest, outbox_id, prev, leaf, receipt) VALUES (?, ?, ?, ?, ?, ?, ?)")
                 .execute(arguments: [receipt.sequence, receipt.receiptID, receipt.digest.description, receipt.entryID,
-                                     receipt.previous.description, receipt.leaf.description, StoreJSON.text(.object(receipt.receipt))])
+                                     receipt.previous.description, receipt.leaf.description, receipt.text])
             try db.cachedStatement(sql: "UPDATE outbox SET receipt_seq = ? WHERE id = ?").execute(arguments: [receipt.sequence, receipt.entryID])
             try insertNodes(db, builder.append(receipt.treeLeaf))
             expectedSequence += 1
