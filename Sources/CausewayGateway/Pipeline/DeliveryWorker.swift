@@ -200,9 +200,12 @@ public final class DeliveryWorker: Sendable {
                 return try receipts.receipts(for: subjects, after: head, issued: startedAt)
             }
         } catch {
-            logger.warning("receipts not issued with their deliveries; the receipt issuer retries them",
-                           metadata: ["error": .string(String(describing: error))])
+            // The attempts alone, then the warning: when the store itself is gone (a lost
+            // connection), this fails the same way and its error is what the caller hears, with
+            // no word about receipts.
             let recorded = try await store.finishBatch(records)
+            logger.warning("deliveries recorded without their receipts; the receipt issuer retries them",
+                           metadata: ["error": .string(String(describing: error))])
             finishedWork.ring()
             return recorded
         }
