@@ -123,6 +123,24 @@ struct ReceiptTests {
         #expect(a.provenance.json["subject"]?["payloadDigest"]?.stringValue == ContentDigest(of: JCS.canonicalize(sampleAction.json)).description)
     }
 
+    @Test("signCanonical gives the receipt sign gives, and its canonical bytes without writing it out again")
+    func signCanonical() throws {
+        for nonce in ["c0", "c1", "c2"] {
+            let body = receipt(sequence: 3, previous: LedgerChain.genesis, nonce: nonce).signable.body
+            let plain = try ReceiptSigner.sign(body: body, issuer: gateway.didKey.did, with: gateway, created: "2026-11-22T10:00:01Z")
+            let (signed, canonical) = try ReceiptSigner.signCanonical(body: body, issuer: gateway.didKey.did, with: gateway,
+                                                                     created: "2026-11-22T10:00:01Z")
+            #expect(signed == plain, "Ed25519 is deterministic: the same proof")
+            #expect(canonical == JCS.canonicalize(.object(plain)))
+            #expect(ReceiptSigner.verify(signed, expectedIssuer: gateway.didKey.did).isEmpty)
+        }
+        let other = try SigningIdentity(seed: Array(repeating: 43, count: 32))
+        #expect(throws: ProofCreationError.self) {
+            try ReceiptSigner.signCanonical(body: receipt(sequence: 0, previous: LedgerChain.genesis, nonce: "x").signable.body,
+                                            issuer: other.didKey.did, with: gateway, created: "2026-11-22T10:00:01Z")
+        }
+    }
+
     @Test("a signed receipt verifies offline; a changed one does not")
     func signAndVerify() throws {
         let signed = try ReceiptSigner.sign(receipt(sequence: 0, previous: LedgerChain.genesis, nonce: "r0"), with: gateway,

@@ -23,6 +23,21 @@ struct JCSVectorTests {
         #expect(JCS.canonicalize(try JSONReader().read(Array(input))) == expected)
     }
 
+    @Test("members written once, joined, and with one member inserted equal the canonical bytes of the whole object", arguments: names)
+    func membersAndInsertion(name: String) throws {
+        let value = try JSONReader().read(Array(try TestPaths.vector("jcs-rfc8785/input/\(name).json")))
+        guard let object = value.objectValue else { return }  // "arrays" is an array
+        let members = JCS.members(object)
+        #expect(JCS.object(members) == JCS.canonicalize(value))
+        // Keys that sort first, last, between, like an existing one, and past the BMP (UTF-16 order).
+        for key in ["", "\u{0}", "proof", "zzzz", "\u{E000}", "\u{1F600}", object.members.first?.key ?? "a"] {
+            var grown = object
+            grown[key] = .array([.number(1.5), .string("é\n")])
+            #expect(JCS.object(JCS.inserting(key, .array([.number(1.5), .string("é\n")]), into: members)) == JCS.canonicalize(.object(grown)),
+                    "\(name) + \(key.unicodeScalars.map { String($0.value, radix: 16) })")
+        }
+    }
+
     @Test("README sample")
     func readmeSample() throws {
         let sample = try JSONReader().read(Array(try TestPaths.vector("jcs-rfc8785/readme-sample.json")))

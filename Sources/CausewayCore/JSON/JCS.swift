@@ -42,6 +42,45 @@ public enum JCS {
         return (with, without)
     }
 
+    /// An object's members in canonical order, each as its canonical bytes (`"name":value`), so
+    /// that a caller can add a member later without writing the others again (``object(_:)``).
+    public static func members(_ object: JSONObject) -> [(key: String, bytes: [UInt8])] {
+        JSONWriter.sortedMembers(object).map { member in
+            var bytes: [UInt8] = []
+            JSONWriter.writeString(member.key, to: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            JSONWriter.write(member.value, to: &bytes, style: .canonical)
+            return (member.key, bytes)
+        }
+    }
+
+    /// The members (as ``members(_:)`` gives them) with one more, at its canonical place; a
+    /// member of the same name is replaced.
+    public static func inserting(_ key: String, _ value: JSONValue, into members: [(key: String, bytes: [UInt8])])
+        -> [(key: String, bytes: [UInt8])]
+    {
+        var bytes: [UInt8] = []
+        JSONWriter.writeString(key, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        JSONWriter.write(value, to: &bytes, style: .canonical)
+        var result = members.filter { $0.key != key }
+        let position = result.firstIndex { !precedes($0.key, key) } ?? result.endIndex
+        result.insert((key, bytes), at: position)
+        return result
+    }
+
+    /// The canonical bytes of the object made of `members` (in canonical order, as given).
+    public static func object(_ members: [(key: String, bytes: [UInt8])]) -> [UInt8] {
+        var output: [UInt8] = [UInt8(ascii: "{")]
+        output.reserveCapacity(members.reduce(2) { $0 + $1.bytes.count + 1 })
+        for (index, member) in members.enumerated() {
+            if index > 0 { output.append(UInt8(ascii: ",")) }
+            output.append(contentsOf: member.bytes)
+        }
+        output.append(UInt8(ascii: "}"))
+        return output
+    }
+
     /// The canonical text of a value.
     public static func canonicalString(_ value: JSONValue) -> String {
         String(decoding: canonicalize(value), as: UTF8.self)

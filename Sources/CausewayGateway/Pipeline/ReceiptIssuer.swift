@@ -75,11 +75,10 @@ public final class ReceiptIssuer: Sendable {
                 committedAt: Self.timestamp(subject.committedAt),
                 ledger: .init(origin: origin, sequence: sequence, previous: previous))
             let (body, leaf) = receipt.signable
-            let signed = try ReceiptSigner.sign(body: body, issuer: receipt.issuer, with: identity, keri: keri,
-                                                created: Timestamp(epochSeconds: issued / 1000).text)
+            let (signed, canonical) = try ReceiptSigner.signCanonical(body: body, issuer: receipt.issuer, with: identity, keri: keri,
+                                                                      created: Timestamp(epochSeconds: issued / 1000).text)
             appends.append(LedgerAppend(entryID: entry.id, receiptID: entry.receiptID, digest: entry.digest, sequence: sequence,
-                                        previous: previous, leaf: leaf, receipt: signed,
-                                        canonical: ReceiptBundle.entry(of: signed)))
+                                        previous: previous, leaf: leaf, receipt: signed, canonical: canonical))
             previous = leaf
             sequence += 1
         }

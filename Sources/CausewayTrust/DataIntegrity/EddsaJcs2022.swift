@@ -43,8 +43,10 @@ public enum EddsaJcs2022 {
 
     /// Creates a proof for `document` (any existing `proof` member is ignored for a proof-set
     /// member, or used for the chain when `previousProof` is set).
-    public static func createProof(for document: JSONObject, signer: SigningIdentity, options: ProofOptions) throws(ProofCreationError)
-        -> JSONObject
+    /// - Parameter canonicalDocument: the JCS bytes of `document` without its `proof`, when the
+    ///   caller has them already (used only for a proof without `previousProof`).
+    public static func createProof(for document: JSONObject, signer: SigningIdentity, options: ProofOptions,
+                                   canonicalDocument: [UInt8]? = nil) throws(ProofCreationError) -> JSONObject
     {
         var config = JSONObject()
         config["type"] = .string(proofType)
@@ -63,7 +65,7 @@ public enum EddsaJcs2022 {
         let existing = proofList(document["proof"])
         let documentBytes: [UInt8]
         if options.previousProof.isEmpty {
-            documentBytes = JCS.canonicalize(.object(document.removing("proof")))
+            documentBytes = canonicalDocument ?? JCS.canonicalize(.object(document.removing("proof")))
         } else {
             var referenced: [JSONValue] = []
             for id in options.previousProof {

@@ -36,6 +36,28 @@ public enum ReceiptSigner {
         return try EddsaJcs2022.addProof(to: body, signer: gateway, options: .init(created: created))
     }
 
+    /// ``sign(body:issuer:with:keri:created:)`` and the signed receipt's canonical (JCS) bytes —
+    /// what its Merkle leaf hashes and what the ledger stores. Signed by the did:key, the body's
+    /// members are written once, for the proof and again, with the proof among them, for these
+    /// bytes; a KERI signature canonicalizes the signed receipt afresh.
+    public static func signCanonical(body: JSONObject, issuer: String, with gateway: SigningIdentity, keri: KERISigner? = nil,
+                                     created: String) throws(ProofCreationError) -> (signed: JSONObject, canonical: [UInt8])
+    {
+        guard keri == nil, body["proof"] == nil else {
+            let signed = try sign(body: body, issuer: issuer, with: gateway, keri: keri, created: created)
+            return (signed, JCS.canonicalize(.object(signed)))
+        }
+        guard issuer == gateway.didKey.did else {
+            throw ProofCreationError(message: "the receipt's issuer is not the signing key's DID")
+        }
+        let members = JCS.members(body)
+        let proof = try EddsaJcs2022.createProof(for: body, signer: gateway, options: .init(created: created),
+                                                 canonicalDocument: JCS.object(members))
+        var signed = body
+        signed["proof"] = .object(proof)
+        return (signed, JCS.object(JCS.inserting("proof", .object(proof), into: members)))
+    }
+
     /// Checks a receipt offline: its type, its proof by its issuer (optionally a given gateway),
     /// and that its recorded ledger leaf matches its content. Returns every finding.
     ///
