@@ -383,11 +383,9 @@ public struct LedgerAppend: Sendable {
     /// leaf hashes, so that the receipt is written out once for both.
     public let text: String
 
-    /// - Parameters:
-    ///   - treeLeaf: the Merkle leaf hash; computed from the canonical bytes when nil.
-    ///   - canonical: JCS of `receipt`, when the caller has it; computed when nil.
+    /// - Parameter canonical: JCS of `receipt`, when the caller has it; computed when nil.
     public init(entryID: Int64, receiptID: String, digest: ContentDigest, sequence: Int, previous: ContentDigest, leaf: ContentDigest,
-                receipt: JSONObject, treeLeaf: [UInt8]? = nil, canonical: [UInt8]? = nil) {
+                receipt: JSONObject, canonical: [UInt8]? = nil) {
         self.entryID = entryID
         self.receiptID = receiptID
         self.digest = digest
@@ -396,7 +394,7 @@ public struct LedgerAppend: Sendable {
         self.leaf = leaf
         self.receipt = receipt
         let bytes = canonical ?? JCS.canonicalize(.object(receipt))
-        self.treeLeaf = treeLeaf ?? MerkleHash.leaf(bytes)
+        self.treeLeaf = MerkleHash.leaf(bytes)
         self.text = String(decoding: bytes, as: UTF8.self)
     }
 }
@@ -436,6 +434,10 @@ enum StatusRule {
         if agreement.actions.isEmpty { return agreement.revision?.cancellation == true ? .cancelled : .delivered }
         return .accepted
     }
+
+    /// The stored statuses a claim moves to `delivering` (as ``status(of:cancellation:)`` does
+    /// for an entry in flight; a dead letter stays one), as SQL for both stores' claims.
+    static let claimMovesSQL = "('accepted', 'retrying')"
 
     /// - Parameter cancellation: the agreement is a cancellation (done means `cancelled`).
     static func status(of states: [(state: OutboxState, attempts: Int)], cancellation: Bool = false) -> AgreementStatus {

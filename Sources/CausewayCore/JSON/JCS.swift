@@ -24,12 +24,8 @@ public enum JCS {
         var without: [UInt8] = [UInt8(ascii: "{")]
         with.reserveCapacity(512)
         without.reserveCapacity(512)
-        var member: [UInt8] = []
         for (key: name, value: value) in JSONWriter.sortedMembers(object) {
-            member.removeAll(keepingCapacity: true)
-            JSONWriter.writeString(name, to: &member)
-            member.append(UInt8(ascii: ":"))
-            JSONWriter.write(value, to: &member, style: .canonical)
+            let member = Self.member(name, value)
             if with.count > 1 { with.append(UInt8(ascii: ",")) }
             with.append(contentsOf: member)
             if name != key {
@@ -45,13 +41,7 @@ public enum JCS {
     /// An object's members in canonical order, each as its canonical bytes (`"name":value`), so
     /// that a caller can add a member later without writing the others again (``object(_:)``).
     public static func members(_ object: JSONObject) -> [(key: String, bytes: [UInt8])] {
-        JSONWriter.sortedMembers(object).map { member in
-            var bytes: [UInt8] = []
-            JSONWriter.writeString(member.key, to: &bytes)
-            bytes.append(UInt8(ascii: ":"))
-            JSONWriter.write(member.value, to: &bytes, style: .canonical)
-            return (member.key, bytes)
-        }
+        JSONWriter.sortedMembers(object).map { ($0.key, member($0.key, $0.value)) }
     }
 
     /// The members (as ``members(_:)`` gives them) with one more, at its canonical place; a
@@ -59,14 +49,19 @@ public enum JCS {
     public static func inserting(_ key: String, _ value: JSONValue, into members: [(key: String, bytes: [UInt8])])
         -> [(key: String, bytes: [UInt8])]
     {
-        var bytes: [UInt8] = []
-        JSONWriter.writeString(key, to: &bytes)
-        bytes.append(UInt8(ascii: ":"))
-        JSONWriter.write(value, to: &bytes, style: .canonical)
         var result = members.filter { $0.key != key }
         let position = result.firstIndex { !precedes($0.key, key) } ?? result.endIndex
-        result.insert((key, bytes), at: position)
+        result.insert((key, member(key, value)), at: position)
         return result
+    }
+
+    /// One member's canonical bytes: `"name":value`.
+    static func member(_ name: String, _ value: JSONValue) -> [UInt8] {
+        var bytes: [UInt8] = []
+        JSONWriter.writeString(name, to: &bytes)
+        bytes.append(UInt8(ascii: ":"))
+        JSONWriter.write(value, to: &bytes, style: .canonical)
+        return bytes
     }
 
     /// The canonical bytes of the object made of `members` (in canonical order, as given).

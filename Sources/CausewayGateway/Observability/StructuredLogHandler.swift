@@ -182,19 +182,7 @@ public struct LogRedaction: Sendable {
     /// equal; otherwise String's own search (canonically equivalent text counts as the secret).
     static func contains(_ text: String, _ secret: String, textIsASCII: Bool) -> Bool {
         guard textIsASCII, isASCII(secret) else { return text.contains(secret) }
-        var text = text
-        var secret = secret
-        return text.withUTF8 { haystack in
-            secret.withUTF8 { needle in
-                guard let first = needle.first, needle.count <= haystack.count else { return needle.isEmpty }
-                var start = 0
-                while start <= haystack.count - needle.count {
-                    if haystack[start] == first, memcmp(haystack.baseAddress! + start, needle.baseAddress!, needle.count) == 0 { return true }
-                    start += 1
-                }
-                return false
-            }
-        }
+        return text.utf8.firstRange(of: secret.utf8) != nil
     }
 
     static func isASCII(_ text: String) -> Bool { text.utf8.allSatisfy { $0 < 0x80 } }

@@ -27,10 +27,16 @@ extension PostgresStore {
         var found: [MerkleNodeID: [UInt8]] = [:]
         for row in try await db.run(SelectNodes.make(Array(Set(ids))), logger: logger) {
             let (level, index, hash) = try row.decode((Int64, Int64, ByteBuffer).self)
-            guard level >= 0, level < 63, index >= 0 else { throw StoreError("a stored Merkle node has an impossible id (\(level), \(index))") }
-            found[MerkleNodeID(level: Int(level), index: Int(index))] = Array(hash.readableBytesView)
+            let node = try storedNode(level, index, hash)
+            found[node.id] = node.hash
         }
         return found
+    }
+
+    /// A Merkle node as read from `merkle_nodes`; throws for an id no tree can have.
+    static func storedNode(_ level: Int64, _ index: Int64, _ hash: ByteBuffer) throws -> (id: MerkleNodeID, hash: [UInt8]) {
+        guard level >= 0, level < 63, index >= 0 else { throw StoreError("a stored Merkle node has an impossible id (\(level), \(index))") }
+        return (MerkleNodeID(level: Int(level), index: Int(index)), Array(hash.readableBytesView))
     }
 
     enum SelectNodes: StatementText {

@@ -352,7 +352,7 @@ public final class PostgresStore: AgreementStore {
                   SELECT digest FROM agreements WHERE digest IN (SELECT digest FROM claimed) ORDER BY digest FOR UPDATE),
                 delivering AS (
                   UPDATE agreements a SET status = 'delivering' FROM locked
-                  WHERE a.digest = locked.digest AND a.status IN ('accepted', 'retrying'))
+                  WHERE a.digest = locked.digest AND a.status IN \(unescaped: StatusRule.claimMovesSQL))
                 SELECT * FROM claimed
                 """)
         }
@@ -443,8 +443,8 @@ public final class PostgresStore: AgreementStore {
             ends.head = try headSequence.map { LedgerHead(sequence: $0, leaf: try StoreJSON.digest(headLeaf ?? "")) }
             ends.treeSize = Int(treeSize ?? 0)
             guard let level, let index, let hash else { continue }
-            guard level >= 0, level < 63, index >= 0 else { throw StoreError("a stored Merkle node has an impossible id (\(level), \(index))") }
-            ends.frontier[MerkleNodeID(level: Int(level), index: Int(index))] = Array(hash.readableBytesView)
+            let node = try Self.storedNode(level, index, hash)
+            ends.frontier[node.id] = node.hash
         }
         return ends
     }

@@ -336,11 +336,10 @@ public final class SQLiteStore: AgreementStore {
                       needs_lookup = CASE WHEN ? THEN 1 ELSE needs_lookup END
                     WHERE id = ?
                     """, arguments: [request.worker, request.now + request.leaseMilliseconds, expired, id])
-                // In flight: `delivering`, unless another of its actions is dead-lettered (as
-                // ``StatusRule`` says and the PostgreSQL claim writes it), one statement.
+                // In flight: `delivering` (``StatusRule/claimMovesSQL``), one statement.
                 try db.cachedExecute(sql: """
                     UPDATE agreements SET status = 'delivering'
-                    WHERE digest = (SELECT digest FROM outbox WHERE id = ?) AND status IN ('accepted', 'retrying')
+                    WHERE digest = (SELECT digest FROM outbox WHERE id = ?) AND status IN \(StatusRule.claimMovesSQL)
                     """, arguments: [id])
                 if let row = try db.cachedRow(sql: "SELECT \(Self.entryColumns) FROM outbox o JOIN agreements a ON a.digest = o.digest WHERE o.id = ?",
                                               arguments: [id]) {
