@@ -39,7 +39,7 @@ extension Delivery {
             update: RowsUpdate(match: ["agreement_digest"], versionColumn: "version", version: version))))
         let digest = ContentDigest(of: Array("\(agreementDigest) version \(version)".utf8))
         let record = ProvenanceRecord(
-            receiptID: "urn:uuid:\(UUID().uuidString.lowercased())", generated: "2026-11-23T10:00:00.000Z", action: change, adapter: adapter,
+            receiptID: RandomUUID.urn(), generated: "2026-11-23T10:00:00.000Z", action: change, adapter: adapter,
             agreementID: agreementID, agreementType: AgreementRevision.changeType, agreementDigest: digest, signers: [],
             plan: provenance.plan, gateway: "did:key:z6MkTest", software: "causeway-test")
         return Delivery(agreementDigest: digest, agreementID: agreementID, action: change, provenance: record, signedAgreement: [])

@@ -122,7 +122,7 @@ struct RevisionOutputOptions: ParsableArguments {
     var gateway: String = GatewayClient.defaultGateway()
 
     func documentID() throws(CLIError) -> String {
-        guard let id else { return "urn:uuid:" + UUID().uuidString.lowercased() }
+        guard let id else { return RandomUUID.urn() }
         guard !id.isEmpty else { throw CLIError("--id must not be empty") }
         return id
     }
@@ -316,7 +316,7 @@ enum RevisionWriter {
                 throw CLIError("\(file): the key \(did) is not a party's DID (\(partyDIDs.joined(separator: ", "))); an agent signs the written document with 'causeway sign --delegation'")
             }
             guard seen.insert(did).inserted else { throw CLIError("\(file): the key \(did) is given twice") }
-            let proof = EddsaJcs2022.ProofOptions(created: CLIInput.now(), id: "urn:uuid:" + UUID().uuidString.lowercased())
+            let proof = EddsaJcs2022.ProofOptions(created: CLIInput.now(), id: RandomUUID.urn())
             do {
                 signed = try EddsaJcs2022.addProof(to: signed, signer: identity, options: proof)
             } catch {

@@ -59,7 +59,7 @@ struct DelegateCommand: ParsableCommand {
         default: throw CLIError("--max-total and --currency go together")
         }
         let credential: JSONObject = [
-            "type": "DelegationCredential", "v": 1, "id": .string("urn:uuid:" + UUID().uuidString.lowercased()),
+            "type": "DelegationCredential", "v": 1, "id": .string(RandomUUID.urn()),
             "issuer": .string(identity.didKey.did), "agent": .string(agent),
             "validFrom": .string(from), "validUntil": .string(until), "scope": .object(scope),
         ]

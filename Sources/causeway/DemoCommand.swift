@@ -156,7 +156,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         // An unsigned agreement for the cheat sheet, with a new id (a business id is stored once).
         if var template = Self.withDemoParties(fixture: source.appendingPathComponent("fixtures/agreements/one-line.json"), seller: seller, buyer: buyer) {
-            template["id"] = .string("urn:uuid:" + UUID().uuidString.lowercased())
+            template["id"] = .string(RandomUUID.urn())
             try Data((JSONWriter.string(.object(template), style: .pretty) + "\n").utf8).write(to: root.appendingPathComponent(Self.template))
         }
 

@@ -134,20 +134,21 @@ struct GatewayBench: AsyncParsableCommand {
         // The peer first, alone on the machine; with more rounds, the peer and the gateway take
         // turns (the gateway idles, polling, during the peer's later rounds), so that both sides
         // of each round's ratio meet the same moment of a shared machine.
-        var peerRounds: [(rate: Double, machineCPU: Double)] = []
+        var peerRounds: [(rate: Double, machineCPU: Double, postgres: Double)] = []
         func runPeer(_ round: Int) throws {
             progress("peer.py: \(count) agreements, \(peerWorkers) worker process(es)\(rounds > 1 ? ", round \(round + 1) of \(rounds)" : "")")
-            let machineBefore = Self.machineBusySeconds()
+            let machineBefore = Self.machineBusySeconds(), postgresBefore = Self.postgresSeconds()
             let output = try Self.run(python, [bench.appendingPathComponent("peer.py").path, "--dsn", database(databases.peer),
                                                "--input", roundFiles[round].path, "--workers", String(peerWorkers)])
-            // The whole machine's: the peer's backends exit with its processes, taking their counts along.
+            // The peer's backends have exited with its processes: PostgreSQL's share is in the postmaster's reaped time.
             let machineCPU = (Self.machineBusySeconds() - machineBefore) / Double(count) * 1000
+            let postgresCPU = (Self.postgresSeconds() - postgresBefore) / Double(count) * 1000
             guard let rate = Self.peerRate(output) else { throw CLIError("cannot read the peer's rate from: \(output)") }
             let rows = try Self.scalar(database(databases.peer), "SELECT count(*) FROM erp_purchase_order")
             guard rows == String(count * (round + 1)) else {
                 throw CLIError("the peer wrote \(rows) purchase orders for \(count * (round + 1)) agreements")
             }
-            peerRounds.append((rate, machineCPU))
+            peerRounds.append((rate, machineCPU, postgresCPU))
         }
         try runPeer(0)
 
@@ -197,7 +198,7 @@ struct GatewayBench: AsyncParsableCommand {
         let gatewayRate = Self.median(gatewayRounds.map(\.rate)), peerRate = Self.median(peerRounds.map(\.rate))
         let intakeRate = Self.median(gatewayRounds.map(\.intake)), cpuPerAgreement = Self.median(gatewayRounds.map(\.cpu))
         let gatewayCPU = (machine: Self.median(gatewayRounds.map(\.machine)), postgres: Self.median(gatewayRounds.map(\.postgres)))
-        let peerMachineCPU = Self.median(peerRounds.map(\.machineCPU))
+        let peerMachineCPU = Self.median(peerRounds.map(\.machineCPU)), peerPostgresCPU = Self.median(peerRounds.map(\.postgres))
         let roundRatios = zip(gatewayRounds, peerRounds).map { $0.rate / $1.rate }
 
         // Open-loop latency at each offered rate, and at 80 % of the maximum just measured.
@@ -231,12 +232,14 @@ struct GatewayBench: AsyncParsableCommand {
                 "gateway_cpu_ms_per_agreement": rounded(cpuPerAgreement, 100), "ratio": rounded(ratio, 100),
                 "machine_cpu_ms_per_agreement": ["gateway_run": rounded(gatewayCPU.machine, 100), "peer_run": rounded(peerMachineCPU, 100)],
                 "postgres_cpu_ms_per_agreement": rounded(gatewayCPU.postgres, 100),
+                "peer_postgres_cpu_ms_per_agreement": rounded(peerPostgresCPU, 100),
                 "rounds": .array(zip(gatewayRounds, peerRounds).map { gateway, peer in
                     ["gateway_per_second": rounded(gateway.rate, 1), "peer_per_second": rounded(peer.rate, 1),
                      "ratio": rounded(gateway.rate / peer.rate, 100), "intake_per_second": rounded(gateway.intake, 1),
                      "gateway_cpu_ms_per_agreement": rounded(gateway.cpu, 100),
                      "machine_cpu_ms_per_agreement": ["gateway_run": rounded(gateway.machine, 100), "peer_run": rounded(peer.machineCPU, 100)],
-                     "postgres_cpu_ms_per_agreement": rounded(gateway.postgres, 100)]
+                     "postgres_cpu_ms_per_agreement": rounded(gateway.postgres, 100),
+                     "peer_postgres_cpu_ms_per_agreement": rounded(peer.postgres, 100)]
                 }),
                 "latency": .array(latency.map { run in
                     ["offered_per_second": .number(Double(run.rate)), "p50_ms": rounded(run.p50, 10), "p99_ms": rounded(run.p99, 10),
@@ -269,7 +272,8 @@ struct GatewayBench: AsyncParsableCommand {
                               (intake alone: all \(count) acknowledged at \(Int(intakeRate.rounded())) agreements/s; \
                 gateway process CPU \(String(format: "%.2f", cpuPerAgreement)) ms per agreement)\(database)
                               (the machine's CPU per agreement: \(String(format: "%.2f", gatewayCPU.machine)) ms in this run, \
-                PostgreSQL's processes \(String(format: "%.2f", gatewayCPU.postgres)) ms of it; \(String(format: "%.2f", peerMachineCPU)) ms in the peer's)
+                PostgreSQL's processes \(String(format: "%.2f", gatewayCPU.postgres)) ms of it; \(String(format: "%.2f", peerMachineCPU)) ms in the peer's, \
+                PostgreSQL \(String(format: "%.2f", peerPostgresCPU)) ms of it)
                               peer.py  \(Int(peerRate.rounded())) agreements/s  (\(peerWorkers) worker process(es))
                               ratio    \(String(format: "%.2f", ratio))×  (goal ≥ 2×)
                 """)
@@ -509,8 +513,11 @@ struct GatewayBench: AsyncParsableCommand {
     }
 
     /// CPU seconds used so far by the processes named `postgres` that this machine shows (a server
-    /// elsewhere counts zero). A backend that exits takes its count with it, so short connections
-    /// are undercounted; the gateway's pools and the peer's workers keep theirs for the phase.
+    /// elsewhere counts zero), with those of the backends that have exited: the postmaster reaps
+    /// them, and the kernel adds a reaped child's time to its parent's (`cutime`, `cstime`). So a
+    /// backend that lives through a phase counts in its own line, and one that exits in it (the
+    /// peer's, with its worker processes) in the postmaster's: a difference of two readings is
+    /// PostgreSQL's CPU in between either way.
     static func postgresSeconds() -> Double {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
         var total = 0.0
@@ -518,19 +525,22 @@ struct GatewayBench: AsyncParsableCommand {
             guard let pid = pid_t(entry),
                   let name = try? String(contentsOfFile: "/proc/\(entry)/comm", encoding: .utf8),
                   name.trimmingCharacters(in: .whitespacesAndNewlines) == "postgres" else { continue }
-            total += cpuSeconds(of: pid)
+            total += cpuSeconds(of: pid, withReapedChildren: true)
         }
         return total
     }
 
-    /// User plus system CPU seconds a process has used so far (Linux `/proc/PID/stat`).
-    static func cpuSeconds(of pid: pid_t) -> Double {
+    /// User plus system CPU seconds a process has used so far (Linux `/proc/PID/stat`), and with
+    /// `withReapedChildren` those of its children it has waited for.
+    static func cpuSeconds(of pid: pid_t, withReapedChildren: Bool = false) -> Double {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
               let close = stat.lastIndex(of: ")") else { return 0 }
-        // Fields after the command name: state is field 3; utime and stime are fields 14 and 15.
+        // Fields after the command name: state is field 3; utime and stime are fields 14 and 15,
+        // cutime and cstime 16 and 17.
         let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 13, let user = Double(fields[11]), let system = Double(fields[12]) else { return 0 }
-        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+        guard fields.count > 15, let user = Double(fields[11]), let system = Double(fields[12]),
+              let children = Double(fields[13]), let childrenSystem = Double(fields[14]) else { return 0 }
+        return (user + system + (withReapedChildren ? children + childrenSystem : 0)) / Double(sysconf(Int32(_SC_CLK_TCK)))
     }
 
     /// The middle value (the mean of the two middle ones for an even count); NaN for none.

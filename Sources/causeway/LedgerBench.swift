@@ -187,7 +187,7 @@ struct LedgerBench: AsyncParsableCommand {
             document: Array(#"{"bench":true}"#.utf8), verification: ["verified": true], mappingID: "bench", mappingVersion: "1",
             mappingDigest: ContentDigest(of: [1]), total: nil, currency: nil, receivedAt: 0,
             actions: (0..<actions).map { index in
-                let receipt = "urn:uuid:" + UUID().uuidString.lowercased()
+                let receipt = RandomUUID.urn()
                 return .init(index: index, name: "a", target: "erp", kind: "rows", adapter: "bench", action: ["i": .number(Double(index))],
                              provenance: ["receiptId": .string(receipt)], receiptID: receipt)
             })

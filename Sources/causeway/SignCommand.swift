@@ -81,7 +81,7 @@ struct SignCommand: ParsableCommand {
         let created = created ?? CLIInput.now()
         guard Timestamp(rfc3339: created) != nil else { throw CLIError("--created must be an RFC 3339 date-time") }
         let options = EddsaJcs2022.ProofOptions(
-            created: created, id: proofID ?? "urn:uuid:" + UUID().uuidString.lowercased(), previousProof: previousProof,
+            created: created, id: proofID ?? RandomUUID.urn(), previousProof: previousProof,
             extraMembers: extra)
         let signed: JSONObject
         do {

@@ -195,7 +195,7 @@ struct SoakPayloads: Sendable {
         self.template = template
 
         let now = CLIInput.now()
-        let signed = try Self.sign(template, id: "urn:uuid:" + UUID().uuidString.lowercased(), seller: seller, buyer: buyer, at: now)
+        let signed = try Self.sign(template, id: RandomUUID.urn(), seller: seller, buyer: buyer, at: now)
         let text = Array(JSONWriter.string(.object(signed), style: .compact).utf8)
         var random = SystemRandomNumberGenerator()
         malformed = [
@@ -238,7 +238,7 @@ struct SoakPayloads: Sendable {
         for _ in 0..<32 {
             let agent = SigningIdentity()
             let credential: JSONObject = [
-                "type": "DelegationCredential", "v": 1, "id": .string("urn:uuid:" + UUID().uuidString.lowercased()),
+                "type": "DelegationCredential", "v": 1, "id": .string(RandomUUID.urn()),
                 "issuer": .string(seller.didKey.did), "agent": .string(agent.didKey.did),
                 "validFrom": "2020-01-01T00:00:00Z", "validUntil": "2099-01-01T00:00:00Z",
                 "scope": ["roles": ["seller"], "agreementTypes": ["PurchaseAgreement"]],
@@ -283,7 +283,7 @@ struct SoakPayloads: Sendable {
             var mine: [[UInt8]] = []
             do {
                 for _ in stride(from: lane, to: count, by: lanes) {
-                    let signed = try Self.sign(template, id: "urn:uuid:" + UUID().uuidString.lowercased(), seller: seller, buyer: buyer, at: now)
+                    let signed = try Self.sign(template, id: RandomUUID.urn(), seller: seller, buyer: buyer, at: now)
                     mine.append(Array(JSONWriter.string(.object(signed), style: .compact).utf8))
                 }
             } catch {

@@ -45,6 +45,14 @@ struct GatewayBenchTests {
         let latency = try #require(report["latency"]?.arrayValue)
         #expect(latency.count == 2 && latency.first?["offered_per_second"]?.numberValue == 10, "\(result.stdout)")
         #expect(latency.first?["samples"]?.numberValue == 10)
+        // The peer's PostgreSQL share (its backends, exited with its processes, counted through the
+        // postmaster's reaped time) is part of the peer run's machine CPU: at most all of it, give or
+        // take one clock tick (10 ms) over 30 agreements.
+        for round in rounds {
+            let machine = try #require(round["machine_cpu_ms_per_agreement"]?["peer_run"]?.numberValue, "\(round)")
+            let postgres = try #require(round["peer_postgres_cpu_ms_per_agreement"]?.numberValue, "\(round)")
+            #expect(postgres >= 0 && postgres <= machine + 10.0 / 30 + 0.01, "\(round)")
+        }
         if store == "postgresql" {
             // The store's and the ERP's work per agreement, over both rounds' agreements.
             #expect((report["store_rows_written_per_agreement"]?.numberValue ?? 0) > 5, "\(result.stdout)")

@@ -162,7 +162,7 @@ public struct IntakeService: Sendable {
         }
         let actions = result.actions.map { action -> IncomingAgreement.Action in
             let adapter = targets[action.target] ?? ""  // checked above
-            let receiptID = "urn:uuid:" + UUID().uuidString.lowercased()
+            let receiptID = RandomUUID.urn()
             var provenance = ProvenanceRecord(
                 receiptID: receiptID, generated: generated, action: action, adapter: adapter, agreementID: agreement.id ?? "",
                 agreementType: agreement.type ?? "", agreementDigest: agreement.digest, signers: signers,
