@@ -70,14 +70,14 @@ extension PostgresRowsAdapter {
         let columns = parents[0].map(\.column)
         guard actions.allSatisfy({ $0.table == first.table && $0.key == first.key && $0.returning == first.returning
                                    && $0.children.map(\.table) == first.children.map(\.table) }),
-              parents.allSatisfy({ $0.map(\.column) == columns }), parents.count * columns.count <= Self.maxParameters
+              parents.allSatisfy({ $0.map(\.column) == columns }), parents.count * columns.count <= Self.maxValues
         else { return nil }
 
-        let (values, bindings) = Self.values(parents, types: try await self.types(of: first.table, db))
+        let (select, bindings) = Self.recordset(parents, types: try await self.types(of: first.table, db))
         // The key comes back too, to tell which row is whose (RETURNING's order is not promised).
         let back = first.key + first.returning.filter { !first.key.contains($0) }
-        let sql = "INSERT INTO \(Self.identifier(first.table)) (\(columns.map { Self.identifier($0) }.joined(separator: ", "))) VALUES "
-            + values + " ON CONFLICT DO NOTHING RETURNING " + back.map { Self.identifier($0) + "::text" }.joined(separator: ", ")
+        let sql = "INSERT INTO \(Self.identifier(first.table)) (\(columns.map { Self.identifier($0) }.joined(separator: ", "))) "
+            + select + " ON CONFLICT DO NOTHING RETURNING " + back.map { Self.identifier($0) + "::text" }.joined(separator: ", ")
         var byKey: [[String]: [String: String]] = [:]
         for row in try await db.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).collect() {
             let random = row.makeRandomAccess()

@@ -104,6 +104,33 @@ struct PostgresAdapterTests {
         }
     }
 
+    @Test("a batch's rows, carried as one JSON parameter, hold exactly what one delivery at a time writes: quotes, backslashes, non-ASCII, NULL")
+    func batchValuesAsAlone() async throws {
+        let (adapter, url) = try await StagingDatabase.make()
+        let awkward: [(String, CellValue)] = [
+            ("incoterm", .text(#"FCA "Werk" \ 'Tor' 3"#)), ("delivery_place", .text("Zürich — 北京 \u{1F69A}\n\ttab")),
+            ("payment_terms", .null(.text)), ("delivery_date", .null(.date)),
+        ]
+        func awkwardDelivery(_ nonce: String) throws -> Delivery {
+            try awkward.reduce(try StahlteileActions.action(nonce: nonce)) { $0.settingCell($1.0, to: $1.1) }
+        }
+        let alone = await adapter.deliver(try awkwardDelivery("alone"))
+        let together = await adapter.deliverBatch(try (0..<3).map { try awkwardDelivery("together-\($0)") })
+        let ids = try together.map { try #require($0.reference?.id, "\(together)") }
+        let aloneID = try #require(alone.reference?.id, "\(alone)")
+        // The three were written by one statement (one command id), not one at a time.
+        #expect(try await StagingDatabase.psql(url, "SELECT count(DISTINCT cmin::text) FROM erp_purchase_order WHERE po_id IN (\(ids.joined(separator: ",")))") == "1")
+        let columns = "supplier_code, order_date, currency, total_amount, incoterm, delivery_place, delivery_date IS NULL, payment_terms IS NULL"
+        let expected = try await StagingDatabase.psql(url, "SELECT \(columns) FROM erp_purchase_order WHERE po_id = \(aloneID)")
+        #expect(expected.contains("|FCA \"Werk\" \\ 'Tor' 3|Zürich — 北京 \u{1F69A}\n\ttab|") && expected.hasSuffix("|t|t"), "\(expected)")
+        let lines = "SELECT string_agg(line_no || ':' || item_code || ':' || description || ':' || quantity || ':' || uom || ':' || unit_price || ':' || line_amount, ';' ORDER BY line_no) FROM erp_purchase_order_line WHERE po_id = "
+        let expectedLines = try await StagingDatabase.psql(url, lines + aloneID)
+        for id in ids {
+            #expect(try await StagingDatabase.psql(url, "SELECT \(columns) FROM erp_purchase_order WHERE po_id = \(id)") == expected)
+            #expect(try await StagingDatabase.psql(url, lines + id) == expectedLines)
+        }
+    }
+
     @Test("writes the purchase order, its numbered lines and the provenance in one transaction")
     func writesRows() async throws {
         let (adapter, url) = try await StagingDatabase.make()
