@@ -29,7 +29,9 @@ struct GatewayBench: AsyncParsableCommand {
             for --seconds each (open loop: sends on schedule whatever the answers) and reports p50/p99 from \
             the scheduled send to the receipt's issue time. With --rounds N, phase 1 alternates the peer \
             and the gateway N times on fresh agreements and reports medians with their ranges: on a \
-            shared machine, one round's ratio can be off by a tenth.
+            shared machine, one round's ratio can be off by a tenth. With --receipts-peer, each round also \
+            runs scripts/bench/peer-with-receipts.py (peer.py plus the agreement stored and a signed receipt \
+            in a hash-chained ledger, one transaction per agreement) and reports the gateway's ratio to it.
             """)
 
     @Option(help: "A PostgreSQL URL with the right to create databases.")
@@ -72,6 +74,9 @@ struct GatewayBench: AsyncParsableCommand {
     @Option(help: "Throughput rounds: the peer and the gateway take turns this many times, each round on agreements of its own; the figures reported are the rounds' medians, with their ranges.")
     var rounds: Int = 1
 
+    @Flag(help: "Also run scripts/bench/peer-with-receipts.py in each round: peer.py with the gateway's guarantees added the straightforward way (the agreement stored, a signed receipt appended to a hash-chained ledger, one transaction per agreement), and report the gateway's ratio to it too.")
+    var receiptsPeer = false
+
     @Flag(help: "Keep the work folder and databases.")
     var keep = false
 
@@ -101,7 +106,7 @@ struct GatewayBench: AsyncParsableCommand {
         let bench = URL(fileURLWithPath: benchFolder)
         let staging = bench.appendingPathComponent("staging.sql").path
         let tag = UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(10)
-        let databases = (store: "bench_store_\(tag)", erp: "bench_erp_\(tag)", peer: "bench_peer_\(tag)")
+        let databases = (store: "bench_store_\(tag)", erp: "bench_erp_\(tag)", peer: "bench_peer_\(tag)", receiptsPeer: "bench_rpeer_\(tag)")
         let database = { (name: String) in Self.replacingDatabase(in: postgres, with: name) }
 
         let total = count * rounds
@@ -119,7 +124,8 @@ struct GatewayBench: AsyncParsableCommand {
             return file
         }
 
-        let created = store == .postgresql ? [databases.store, databases.erp, databases.peer] : [databases.peer]
+        let created = (store == .postgresql ? [databases.store, databases.erp, databases.peer] : [databases.peer])
+            + (receiptsPeer ? [databases.receiptsPeer] : [])
         for name in created { try Self.run("psql", [postgres, "-qc", "CREATE DATABASE \(name)"]) }
         defer {
             if !keep {
@@ -134,21 +140,41 @@ struct GatewayBench: AsyncParsableCommand {
         // The peer first, alone on the machine; with more rounds, the peer and the gateway take
         // turns (the gateway idles, polling, during the peer's later rounds), so that both sides
         // of each round's ratio meet the same moment of a shared machine.
-        var peerRounds: [(rate: Double, machineCPU: Double, postgres: Double)] = []
-        func runPeer(_ round: Int) throws {
-            progress("peer.py: \(count) agreements, \(peerWorkers) worker process(es)\(rounds > 1 ? ", round \(round + 1) of \(rounds)" : "")")
+        typealias PeerRound = (rate: Double, machineCPU: Double, postgres: Double)
+        var peerRounds: [PeerRound] = [], receiptsPeerRounds: [PeerRound] = []
+        /// One round of a Python baseline on its own database: its rate, and the machine's and
+        /// PostgreSQL's CPU per agreement while it ran. `table` must then hold every agreement so far.
+        func runBaseline(_ script: String, _ name: String, _ arguments: [String], database: String, round: Int,
+                         tables: [String]) throws -> PeerRound {
+            progress("\(name): \(count) agreements, \(peerWorkers) worker process(es)\(rounds > 1 ? ", round \(round + 1) of \(rounds)" : "")")
             let machineBefore = Self.machineBusySeconds(), postgresBefore = Self.postgresSeconds()
-            let output = try Self.run(python, [bench.appendingPathComponent("peer.py").path, "--dsn", database(databases.peer),
-                                               "--input", roundFiles[round].path, "--workers", String(peerWorkers)])
-            // The peer's backends have exited with its processes: PostgreSQL's share is in the postmaster's reaped time.
+            let output = try Self.run(python, [script] + arguments + ["--dsn", Self.replacingDatabase(in: postgres, with: database),
+                                                                      "--input", roundFiles[round].path, "--workers", String(peerWorkers)])
+            // Its backends have exited with its processes: PostgreSQL's share is in the postmaster's reaped time.
             let machineCPU = (Self.machineBusySeconds() - machineBefore) / Double(count) * 1000
             let postgresCPU = (Self.postgresSeconds() - postgresBefore) / Double(count) * 1000
-            guard let rate = Self.peerRate(output) else { throw CLIError("cannot read the peer's rate from: \(output)") }
-            let rows = try Self.scalar(database(databases.peer), "SELECT count(*) FROM erp_purchase_order")
-            guard rows == String(count * (round + 1)) else {
-                throw CLIError("the peer wrote \(rows) purchase orders for \(count * (round + 1)) agreements")
+            guard let rate = Self.peerRate(output) else { throw CLIError("cannot read \(name)'s rate from: \(output)") }
+            for table in tables {
+                let rows = try Self.scalar(Self.replacingDatabase(in: postgres, with: database), "SELECT count(*) FROM \(table)")
+                guard rows == String(count * (round + 1)) else {
+                    throw CLIError("\(name) wrote \(rows) rows into \(table) for \(count * (round + 1)) agreements")
+                }
             }
-            peerRounds.append((rate, machineCPU, postgresCPU))
+            return (rate, machineCPU, postgresCPU)
+        }
+        func runPeer(_ round: Int) throws {
+            peerRounds.append(try runBaseline(bench.appendingPathComponent("peer.py").path, "peer.py", [], database: databases.peer,
+                                              round: round, tables: ["erp_purchase_order"]))
+            guard receiptsPeer else { return }
+            receiptsPeerRounds.append(try runBaseline(
+                "scripts/bench/peer-with-receipts.py", "peer-with-receipts.py", ["--bench-folder", bench.path],
+                database: databases.receiptsPeer, round: round, tables: ["erp_purchase_order", "peer_ledger"]))
+            // Its ledger is one unbroken chain: each entry links to the hash of the one before.
+            let broken = try Self.scalar(database(databases.receiptsPeer), """
+                SELECT count(*) FROM peer_ledger l LEFT JOIN peer_ledger p ON p.seq = l.seq - 1
+                WHERE l.prev <> COALESCE(p.hash, repeat('0', 64))
+                """)
+            guard broken == "0" else { throw CLIError("peer-with-receipts.py left \(broken) broken links in its ledger") }
         }
         try runPeer(0)
 
@@ -200,6 +226,11 @@ struct GatewayBench: AsyncParsableCommand {
         let gatewayCPU = (machine: Self.median(gatewayRounds.map(\.machine)), postgres: Self.median(gatewayRounds.map(\.postgres)))
         let peerMachineCPU = Self.median(peerRounds.map(\.machineCPU)), peerPostgresCPU = Self.median(peerRounds.map(\.postgres))
         let roundRatios = zip(gatewayRounds, peerRounds).map { $0.rate / $1.rate }
+        // Against the peer with receipts (empty without --receipts-peer).
+        let receiptsRatios = zip(gatewayRounds, receiptsPeerRounds).map { $0.rate / $1.rate }
+        let receiptsBaseline = receiptsPeerRounds.isEmpty ? nil : (
+            rate: Self.median(receiptsPeerRounds.map(\.rate)), ratio: Self.median(receiptsRatios),
+            machineCPU: Self.median(receiptsPeerRounds.map(\.machineCPU)), postgres: Self.median(receiptsPeerRounds.map(\.postgres)))
 
         // Open-loop latency at each offered rate, and at 80 % of the maximum just measured.
         var latency: [(rate: Int, p50: Double, p99: Double, samples: Int)] = []
@@ -233,19 +264,34 @@ struct GatewayBench: AsyncParsableCommand {
                 "machine_cpu_ms_per_agreement": ["gateway_run": rounded(gatewayCPU.machine, 100), "peer_run": rounded(peerMachineCPU, 100)],
                 "postgres_cpu_ms_per_agreement": rounded(gatewayCPU.postgres, 100),
                 "peer_postgres_cpu_ms_per_agreement": rounded(peerPostgresCPU, 100),
-                "rounds": .array(zip(gatewayRounds, peerRounds).map { gateway, peer in
-                    ["gateway_per_second": rounded(gateway.rate, 1), "peer_per_second": rounded(peer.rate, 1),
-                     "ratio": rounded(gateway.rate / peer.rate, 100), "intake_per_second": rounded(gateway.intake, 1),
-                     "gateway_cpu_ms_per_agreement": rounded(gateway.cpu, 100),
-                     "machine_cpu_ms_per_agreement": ["gateway_run": rounded(gateway.machine, 100), "peer_run": rounded(peer.machineCPU, 100)],
-                     "postgres_cpu_ms_per_agreement": rounded(gateway.postgres, 100),
-                     "peer_postgres_cpu_ms_per_agreement": rounded(peer.postgres, 100)]
+                "rounds": .array(zip(gatewayRounds, peerRounds).enumerated().map { index, pair in
+                    let (gateway, peer) = pair
+                    var round: JSONObject = [
+                        "gateway_per_second": rounded(gateway.rate, 1), "peer_per_second": rounded(peer.rate, 1),
+                        "ratio": rounded(gateway.rate / peer.rate, 100), "intake_per_second": rounded(gateway.intake, 1),
+                        "gateway_cpu_ms_per_agreement": rounded(gateway.cpu, 100),
+                        "machine_cpu_ms_per_agreement": ["gateway_run": rounded(gateway.machine, 100), "peer_run": rounded(peer.machineCPU, 100)],
+                        "postgres_cpu_ms_per_agreement": rounded(gateway.postgres, 100),
+                        "peer_postgres_cpu_ms_per_agreement": rounded(peer.postgres, 100),
+                    ]
+                    if index < receiptsPeerRounds.count {
+                        let other = receiptsPeerRounds[index]
+                        round["receipts_peer"] = ["per_second": rounded(other.rate, 1), "ratio": rounded(gateway.rate / other.rate, 100),
+                                                  "machine_cpu_ms_per_agreement": rounded(other.machineCPU, 100),
+                                                  "postgres_cpu_ms_per_agreement": rounded(other.postgres, 100)]
+                    }
+                    return .object(round)
                 }),
                 "latency": .array(latency.map { run in
                     ["offered_per_second": .number(Double(run.rate)), "p50_ms": rounded(run.p50, 10), "p99_ms": rounded(run.p99, 10),
                      "samples": .number(Double(run.samples))]
                 }),
             ]
+            if let baseline = receiptsBaseline {
+                report["receipts_peer"] = ["per_second": rounded(baseline.rate, 1), "ratio": rounded(baseline.ratio, 100),
+                                           "machine_cpu_ms_per_agreement": rounded(baseline.machineCPU, 100),
+                                           "postgres_cpu_ms_per_agreement": rounded(baseline.postgres, 100)]
+            }
             if perAgreement.count == 2 {
                 report["store_transactions_per_agreement"] = rounded(perAgreement[0].transactions, 100)
                 report["store_rows_written_per_agreement"] = rounded(perAgreement[0].rows, 100)
@@ -277,13 +323,23 @@ struct GatewayBench: AsyncParsableCommand {
                               peer.py  \(Int(peerRate.rounded())) agreements/s  (\(peerWorkers) worker process(es))
                               ratio    \(String(format: "%.2f", ratio))×  (goal ≥ 2×)
                 """)
+            if let baseline = receiptsBaseline {
+                print("""
+                                  peer-with-receipts.py  \(Int(baseline.rate.rounded())) agreements/s  (peer.py with the agreement stored and a \
+                    signed receipt in a hash-chained ledger, one transaction each; the machine's CPU \(String(format: "%.2f", baseline.machineCPU)) ms \
+                    per agreement, PostgreSQL \(String(format: "%.2f", baseline.postgres)) ms of it)
+                                  ratio    \(String(format: "%.2f", baseline.ratio))×  against it
+                    """)
+            }
             if rounds > 1 {
                 let range = { (values: [Double], format: String) in
                     String(format: format, values.min() ?? .nan) + "–" + String(format: format, values.max() ?? .nan)
                 }
                 print("              rounds   \(rounds), the peer and the gateway in turn (the figures above are medians): gateway "
                     + range(gatewayRounds.map(\.rate), "%.0f") + "/s, peer " + range(peerRounds.map(\.rate), "%.0f") + "/s, ratio "
-                    + range(roundRatios, "%.2f") + "×, gateway CPU " + range(gatewayRounds.map(\.cpu), "%.2f") + " ms")
+                    + range(roundRatios, "%.2f") + "×, gateway CPU " + range(gatewayRounds.map(\.cpu), "%.2f") + " ms"
+                    + (receiptsRatios.isEmpty ? "" : "; peer-with-receipts " + range(receiptsPeerRounds.map(\.rate), "%.0f")
+                        + "/s, ratio " + range(receiptsRatios, "%.2f") + "×"))
             }
             for run in latency {
                 print("  latency     at \(run.rate)/s offered for \(seconds) s: p50 \(String(format: "%.1f", run.p50)) ms, "

@@ -9,7 +9,7 @@ import Testing
 /// ran on agreements of its own and the report is consistent with its rounds.
 @Suite("causeway bench gateway: rounds in turn")
 struct GatewayBenchTests {
-    @Test("two rounds: both sides ran twice on fresh agreements, the reported figures are the rounds' medians",
+    @Test("two rounds: both sides (and the peer with receipts) ran twice on fresh agreements, the reported figures are the rounds' medians",
           arguments: ["sqlite", "postgresql"])
     func rounds(_ store: String) throws {
         let admin = try #require(ProcessInfo.processInfo.environment["CAUSEWAY_TEST_POSTGRES"], "CAUSEWAY_TEST_POSTGRES is needed")
@@ -17,7 +17,7 @@ struct GatewayBenchTests {
         let repository = TestPaths.repository
         let result = try CommandRunner.causeway([
             "bench", "gateway", "--postgres", admin, "--python", python, "--store", store, "--count", "30", "--rounds", "2",
-            "--concurrency", "4", "--seconds", "1", "--rates", "10", "--json",
+            "--concurrency", "4", "--seconds", "1", "--rates", "10", "--json", "--receipts-peer",
             "--bench-folder", TestPaths.sharedBench.path, "--mapping", repository.appendingPathComponent("Mappings/stahlteile").path,
             "--sqlite-schema", repository.appendingPathComponent("Deploy/examples/erp-staging.sqlite.sql").path,
         ], in: repository)
@@ -53,6 +53,18 @@ struct GatewayBenchTests {
             let postgres = try #require(round["peer_postgres_cpu_ms_per_agreement"]?.numberValue, "\(round)")
             #expect(postgres >= 0 && postgres <= machine + 10.0 / 30 + 0.01, "\(round)")
         }
+        // The second baseline (--receipts-peer) ran in each round too; the bench has checked its rows
+        // and its ledger's chain. Its ratio is the gateway's own rate over its rate, per round.
+        var receiptsRatios: [Double] = []
+        for round in rounds {
+            let other = try #require(round["receipts_peer"], "\(round)")
+            let rate = try #require(other["per_second"]?.numberValue)
+            let gateway = try #require(round["gateway_per_second"]?.numberValue)
+            #expect(rate > 0 && abs((other["ratio"]?.numberValue ?? -1) - gateway / rate) < 0.01, "\(round)")
+            receiptsRatios.append(other["ratio"]?.numberValue ?? 0)
+        }
+        #expect(abs((report["receipts_peer"]?["ratio"]?.numberValue ?? -1) - (receiptsRatios[0] + receiptsRatios[1]) / 2) <= 0.011,
+                "\(result.stdout)")
         if store == "postgresql" {
             // The store's and the ERP's work per agreement, over both rounds' agreements.
             #expect((report["store_rows_written_per_agreement"]?.numberValue ?? 0) > 5, "\(result.stdout)")
