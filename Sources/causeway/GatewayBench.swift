@@ -188,13 +188,14 @@ struct GatewayBench: AsyncParsableCommand {
         let client = HTTPClient.shared
         try await Self.waitUntilReady(client, server.base)
 
-        var gatewayRounds: [(rate: Double, intake: Double, cpu: Double, machine: Double, postgres: Double)] = []
+        var gatewayRounds: [(rate: Double, intake: Double, cpu: Double, machine: Double, postgres: Double, clients: Double)] = []
         let workBefore = try side.work()
         for round in 0..<rounds {
             if round > 0 { try runPeer(round) }
             progress("gateway: \(count) agreements through \(concurrency) clients (\(store.rawValue) store)"
                 + (rounds > 1 ? ", round \(round + 1) of \(rounds)" : ""))
-            let cpuBefore = Self.cpuSeconds(of: server.process.pid)
+            // The bench's own threads are its HTTP clients (its Python children are counted apart, when reaped).
+            let cpuBefore = Self.cpuSeconds(of: server.process.pid), clientsBefore = Self.cpuSeconds(of: getpid())
             let machineBefore = Self.machineBusySeconds(), postgresBefore = Self.postgresSeconds()
             let started = ContinuousClock.now
             try await Self.submitAll(roundDocuments[round], concurrency: concurrency, client: client, base: server.base)
@@ -204,7 +205,8 @@ struct GatewayBench: AsyncParsableCommand {
             gatewayRounds.append((rate: Double(count) / elapsed.seconds, intake: Double(count) / intakeElapsed.seconds,
                                   cpu: (Self.cpuSeconds(of: server.process.pid) - cpuBefore) / Double(count) * 1000,
                                   machine: (Self.machineBusySeconds() - machineBefore) / Double(count) * 1000,
-                                  postgres: (Self.postgresSeconds() - postgresBefore) / Double(count) * 1000))
+                                  postgres: (Self.postgresSeconds() - postgresBefore) / Double(count) * 1000,
+                                  clients: (Self.cpuSeconds(of: getpid()) - clientsBefore) / Double(count) * 1000))
         }
         // PostgreSQL publishes a busy backend's counts at most once a second and an idle one's within
         // 10 s (PGSTAT_IDLE_INTERVAL): the ERP's connections go idle after the phase, so the counts
@@ -223,7 +225,8 @@ struct GatewayBench: AsyncParsableCommand {
         // Each figure is the median of the rounds (the one round's value when there is one).
         let gatewayRate = Self.median(gatewayRounds.map(\.rate)), peerRate = Self.median(peerRounds.map(\.rate))
         let intakeRate = Self.median(gatewayRounds.map(\.intake)), cpuPerAgreement = Self.median(gatewayRounds.map(\.cpu))
-        let gatewayCPU = (machine: Self.median(gatewayRounds.map(\.machine)), postgres: Self.median(gatewayRounds.map(\.postgres)))
+        let gatewayCPU = (machine: Self.median(gatewayRounds.map(\.machine)), postgres: Self.median(gatewayRounds.map(\.postgres)),
+                          clients: Self.median(gatewayRounds.map(\.clients)))
         let peerMachineCPU = Self.median(peerRounds.map(\.machineCPU)), peerPostgresCPU = Self.median(peerRounds.map(\.postgres))
         let roundRatios = zip(gatewayRounds, peerRounds).map { $0.rate / $1.rate }
         // Against the peer with receipts (empty without --receipts-peer).
@@ -263,6 +266,7 @@ struct GatewayBench: AsyncParsableCommand {
                 "gateway_cpu_ms_per_agreement": rounded(cpuPerAgreement, 100), "ratio": rounded(ratio, 100),
                 "machine_cpu_ms_per_agreement": ["gateway_run": rounded(gatewayCPU.machine, 100), "peer_run": rounded(peerMachineCPU, 100)],
                 "postgres_cpu_ms_per_agreement": rounded(gatewayCPU.postgres, 100),
+                "bench_clients_cpu_ms_per_agreement": rounded(gatewayCPU.clients, 100),
                 "peer_postgres_cpu_ms_per_agreement": rounded(peerPostgresCPU, 100),
                 "rounds": .array(zip(gatewayRounds, peerRounds).enumerated().map { index, pair in
                     let (gateway, peer) = pair
@@ -272,6 +276,7 @@ struct GatewayBench: AsyncParsableCommand {
                         "gateway_cpu_ms_per_agreement": rounded(gateway.cpu, 100),
                         "machine_cpu_ms_per_agreement": ["gateway_run": rounded(gateway.machine, 100), "peer_run": rounded(peer.machineCPU, 100)],
                         "postgres_cpu_ms_per_agreement": rounded(gateway.postgres, 100),
+                        "bench_clients_cpu_ms_per_agreement": rounded(gateway.clients, 100),
                         "peer_postgres_cpu_ms_per_agreement": rounded(peer.postgres, 100),
                     ]
                     if index < receiptsPeerRounds.count {
@@ -318,7 +323,8 @@ struct GatewayBench: AsyncParsableCommand {
                               (intake alone: all \(count) acknowledged at \(Int(intakeRate.rounded())) agreements/s; \
                 gateway process CPU \(String(format: "%.2f", cpuPerAgreement)) ms per agreement)\(database)
                               (the machine's CPU per agreement: \(String(format: "%.2f", gatewayCPU.machine)) ms in this run, \
-                PostgreSQL's processes \(String(format: "%.2f", gatewayCPU.postgres)) ms of it; \(String(format: "%.2f", peerMachineCPU)) ms in the peer's, \
+                PostgreSQL's processes \(String(format: "%.2f", gatewayCPU.postgres)) ms of it and the bench's HTTP clients \
+                \(String(format: "%.2f", gatewayCPU.clients)) ms; \(String(format: "%.2f", peerMachineCPU)) ms in the peer's, \
                 PostgreSQL \(String(format: "%.2f", peerPostgresCPU)) ms of it)
                               peer.py  \(Int(peerRate.rounded())) agreements/s  (\(peerWorkers) worker process(es))
                               ratio    \(String(format: "%.2f", ratio))×  (goal ≥ 2×)

@@ -52,6 +52,10 @@ struct GatewayBenchTests {
             let machine = try #require(round["machine_cpu_ms_per_agreement"]?["peer_run"]?.numberValue, "\(round)")
             let postgres = try #require(round["peer_postgres_cpu_ms_per_agreement"]?.numberValue, "\(round)")
             #expect(postgres >= 0 && postgres <= machine + 10.0 / 30 + 0.01, "\(round)")
+            // So is the bench's own HTTP clients' share of the gateway's run.
+            let gatewayRun = try #require(round["machine_cpu_ms_per_agreement"]?["gateway_run"]?.numberValue, "\(round)")
+            let clients = try #require(round["bench_clients_cpu_ms_per_agreement"]?.numberValue, "\(round)")
+            #expect(clients >= 0 && clients <= gatewayRun + 10.0 / 30 + 0.01, "\(round)")
         }
         // The second baseline (--receipts-peer) ran in each round too; the bench has checked its rows
         // and its ledger's chain. Its ratio is the gateway's own rate over its rate, per round.
