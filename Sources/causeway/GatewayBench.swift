@@ -12,7 +12,8 @@ import Synchronization
 /// write the purchase order and its lines into the staging schema with a provenance record, one
 /// transaction per agreement. The gateway additionally stores every agreement durably before
 /// answering, runs the mapping, keeps the outbox and attempts, and issues a signed receipt into
-/// the hash-chained ledger — its figures are "submit to receipt".
+/// the hash-chained ledger — its figures are "submit to receipt". `--receipts-peer` adds a second
+/// baseline that keeps those promises too, written by hand (decision 29).
 struct GatewayBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
@@ -143,19 +144,20 @@ struct GatewayBench: AsyncParsableCommand {
         typealias PeerRound = (rate: Double, machineCPU: Double, postgres: Double)
         var peerRounds: [PeerRound] = [], receiptsPeerRounds: [PeerRound] = []
         /// One round of a Python baseline on its own database: its rate, and the machine's and
-        /// PostgreSQL's CPU per agreement while it ran. `table` must then hold every agreement so far.
-        func runBaseline(_ script: String, _ name: String, _ arguments: [String], database: String, round: Int,
+        /// PostgreSQL's CPU per agreement while it ran. Each of `tables` must then hold a row for
+        /// every agreement so far.
+        func runBaseline(_ script: String, _ name: String, _ arguments: [String], on databaseName: String, round: Int,
                          tables: [String]) throws -> PeerRound {
             progress("\(name): \(count) agreements, \(peerWorkers) worker process(es)\(rounds > 1 ? ", round \(round + 1) of \(rounds)" : "")")
             let machineBefore = Self.machineBusySeconds(), postgresBefore = Self.postgresSeconds()
-            let output = try Self.run(python, [script] + arguments + ["--dsn", Self.replacingDatabase(in: postgres, with: database),
+            let output = try Self.run(python, [script] + arguments + ["--dsn", database(databaseName),
                                                                       "--input", roundFiles[round].path, "--workers", String(peerWorkers)])
             // Its backends have exited with its processes: PostgreSQL's share is in the postmaster's reaped time.
             let machineCPU = (Self.machineBusySeconds() - machineBefore) / Double(count) * 1000
             let postgresCPU = (Self.postgresSeconds() - postgresBefore) / Double(count) * 1000
             guard let rate = Self.peerRate(output) else { throw CLIError("cannot read \(name)'s rate from: \(output)") }
             for table in tables {
-                let rows = try Self.scalar(Self.replacingDatabase(in: postgres, with: database), "SELECT count(*) FROM \(table)")
+                let rows = try Self.scalar(database(databaseName), "SELECT count(*) FROM \(table)")
                 guard rows == String(count * (round + 1)) else {
                     throw CLIError("\(name) wrote \(rows) rows into \(table) for \(count * (round + 1)) agreements")
                 }
@@ -163,12 +165,12 @@ struct GatewayBench: AsyncParsableCommand {
             return (rate, machineCPU, postgresCPU)
         }
         func runPeer(_ round: Int) throws {
-            peerRounds.append(try runBaseline(bench.appendingPathComponent("peer.py").path, "peer.py", [], database: databases.peer,
+            peerRounds.append(try runBaseline(bench.appendingPathComponent("peer.py").path, "peer.py", [], on: databases.peer,
                                               round: round, tables: ["erp_purchase_order"]))
             guard receiptsPeer else { return }
             receiptsPeerRounds.append(try runBaseline(
                 "scripts/bench/peer-with-receipts.py", "peer-with-receipts.py", ["--bench-folder", bench.path],
-                database: databases.receiptsPeer, round: round, tables: ["erp_purchase_order", "peer_ledger"]))
+                on: databases.receiptsPeer, round: round, tables: ["erp_purchase_order", "peer_ledger"]))
             // Its ledger is one unbroken chain: each entry links to the hash of the one before.
             let broken = try Self.scalar(database(databases.receiptsPeer), """
                 SELECT count(*) FROM peer_ledger l LEFT JOIN peer_ledger p ON p.seq = l.seq - 1
