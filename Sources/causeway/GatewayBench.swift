@@ -260,6 +260,10 @@ struct GatewayBench: AsyncParsableCommand {
         }
         let ratio = Self.median(roundRatios)
         let rounded = { (value: Double, places: Double) -> JSONValue in .number((value * places).rounded() / places) }
+        let receiptsJSON = { (rate: Double, ratio: Double, machineCPU: Double, postgres: Double) -> JSONValue in
+            ["per_second": rounded(rate, 1), "ratio": rounded(ratio, 100),
+             "machine_cpu_ms_per_agreement": rounded(machineCPU, 100), "postgres_cpu_ms_per_agreement": rounded(postgres, 100)]
+        }
 
         if json {
             var report: JSONObject = [
@@ -283,9 +287,7 @@ struct GatewayBench: AsyncParsableCommand {
                     ]
                     if index < receiptsPeerRounds.count {
                         let other = receiptsPeerRounds[index]
-                        round["receipts_peer"] = ["per_second": rounded(other.rate, 1), "ratio": rounded(gateway.rate / other.rate, 100),
-                                                  "machine_cpu_ms_per_agreement": rounded(other.machineCPU, 100),
-                                                  "postgres_cpu_ms_per_agreement": rounded(other.postgres, 100)]
+                        round["receipts_peer"] = receiptsJSON(other.rate, gateway.rate / other.rate, other.machineCPU, other.postgres)
                     }
                     return .object(round)
                 }),
@@ -295,9 +297,7 @@ struct GatewayBench: AsyncParsableCommand {
                 }),
             ]
             if let baseline = receiptsBaseline {
-                report["receipts_peer"] = ["per_second": rounded(baseline.rate, 1), "ratio": rounded(baseline.ratio, 100),
-                                           "machine_cpu_ms_per_agreement": rounded(baseline.machineCPU, 100),
-                                           "postgres_cpu_ms_per_agreement": rounded(baseline.postgres, 100)]
+                report["receipts_peer"] = receiptsJSON(baseline.rate, baseline.ratio, baseline.machineCPU, baseline.postgres)
             }
             if perAgreement.count == 2 {
                 report["store_transactions_per_agreement"] = rounded(perAgreement[0].transactions, 100)

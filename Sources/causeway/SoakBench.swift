@@ -984,9 +984,7 @@ struct SoakReport: Sendable {
     var window: Double { min(60, (duration - warmUp) / 2) }
 
     static func median(_ values: [Int]) -> Double? {
-        guard !values.isEmpty else { return nil }
-        let sorted = values.sorted()
-        return sorted.count % 2 == 1 ? Double(sorted[sorted.count / 2]) : Double(sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        values.isEmpty ? nil : GatewayBench.median(values.map(Double.init))
     }
 
     /// Median RSS (KiB) of the first window after warm-up and of the last window; nil after a restart.

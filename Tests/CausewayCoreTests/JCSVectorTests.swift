@@ -26,7 +26,10 @@ struct JCSVectorTests {
     @Test("members written once, joined, and with one member inserted equal the canonical bytes of the whole object", arguments: names)
     func membersAndInsertion(name: String) throws {
         let value = try JSONReader().read(Array(try TestPaths.vector("jcs-rfc8785/input/\(name).json")))
-        guard let object = value.objectValue else { return }  // "arrays" is an array
+        guard let object = value.objectValue else {
+            #expect(name == "arrays", "only the arrays vector is not an object")
+            return
+        }
         let members = JCS.members(object)
         #expect(JCS.object(members) == JCS.canonicalize(value))
         // Keys that sort first, last, between, like an existing one, and past the BMP (UTF-16 order).

@@ -18,7 +18,6 @@ public enum RandomUUID {
     static func text(high: UInt64, low: UInt64) -> String {
         let high = high & ~0x0000_0000_0000_F000 | 0x0000_0000_0000_4000
         let low = low & ~0xC000_0000_0000_0000 | 0x8000_0000_0000_0000
-        let digits = Array("0123456789abcdef".utf8)
         return String(unsafeUninitializedCapacity: 36) { buffer in
             var position = 0
             for nibble in 0..<32 {
@@ -28,10 +27,12 @@ public enum RandomUUID {
                 }
                 let word = nibble < 16 ? high : low
                 let shift = UInt64(60 - 4 * (nibble % 16))
-                buffer[position] = digits[Int((word >> shift) & 0xF)]
+                buffer[position] = hexDigits[Int((word >> shift) & 0xF)]
                 position += 1
             }
             return position
         }
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }

@@ -30,9 +30,7 @@ public enum ReceiptSigner {
             guard issuer == keri.did else { throw ProofCreationError(message: "the receipt's issuer is not the gateway's KERI DID") }
             return try KERISigning.addProofs(to: body, did: keri.did, state: keri.state, keys: [gateway.privateKey], created: created)
         }
-        guard issuer == gateway.didKey.did else {
-            throw ProofCreationError(message: "the receipt's issuer is not the signing key's DID")
-        }
+        try requireKeyIssuer(issuer, gateway)
         return try EddsaJcs2022.addProof(to: body, signer: gateway, options: .init(created: created))
     }
 
@@ -47,15 +45,20 @@ public enum ReceiptSigner {
             let signed = try sign(body: body, issuer: issuer, with: gateway, keri: keri, created: created)
             return (signed, JCS.canonicalize(.object(signed)))
         }
-        guard issuer == gateway.didKey.did else {
-            throw ProofCreationError(message: "the receipt's issuer is not the signing key's DID")
-        }
+        try requireKeyIssuer(issuer, gateway)
         let members = JCS.members(body)
         let proof = try EddsaJcs2022.createProof(for: body, signer: gateway, options: .init(created: created),
                                                  canonicalDocument: JCS.object(members))
         var signed = body
         signed["proof"] = .object(proof)
         return (signed, JCS.object(JCS.inserting("proof", .object(proof), into: members)))
+    }
+
+    /// A receipt signed with the did:key must name that DID as its issuer.
+    private static func requireKeyIssuer(_ issuer: String, _ gateway: SigningIdentity) throws(ProofCreationError) {
+        guard issuer == gateway.didKey.did else {
+            throw ProofCreationError(message: "the receipt's issuer is not the signing key's DID")
+        }
     }
 
     /// Checks a receipt offline: its type, its proof by its issuer (optionally a given gateway),
